@@ -1,0 +1,16 @@
+"""Caseflow's Chalice app: composition only. Routes live in chalicelib/api, events in chalicelib/events."""
+
+from chalice import Chalice
+
+from chalicelib.api.agents import agents
+from chalicelib.api.dev import dev
+from chalicelib.api.public import public
+from chalicelib.events.deployment import deployment
+from chalicelib.events.task_queue import task_queue
+
+app = Chalice(app_name="caseflow")
+app.register_blueprint(public)
+app.register_blueprint(agents)
+app.register_blueprint(dev)
+app.register_blueprint(task_queue)
+app.register_blueprint(deployment)

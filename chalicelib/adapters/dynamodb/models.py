@@ -1,0 +1,153 @@
+"""pynamodb models of the single table. Key prefixes name the item kind (see docs/data-model.md)."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib import settings
+from chalicelib.adapters.dynamodb import schema
+
+
+class _Meta:
+    table_name = settings.get().table_name
+    region = settings.get().region
+    host = settings.get().endpoint_url
+
+
+class QueueIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = schema.QUEUE_INDEX
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class CustomerTimelineIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = schema.CUSTOMER_TIMELINE_INDEX
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class _Item(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class IssueItem(_Item):
+    """pk=ISSUE#<id>, sk=ISSUE"""
+
+    reference = UnicodeAttribute()
+    type_id = UnicodeAttribute()
+    type_version = NumberAttribute()
+    status = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    fields = JSONAttribute()
+    created_at = UTCDateTimeAttribute()
+    execution_arn = UnicodeAttribute(default="")
+    current_step = UnicodeAttribute(default="")
+    resolved_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class ReferenceItem(_Item):
+    """pk=REF#<reference>, sk=REF: keeps references unique and finds an issue by its reference."""
+
+    issue_id = UnicodeAttribute()
+
+
+class CustomerItem(_Item):
+    """pk=CUSTOMER#<id>, sk=CUSTOMER"""
+
+    email = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    created_at = UTCDateTimeAttribute()
+
+
+class CustomerEmailItem(_Item):
+    """pk=EMAIL#<lower-case address>, sk=EMAIL: one customer per address, found by key."""
+
+    customer_id = UnicodeAttribute()
+
+
+class EventItem(_Item):
+    """pk=ISSUE#<id>, sk=EVENT#<ulid>; in the customer's timeline through gsi2."""
+
+    at = UTCDateTimeAttribute()
+    kind = UnicodeAttribute()
+    text = UnicodeAttribute(default="")
+    actor = UnicodeAttribute(default="")
+    data = JSONAttribute(default=dict)
+    issue_id = UnicodeAttribute()
+    gsi2pk = UnicodeAttribute()
+    gsi2sk = UnicodeAttribute()
+    customer_timeline = CustomerTimelineIndex()
+
+
+class TaskItem(_Item):
+    """pk=ISSUE#<id>, sk=TASK#<step>; open tasks are in their role's queue through gsi1."""
+
+    task_id = UnicodeAttribute()
+    issue_id = UnicodeAttribute()
+    step = UnicodeAttribute()
+    status = UnicodeAttribute()
+    level = NumberAttribute()
+    role = UnicodeAttribute()
+    due_at = UTCDateTimeAttribute()
+    token = UnicodeAttribute(default="")
+    delivered_token = UnicodeAttribute(default="")
+    breached = BooleanAttribute(default=False)
+    fields = JSONAttribute(null=True)
+    completed_by = UnicodeAttribute(default="")
+    completed_at = UTCDateTimeAttribute(null=True)
+    opened_at = UTCDateTimeAttribute(null=True)
+    reference = UnicodeAttribute(default="")
+    step_name = UnicodeAttribute(default="")
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    queue = QueueIndex()
+    version = VersionAttribute()
+
+
+class IdempotencyItem(_Item):
+    """pk=IDEMPOTENCY#<key>, sk=IDEMPOTENCY: the issue a retried request refers to."""
+
+    issue_id = UnicodeAttribute()
+    request_hash = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+
+class IssueTypeVersionItem(_Item):
+    """pk=ISSUETYPE#<id>, sk=VERSION#<000001>: one published, immutable version."""
+
+    type_id = UnicodeAttribute()
+    type_version = NumberAttribute()
+    definition = JSONAttribute()
+    state_machine_arn = UnicodeAttribute()
+    published_at = UTCDateTimeAttribute()
+
+
+class CatalogItem(_Item):
+    """pk=CATALOG, sk=ISSUETYPE#<id>: the current version of each type, listed by one Query."""
+
+    type_id = UnicodeAttribute()
+    type_version = NumberAttribute()
+    definition = JSONAttribute()
+    state_machine_arn = UnicodeAttribute()
+    version = VersionAttribute()

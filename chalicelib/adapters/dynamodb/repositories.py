@@ -1,0 +1,327 @@
+"""DynamoDB repositories: the domain's objects in and out of the single table, by key only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import settings
+from chalicelib.adapters.dynamodb.models import (
+    CatalogItem,
+    CustomerEmailItem,
+    CustomerItem,
+    EventItem,
+    IdempotencyItem,
+    IssueItem,
+    IssueTypeVersionItem,
+    ReferenceItem,
+    TaskItem,
+)
+from chalicelib.domain import tasks as task_rules
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.issue_types import PublishedType
+from chalicelib.domain.issues import Customer, Issue, TimelineEvent, new_id
+from chalicelib.domain.tasks import Task
+from chalicelib.services.ports import DuplicateKey, NewIssue
+
+M = TypeVar("M", bound=Model)
+ISSUE = "ISSUE"
+TASK = "TASK#"
+EVENT = "EVENT#"
+CATALOG = "CATALOG"
+IDEMPOTENCY_TTL = timedelta(days=1)
+_LOCK_RETRIES = 8
+
+
+def _issue_pk(issue_id: str) -> str:
+    return f"ISSUE#{issue_id}"
+
+
+def _get_or_none(model: type[M], pk: str, sk: str, consistent_read: bool = False) -> M | None:
+    try:
+        return model.get(pk, sk, consistent_read=consistent_read)
+    except DoesNotExist:
+        return None
+
+
+def _connection() -> Connection:
+    config = settings.get()
+    return Connection(region=config.region, host=config.endpoint_url)
+
+
+class IssueRepository:
+    """Issues, their customers and timelines."""
+
+    def customer_by_email(self, email: str) -> Customer | None:
+        link = _get_or_none(CustomerEmailItem, f"EMAIL#{email}", "EMAIL")
+        if link is None:
+            return None
+        return self.customer(link.customer_id)
+
+    def customer(self, customer_id: str) -> Customer | None:
+        item = _get_or_none(CustomerItem, f"CUSTOMER#{customer_id}", "CUSTOMER")
+        return Customer(customer_id, item.email, item.name) if item else None
+
+    def create(self, new: NewIssue) -> None:
+        """Write the issue, its reference, first event, customer and idempotency key at once.
+
+        Raises DuplicateKey when any of the unique keys is taken; nothing is written then.
+        """
+        issue, customer = new.issue, new.customer
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.save(self._issue_item(issue), condition=IssueItem.pk.does_not_exist())
+                transaction.save(
+                    ReferenceItem(f"REF#{issue.reference}", "REF", issue_id=issue.id),
+                    condition=ReferenceItem.pk.does_not_exist(),
+                )
+                transaction.save(self._event_item(issue, new.first_event))
+                if new.customer_is_new:
+                    transaction.save(
+                        CustomerItem(
+                            f"CUSTOMER#{customer.id}",
+                            "CUSTOMER",
+                            email=customer.email,
+                            name=customer.name,
+                            created_at=issue.created_at,
+                        ),
+                        condition=CustomerItem.pk.does_not_exist(),
+                    )
+                    transaction.save(
+                        CustomerEmailItem(f"EMAIL#{customer.email}", "EMAIL", customer_id=customer.id),
+                        condition=CustomerEmailItem.pk.does_not_exist(),
+                    )
+                if new.idempotency_key:
+                    transaction.save(
+                        IdempotencyItem(
+                            f"IDEMPOTENCY#{new.idempotency_key}",
+                            "IDEMPOTENCY",
+                            issue_id=issue.id,
+                            request_hash=new.request_hash,
+                            expires_at=int((issue.created_at + IDEMPOTENCY_TTL).timestamp()),
+                        ),
+                        condition=IdempotencyItem.pk.does_not_exist(),
+                    )
+        except TransactWriteError as exc:
+            reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
+            if "ConditionalCheckFailed" in reasons:
+                raise DuplicateKey(reasons) from exc
+            raise
+
+    def idempotent_request(self, key: str) -> tuple[str, str] | None:
+        """The (issue id, request hash) recorded for an idempotency key, if any."""
+        item = _get_or_none(IdempotencyItem, f"IDEMPOTENCY#{key}", "IDEMPOTENCY", consistent_read=True)
+        return (item.issue_id, item.request_hash) if item else None
+
+    def get(self, issue_id: str) -> Issue | None:
+        item = _get_or_none(IssueItem, _issue_pk(issue_id), ISSUE, consistent_read=True)
+        return self._issue(item) if item else None
+
+    def update(self, issue_id: str, **changes: Any) -> None:
+        item = IssueItem.get(_issue_pk(issue_id), ISSUE, consistent_read=True)
+        IssueItem.update(item, actions=[getattr(IssueItem, name).set(value) for name, value in changes.items()])
+
+    def add_event(self, issue: Issue, event: TimelineEvent) -> None:
+        self._event_item(issue, event).save()
+
+    def timeline(self, issue_id: str) -> list[TimelineEvent]:
+        items = EventItem.query(_issue_pk(issue_id), EventItem.sk.startswith(EVENT))
+        return [TimelineEvent(i.at, i.kind, i.text, i.actor, i.data or {}) for i in items]
+
+    def customer_history(self, customer_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The customer's events across all issues and channels, newest first."""
+        items = EventItem.customer_timeline.query(f"CUSTOMER#{customer_id}", scan_index_forward=False, limit=limit)
+        return [
+            {"issue_id": i.issue_id, **TimelineEvent(i.at, i.kind, i.text, i.actor, i.data or {}).as_dict()}
+            for i in items
+        ]
+
+    @staticmethod
+    def _issue_item(issue: Issue) -> IssueItem:
+        return IssueItem(
+            _issue_pk(issue.id),
+            ISSUE,
+            reference=issue.reference,
+            type_id=issue.type_id,
+            type_version=issue.type_version,
+            status=issue.status,
+            channel=issue.channel,
+            customer_id=issue.customer_id,
+            fields=issue.fields,
+            created_at=issue.created_at,
+            execution_arn=issue.execution_arn,
+            current_step=issue.current_step,
+        )
+
+    @staticmethod
+    def _issue(item: IssueItem) -> Issue:
+        return Issue(
+            id=item.pk.removeprefix("ISSUE#"),
+            reference=item.reference,
+            type_id=item.type_id,
+            type_version=int(item.type_version),
+            status=item.status,
+            channel=item.channel,
+            customer_id=item.customer_id,
+            fields=item.fields or {},
+            created_at=item.created_at,
+            execution_arn=item.execution_arn,
+            current_step=item.current_step,
+            resolved_at=item.resolved_at,
+        )
+
+    @staticmethod
+    def _event_item(issue: Issue, event: TimelineEvent) -> EventItem:
+        event_id = new_id()
+        return EventItem(
+            _issue_pk(issue.id),
+            f"{EVENT}{event_id}",
+            at=event.at,
+            kind=event.kind,
+            text=event.text,
+            actor=event.actor,
+            data=event.data,
+            issue_id=issue.id,
+            gsi2pk=f"CUSTOMER#{issue.customer_id}",
+            gsi2sk=event_id,
+        )
+
+
+class TaskRepository:
+    """Human tasks, changed only under optimistic locking (two actors race on them)."""
+
+    def get(self, issue_id: str, step: str) -> Task | None:
+        item = _get_or_none(TaskItem, _issue_pk(issue_id), f"{TASK}{step}", consistent_read=True)
+        return self._task(item) if item else None
+
+    def change(self, issue_id: str, step: str, decide: Callable[[Task | None], Task | None]) -> Task | None:
+        """Read the task, let `decide` return its new state, and write it if nothing raced us.
+
+        `decide` may raise a domain error, or return the task unchanged to write nothing. On a
+        lost race it is called again with the fresh state.
+        """
+        for _ in range(_LOCK_RETRIES):
+            item = _get_or_none(TaskItem, _issue_pk(issue_id), f"{TASK}{step}", consistent_read=True)
+            current = self._task(item) if item else None
+            wanted = decide(current)
+            if wanted is None or wanted == current:
+                return current
+            new_item = self._item(wanted)
+            if item is not None:
+                new_item.version = item.version
+            try:
+                new_item.save()
+            except PutError as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    continue
+                raise
+            return wanted
+        raise Conflict(f"task {issue_id}/{step} is changing too often; try again")
+
+    def for_issue(self, issue_id: str) -> list[Task]:
+        return [self._task(i) for i in TaskItem.query(_issue_pk(issue_id), TaskItem.sk.startswith(TASK))]
+
+    def open_for_roles(self, roles: Iterable[str]) -> list[Task]:
+        found: list[Task] = []
+        for role in sorted(set(roles)):
+            found.extend(self._task(i) for i in TaskItem.queue.query(f"QUEUE#{role}"))
+        return sorted(found, key=lambda t: t.due_at)
+
+    @staticmethod
+    def _item(task: Task) -> TaskItem:
+        is_open = task.status == task_rules.OPEN
+        return TaskItem(
+            _issue_pk(task.issue_id),
+            f"{TASK}{task.step}",
+            task_id=task.id,
+            issue_id=task.issue_id,
+            step=task.step,
+            status=task.status,
+            level=task.level,
+            role=task.role,
+            due_at=task.due_at,
+            token=task.token,
+            delivered_token=task.delivered_token,
+            breached=task.breached,
+            fields=task.fields,
+            completed_by=task.completed_by,
+            completed_at=task.completed_at,
+            opened_at=task.opened_at,
+            reference=task.reference,
+            step_name=task.step_name,
+            gsi1pk=f"QUEUE#{task.role}" if is_open else None,
+            gsi1sk=task.due_at.isoformat() if is_open else None,
+        )
+
+    @staticmethod
+    def _task(item: TaskItem) -> Task:
+        return Task(
+            id=item.task_id,
+            issue_id=item.issue_id,
+            step=item.step,
+            status=item.status,
+            level=int(item.level),
+            role=item.role,
+            due_at=item.due_at,
+            token=item.token,
+            delivered_token=item.delivered_token,
+            breached=bool(item.breached),
+            fields=item.fields,
+            completed_by=item.completed_by,
+            completed_at=item.completed_at,
+            opened_at=item.opened_at,
+            reference=item.reference,
+            step_name=item.step_name,
+        )
+
+
+class IssueTypeRepository:
+    """Published issue type versions and the catalogue of current ones."""
+
+    def current(self, type_id: str) -> PublishedType | None:
+        item = _get_or_none(CatalogItem, CATALOG, f"ISSUETYPE#{type_id}")
+        return self._published(item) if item else None
+
+    def all_current(self) -> list[PublishedType]:
+        return [self._published(i) for i in CatalogItem.query(CATALOG)]
+
+    def version(self, type_id: str, version: int) -> PublishedType | None:
+        item = _get_or_none(IssueTypeVersionItem, f"ISSUETYPE#{type_id}", f"VERSION#{version:06d}")
+        return self._published(item) if item else None
+
+    def save_version(self, published: PublishedType, now: datetime) -> None:
+        """Record a new version and make it current; DuplicateKey if that version exists."""
+        catalog = _get_or_none(CatalogItem, CATALOG, f"ISSUETYPE#{published.type_id}", consistent_read=True)
+        try:
+            IssueTypeVersionItem(
+                f"ISSUETYPE#{published.type_id}",
+                f"VERSION#{published.version:06d}",
+                type_id=published.type_id,
+                type_version=published.version,
+                definition=published.definition,
+                state_machine_arn=published.state_machine_arn,
+                published_at=now,
+            ).save(condition=IssueTypeVersionItem.pk.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise DuplicateKey(["ConditionalCheckFailed"]) from exc
+            raise
+        item = catalog or CatalogItem(CATALOG, f"ISSUETYPE#{published.type_id}")
+        item.type_id = published.type_id
+        item.type_version = published.version
+        item.definition = published.definition
+        item.state_machine_arn = published.state_machine_arn
+        try:
+            item.save()
+        except (PutError, UpdateError) as exc:
+            raise Conflict(f"issue type {published.type_id} was published concurrently") from exc
+
+    @staticmethod
+    def _published(item: CatalogItem | IssueTypeVersionItem) -> PublishedType:
+        return PublishedType(item.type_id, int(item.type_version), item.definition, item.state_machine_arn)

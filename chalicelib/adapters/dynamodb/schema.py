@@ -1,0 +1,47 @@
+"""The single table's key schema, as plain data shared by the models, local provisioning and infra."""
+
+from __future__ import annotations
+
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+
+#: Open tasks of a role (sparse: only open tasks carry the key), ordered by due time.
+QUEUE_INDEX = "gsi1"
+QUEUE_INDEX_KEYS = ("gsi1pk", "gsi1sk")
+
+#: A customer's history across issues and channels, in time order.
+CUSTOMER_TIMELINE_INDEX = "gsi2"
+CUSTOMER_TIMELINE_INDEX_KEYS = ("gsi2pk", "gsi2sk")
+
+GLOBAL_SECONDARY_INDEXES = {
+    QUEUE_INDEX: QUEUE_INDEX_KEYS,
+    CUSTOMER_TIMELINE_INDEX: CUSTOMER_TIMELINE_INDEX_KEYS,
+}
+
+#: Items with this attribute (epoch seconds) are deleted by DynamoDB's TTL, e.g. idempotency records.
+TTL_ATTRIBUTE = "expires_at"
+
+
+def create_table_request(table_name: str) -> dict:
+    """The CreateTable parameters of the table, for provisioning outside CloudFormation."""
+    key_attributes = [PARTITION_KEY, SORT_KEY] + [k for keys in GLOBAL_SECONDARY_INDEXES.values() for k in keys]
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in key_attributes],
+        "KeySchema": [
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": name,
+                "KeySchema": [
+                    {"AttributeName": hash_key, "KeyType": "HASH"},
+                    {"AttributeName": range_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for name, (hash_key, range_key) in GLOBAL_SECONDARY_INDEXES.items()
+        ],
+    }

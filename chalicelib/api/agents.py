@@ -1,0 +1,49 @@
+"""Agents' API: sign-in, the task queue, an issue with its history, completing a task."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.errors import json_body, json_response, maps_domain_errors
+from chalicelib.bootstrap import services
+from chalicelib.domain.agents import Agent
+
+agents = Blueprint(__name__)
+
+
+def _agent() -> Agent:
+    return services().auth.agent_from_header(agents.current_request.headers.get("authorization"))
+
+
+@agents.route("/auth/login", methods=["POST"])
+@maps_domain_errors
+def login() -> Response:
+    return json_response(200, services().auth.login(json_body(agents.current_request.raw_body)))
+
+
+@agents.route("/agent/me", methods=["GET"])
+@maps_domain_errors
+def me() -> Response:
+    agent = _agent()
+    return json_response(200, {"username": agent.username, "email": agent.email, "roles": sorted(agent.roles)})
+
+
+@agents.route("/agent/tasks", methods=["GET"])
+@maps_domain_errors
+def my_tasks() -> Response:
+    return json_response(200, {"tasks": services().tasks.queue(_agent())})
+
+
+@agents.route("/agent/issues/{issue_id}", methods=["GET"])
+@maps_domain_errors
+def issue_details(issue_id: str) -> Response:
+    return json_response(200, services().issue_details.for_agent(issue_id, _agent()))
+
+
+@agents.route("/agent/tasks/{task_id}/complete", methods=["POST"])
+@maps_domain_errors
+def complete_task(task_id: str) -> Response:
+    agent = _agent()
+    body = json_body(agents.current_request.raw_body)
+    fields = body.get("fields") if isinstance(body, dict) else None
+    return json_response(200, services().tasks.complete(task_id, fields, agent))

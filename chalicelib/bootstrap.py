@@ -1,0 +1,53 @@
+"""Composition root: builds the adapters and services once per process (one Lambda cold start)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from chalicelib import settings
+from chalicelib.adapters.cognito import CognitoDirectory, CognitoTokenVerifier
+from chalicelib.adapters.dynamodb.repositories import IssueRepository, IssueTypeRepository, TaskRepository
+from chalicelib.adapters.ses import OutboxMailer, SesMailer
+from chalicelib.adapters.sqs import TaskQueue
+from chalicelib.adapters.stepfunctions import StepFunctionsEngine
+from chalicelib.services.auth import AuthService
+from chalicelib.services.intake import IntakeService
+from chalicelib.services.issue_details import IssueDetailsService
+from chalicelib.services.issue_types import IssueTypeService
+from chalicelib.services.notifications import NotificationService
+from chalicelib.services.tasks import TaskService
+
+
+@dataclass(frozen=True)
+class Services:
+    config: settings.Settings
+    issue_types: IssueTypeService
+    intake: IntakeService
+    tasks: TaskService
+    issue_details: IssueDetailsService
+    auth: AuthService
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    config = settings.get()
+    issues = IssueRepository()
+    tasks = TaskRepository()
+    engine = StepFunctionsEngine(config.workflow_role_arn)
+    queue = TaskQueue(config.task_queue_name)
+    mailer = SesMailer(config.sender_address)
+    if config.is_dev and config.outbox_dir:
+        mailer = OutboxMailer(mailer, config.outbox_dir)
+    directory = CognitoDirectory(config.user_pool_id, config.user_pool_client_id)
+    verifier = CognitoTokenVerifier(config.jwks_url, config.token_issuer, config.user_pool_client_id)
+    issue_types = IssueTypeService(IssueTypeRepository(), engine, lambda: queue.url, config.state_machine_prefix)
+    notifications = NotificationService(issues, mailer, directory)
+    return Services(
+        config=config,
+        issue_types=issue_types,
+        intake=IntakeService(issues, issue_types, engine),
+        tasks=TaskService(issues, tasks, issue_types, engine, notifications),
+        issue_details=IssueDetailsService(issues, tasks, issue_types),
+        auth=AuthService(directory, verifier),
+    )

@@ -1,0 +1,76 @@
+"""Issues, customers and the timeline of what happened to an issue."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ulid import ULID
+
+OPEN = "open"
+RESOLVED = "resolved"
+
+WEB = "web"
+EMAIL = "email"
+
+# A reference is read out on the phone and typed from emails: no 0/O, 1/I/L lookalikes.
+_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+REFERENCE_PREFIX = "CF-"
+
+
+def new_id() -> str:
+    return str(ULID())
+
+
+def new_reference() -> str:
+    """A short human code such as CF-7K3Q9; uniqueness is enforced when the issue is stored."""
+    return REFERENCE_PREFIX + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(5))
+
+
+def normalise_email(address: str) -> str:
+    return address.strip().lower()
+
+
+@dataclass
+class Customer:
+    id: str
+    email: str
+    name: str = ""
+
+
+@dataclass
+class TimelineEvent:
+    """One entry on an issue's timeline (and the customer's history across issues)."""
+
+    at: datetime
+    kind: str
+    text: str
+    actor: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "kind": self.kind,
+            "actor": self.actor,
+            "text": self.text,
+            "data": self.data,
+        }
+
+
+@dataclass
+class Issue:
+    id: str
+    reference: str
+    type_id: str
+    type_version: int
+    status: str
+    channel: str
+    customer_id: str
+    fields: dict[str, Any]
+    created_at: datetime
+    execution_arn: str = ""
+    current_step: str = ""
+    resolved_at: datetime | None = None

@@ -1,0 +1,25 @@
+"""Message templates written by admins in issue type definitions, rendered in a sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import TemplateSyntaxError, Undefined
+from jinja2.sandbox import SandboxedEnvironment
+
+# Plain-text emails: nothing is HTML-escaped here; HTML rendering escapes at its own layer.
+_ENV = SandboxedEnvironment(autoescape=False, undefined=Undefined, keep_trailing_newline=True)
+
+
+def template_problem(source: str) -> str | None:
+    """Why a template would not render, or None when it is fine."""
+    try:
+        _ENV.parse(source)
+    except TemplateSyntaxError as exc:
+        return f"template error on line {exc.lineno}: {exc.message}"
+    return None
+
+
+def render(source: str, context: Mapping[str, Any]) -> str:
+    return _ENV.from_string(source).render(**context)

@@ -1,0 +1,110 @@
+"""Create, on the embedded moto server, the resources that `infra/` creates on AWS.
+
+This module stands in for CloudFormation, so it talks to the AWS APIs directly. What happens after
+a deploy on AWS too (publishing the issue types' state machines) is not here: it runs through the
+app's own services, the same code path on both.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import boto3
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamodb.schema import TTL_ATTRIBUTE, create_table_request
+from chalicelib.settings import Settings
+
+DEMO_PASSWORD = "Caseflow-demo-1"
+#: username -> role (Cognito group). Local only; a real pool gets its users from an admin.
+DEMO_AGENTS = {
+    "alice": "agent",
+    "sam": "store-manager",
+    "rita": "regional-manager",
+    "hana": "hr",
+    "harry": "hr-lead",
+    "lee": "logistics",
+    "lena": "logistics-lead",
+}
+ROLES = sorted(set(DEMO_AGENTS.values()))
+DEAD_LETTER_SUFFIX = "-dlq"
+MAX_RECEIVES = 5
+#: Retries of a failed message come after this many seconds (locally short, to see them).
+VISIBILITY_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    user_pool_id: str
+    user_pool_client_id: str
+    task_queue_url: str
+    dead_letter_queue_url: str
+
+
+def provision(config: Settings, demo_agents: dict[str, str] = DEMO_AGENTS) -> Provisioned:
+    _table(config)
+    queue_url, dlq_url = _queues(config)
+    boto3.client("s3").create_bucket(Bucket=config.mail_bucket)
+    ses = boto3.client("ses")
+    ses.verify_domain_identity(Domain=config.sender_address.rpartition("@")[2])
+    ses.verify_email_identity(EmailAddress=config.sender_address)
+    pool_id, client_id = _user_pool(demo_agents)
+    return Provisioned(pool_id, client_id, queue_url, dlq_url)
+
+
+def _table(config: Settings) -> None:
+    dynamodb = boto3.client("dynamodb")
+    try:
+        dynamodb.create_table(**create_table_request(config.table_name))
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+        return
+    dynamodb.update_time_to_live(
+        TableName=config.table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    )
+
+
+def _queues(config: Settings) -> tuple[str, str]:
+    sqs = boto3.client("sqs")
+    dlq_url = sqs.create_queue(QueueName=config.task_queue_name + DEAD_LETTER_SUFFIX)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=config.task_queue_name,
+        Attributes={
+            "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}),
+        },
+    )["QueueUrl"]
+    return queue_url, dlq_url
+
+
+def _user_pool(demo_agents: dict[str, str]) -> tuple[str, str]:
+    cognito = boto3.client("cognito-idp")
+    pool_id = cognito.create_user_pool(
+        PoolName="caseflow-agents",
+        AutoVerifiedAttributes=["email"],
+        Policies={"PasswordPolicy": {"MinimumLength": 12}},
+    )["UserPool"]["Id"]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="caseflow-api",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    for role in sorted(set(demo_agents.values())):
+        cognito.create_group(UserPoolId=pool_id, GroupName=role)
+    for username, role in demo_agents.items():
+        cognito.admin_create_user(
+            UserPoolId=pool_id,
+            Username=username,
+            UserAttributes=[
+                {"Name": "email", "Value": f"{username}@agents.caseflow.test"},
+                {"Name": "email_verified", "Value": "true"},
+            ],
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=DEMO_PASSWORD, Permanent=True)
+        cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=role)
+    return pool_id, client_id

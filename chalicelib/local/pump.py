@@ -1,0 +1,97 @@
+"""Does locally what AWS event sources do: delivers task queue messages to the app's SQS handler.
+
+Messages go to the handler in Lambda's SQS event format, one per invocation (the function's batch
+size). A message is deleted only when the handler returns; otherwise it comes back after the
+visibility timeout and, after the queue's maximum receives, moves to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+
+log = logging.getLogger("caseflow.pump")
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def lambda_sqs_event(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": message.get("MessageAttributes", {}),
+                "md5OfBody": hashlib.md5(message["Body"].encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+        ]
+    }
+
+
+class _LambdaContext:
+    function_name = "caseflow-local"
+    memory_limit_in_mb = 512
+    aws_request_id = "local"
+    invoked_function_arn = "arn:aws:lambda:local:123456789012:function:caseflow-local"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000
+
+
+class QueuePump:
+    def __init__(self, queue_url: str, handler: Handler, region: str, wait_seconds: int = 1):
+        self._sqs = boto3.client("sqs")
+        self._queue_url = queue_url
+        self._queue_arn = self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self._handler = handler
+        self._region = region
+        self._wait = wait_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="queue-pump", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._wait + 5)
+
+    def pump_once(self) -> int:
+        """Deliver what the queue holds now; returns the number of messages handled."""
+        response = self._sqs.receive_message(
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=self._wait,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        handled = 0
+        for message in response.get("Messages", []):
+            try:
+                self._handler(lambda_sqs_event(message, self._queue_arn, self._region), _LambdaContext())
+            except Exception:
+                log.exception("task message %s failed; it will be retried", message["MessageId"])
+                continue
+            self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+            handled += 1
+        return handled
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.pump_once()
+            except Exception:
+                log.exception("polling the task queue failed")
+                self._stop.wait(1)

@@ -1,0 +1,129 @@
+"""The embedded default: Caseflow and its AWS services on one machine, started by `make run`.
+
+One process tree: a moto server (Step Functions executions really interpreted) as a child
+process, and in this process the provisioning, the issue types' publication, the Chalice app
+served over HTTP, and the event pump. Every boto3 client reaches moto through AWS_ENDPOINT_URL,
+so the production code paths are the ones that run. Ctrl-C (or SIGTERM) stops everything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from chalicelib import settings
+
+log = logging.getLogger("caseflow.local")
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_SECONDS = 60
+
+
+def _local_environment() -> dict[str, str]:
+    """Variables this process and its moto child need, on top of the user's own."""
+    aws_port = settings.from_environ(os.environ).aws_port
+    return {
+        settings.STAGE: settings.DEV_STAGE,
+        settings.REGION: os.environ.get(settings.REGION, "us-east-1"),
+        settings.ENDPOINT_URL: f"http://127.0.0.1:{aws_port}",
+        settings.OUTBOX_DIR: os.environ.get(settings.OUTBOX_DIR, str(ROOT / "var" / "outbox")),
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        # moto's Step Functions interpreter calls SQS, DynamoDB, ... on this port.
+        "MOTO_PORT": str(aws_port),
+    }
+
+
+def start_moto(port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    base = f"http://127.0.0.1:{port}"
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the moto server exited with code {process.returncode}; is port {port} free?")
+        try:
+            urllib.request.urlopen(f"{base}/moto-api/", timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                process.terminate()
+                raise RuntimeError("the moto server did not start") from None
+            time.sleep(0.1)
+    request = urllib.request.Request(
+        f"{base}/moto-api/config",
+        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=5).close()
+    return process
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy in ("botocore", "pynamodb"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.environ.update(_local_environment())
+    config = settings.from_environ(os.environ)
+    started = time.monotonic()
+    moto = start_moto(config.aws_port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        from chalicelib.local.provision import DEMO_AGENTS, DEMO_PASSWORD, provision
+
+        resources = provision(config)
+        os.environ[settings.USER_POOL_ID] = resources.user_pool_id
+        os.environ[settings.USER_POOL_CLIENT_ID] = resources.user_pool_client_id
+        settings.get.cache_clear()
+
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        import app as app_module
+        from chalicelib.bootstrap import services
+        from chalicelib.events.task_queue import on_task_message
+        from chalicelib.local.pump import QueuePump
+
+        published = services().issue_types.publish_seeds()
+        pump = QueuePump(resources.task_queue_url, on_task_message, config.region)
+        pump.start()
+        server = create_local_server(
+            app_module.app, Config.create(chalice_stage="dev", app_name="caseflow"), "127.0.0.1", config.api_port
+        )
+        threading.Thread(target=server.serve_forever, name="api", daemon=True).start()
+        log.info(
+            "Caseflow is up in %.1f s: API http://127.0.0.1:%s, AWS (moto) http://127.0.0.1:%s, "
+            "issue types %s, outbox %s. Agents %s sign in with password %s. Ctrl-C stops.",
+            time.monotonic() - started,
+            config.api_port,
+            config.aws_port,
+            ", ".join(f"{p.type_id} v{p.version}" for p in published),
+            config.outbox_dir,
+            ", ".join(f"{user} ({role})" for user, role in DEMO_AGENTS.items()),
+            DEMO_PASSWORD,
+        )
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        log.info("stopping")
+        moto.terminate()
+        try:
+            moto.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            moto.kill()
+    return 0

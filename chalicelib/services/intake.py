@@ -1,0 +1,173 @@
+"""Opening an issue: validate the report, store it with its customer, start its workflow.
+
+The issue, its reference, its first timeline event, a new customer and the idempotency key are
+written in one transaction; the workflow execution is named after the issue, so neither a retried
+request nor a retried start can open a second issue or a second workflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.adapters.dynamodb.repositories import IssueRepository
+from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
+from chalicelib.domain.fields import FieldSpec, validate_values
+from chalicelib.domain.issues import (
+    OPEN,
+    WEB,
+    Customer,
+    Issue,
+    TimelineEvent,
+    new_id,
+    new_reference,
+    normalise_email,
+)
+from chalicelib.services.clock import Clock, utc_now
+from chalicelib.services.issue_types import IssueTypeService
+from chalicelib.services.ports import DuplicateKey, NewIssue, WorkflowEngine
+from chalicelib.workflows.compiler import deadline_inputs
+
+_CUSTOMER_FIELDS = (
+    FieldSpec(id="email", label="Email", type="email", required=True),
+    FieldSpec(id="name", label="Name", type="text", max=200),
+)
+_ATTEMPTS = 4
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The answer to an intake request; `replayed` when an earlier identical request made it."""
+
+    issue: Issue
+    replayed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.issue.id,
+            "reference": self.issue.reference,
+            "status": self.issue.status,
+            "type": self.issue.type_id,
+            "type_version": self.issue.type_version,
+        }
+
+
+class IntakeService:
+    def __init__(
+        self,
+        issues: IssueRepository,
+        issue_types: IssueTypeService,
+        engine: WorkflowEngine,
+        clock: Clock = utc_now,
+    ):
+        self._issues = issues
+        self._types = issue_types
+        self._engine = engine
+        self._clock = clock
+
+    def open_issue(self, request: Any, idempotency_key: str | None = None, channel: str = WEB) -> Opened:
+        """Open an issue from `{"type", "customer": {"email", "name"}, "fields": {...}}`."""
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise ValidationFailed(
+                [FieldError("Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters")]
+            )
+        request_hash = _hash(request)
+        if idempotency_key and (earlier := self._replay(idempotency_key, request_hash)):
+            return earlier
+        loaded, customer_values, fields = self._validate(request)
+        email = normalise_email(customer_values["email"])
+        for _ in range(_ATTEMPTS):
+            customer = self._issues.customer_by_email(email)
+            is_new = customer is None
+            if customer is None:
+                customer = Customer(new_id(), email, customer_values.get("name", ""))
+            now = self._clock()
+            issue_id = new_id()
+            published = loaded.published
+            issue = Issue(
+                id=issue_id,
+                reference=new_reference(),
+                type_id=published.type_id,
+                type_version=published.version,
+                status=OPEN,
+                channel=channel,
+                customer_id=customer.id,
+                fields=fields,
+                created_at=now,
+                execution_arn=self._engine.execution_arn(published.state_machine_arn, issue_id),
+            )
+            opened_event = TimelineEvent(
+                now,
+                "issue_opened",
+                f"{customer_values.get('name') or email} reported: {loaded.issue_type.name}",
+                actor=email,
+                data={"channel": channel, "fields": fields},
+            )
+            try:
+                self._issues.create(NewIssue(issue, customer, is_new, opened_event, idempotency_key, request_hash))
+            except DuplicateKey:
+                if idempotency_key and (earlier := self._replay(idempotency_key, request_hash)):
+                    return earlier
+                continue  # a reference or a new customer's address was taken meanwhile: try again
+            self._start_workflow(issue)
+            return Opened(issue)
+        raise Conflict("could not store the issue; please retry")
+
+    def _validate(self, request: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+        if not isinstance(request, Mapping):
+            raise ValidationFailed([FieldError("body", "must be a JSON object")])
+        errors: list[FieldError] = []
+        loaded = None
+        try:
+            loaded = self._types.current(request.get("type"))
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+        customer_values: dict[str, Any] = {}
+        try:
+            customer_values = validate_values(_CUSTOMER_FIELDS, request.get("customer"), self._clock(), "customer")
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+        fields: dict[str, Any] = {}
+        if loaded is not None:
+            try:
+                fields = validate_values(loaded.issue_type.fields, request.get("fields"), self._clock())
+            except ValidationFailed as exc:
+                errors.extend(exc.errors)
+        if errors:
+            raise ValidationFailed(errors)
+        return loaded, customer_values, fields
+
+    def _replay(self, key: str, request_hash: str) -> Opened | None:
+        recorded = self._issues.idempotent_request(key)
+        if recorded is None:
+            return None
+        issue_id, recorded_hash = recorded
+        if recorded_hash != request_hash:
+            raise Conflict("this Idempotency-Key was already used for a different request")
+        issue = self._issues.get(issue_id)
+        if issue is None:
+            return None
+        self._start_workflow(issue)  # in case the first attempt stopped before it
+        return Opened(issue, replayed=True)
+
+    def _start_workflow(self, issue: Issue) -> None:
+        loaded = self._types.version(issue.type_id, issue.type_version)
+        self._engine.start(
+            loaded.published.state_machine_arn,
+            issue.id,
+            {
+                "issue_id": issue.id,
+                "type": issue.type_id,
+                "type_version": issue.type_version,
+                "fields": issue.fields,
+                "deadlines": deadline_inputs(loaded.issue_type),
+            },
+        )
+
+
+def _hash(request: Any) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,47 @@
+"""What an agent sees of an issue: its fields, customer, timeline, tasks and the customer's history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.adapters.dynamodb.repositories import IssueRepository, TaskRepository
+from chalicelib.domain.agents import Agent
+from chalicelib.domain.errors import NotFound
+from chalicelib.services.issue_types import IssueTypeService
+from chalicelib.services.tasks import task_view
+
+
+class IssueDetailsService:
+    def __init__(self, issues: IssueRepository, tasks: TaskRepository, issue_types: IssueTypeService):
+        self._issues = issues
+        self._tasks = tasks
+        self._types = issue_types
+
+    def for_agent(self, issue_id: str, agent: Agent) -> dict[str, Any]:
+        agent.require_any_role()
+        issue = self._issues.get(issue_id)
+        if issue is None:
+            raise NotFound(f"no issue {issue_id}")
+        issue_type = self._types.version(issue.type_id, issue.type_version).issue_type
+        customer = self._issues.customer(issue.customer_id)
+        current = next((s for s in issue_type.steps if s.id == issue.current_step), None)
+        return {
+            "id": issue.id,
+            "reference": issue.reference,
+            "type": issue.type_id,
+            "type_name": issue_type.name,
+            "type_version": issue.type_version,
+            "status": issue.status,
+            "channel": issue.channel,
+            "created_at": issue.created_at.isoformat(),
+            "resolved_at": issue.resolved_at.isoformat() if issue.resolved_at else None,
+            "current_step": {"id": current.id, "name": current.name} if current else None,
+            "fields": issue.fields,
+            "field_labels": {f.id: f.label for f in issue_type.fields},
+            "customer": {"id": customer.id, "email": customer.email, "name": customer.name} if customer else None,
+            "timeline": [e.as_dict() for e in self._issues.timeline(issue.id)],
+            "tasks": [task_view(t) for t in self._tasks.for_issue(issue.id)],
+            "customer_history": [
+                e for e in self._issues.customer_history(issue.customer_id) if e["issue_id"] != issue.id
+            ],
+        }

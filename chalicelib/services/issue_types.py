@@ -1,0 +1,89 @@
+"""Publishing issue types: validate, compile to a new state machine, record the version.
+
+Seeds at start-up and (later) the admin API use the same `publish`. A version never changes once
+published; a running issue keeps the version (and state machine) it started on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.adapters.dynamodb.repositories import IssueTypeRepository
+from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from chalicelib.domain.issue_types import IssueType, PublishedType, parse_issue_type
+from chalicelib.services.clock import Clock, utc_now
+from chalicelib.services.ports import DuplicateKey, WorkflowEngine
+from chalicelib.workflows.compiler import compile_issue_type, state_machine_name
+from chalicelib.workflows.seeds import load_seed_definitions
+
+
+@dataclass(frozen=True)
+class LoadedType:
+    issue_type: IssueType
+    published: PublishedType
+
+
+class IssueTypeService:
+    """`queue_url` is asked for only when publishing, so that cold starts don't pay for it."""
+
+    def __init__(
+        self,
+        repository: IssueTypeRepository,
+        engine: WorkflowEngine,
+        queue_url: Callable[[], str],
+        state_machine_prefix: str,
+        clock: Clock = utc_now,
+    ):
+        self._repository = repository
+        self._engine = engine
+        self._queue_url = queue_url
+        self._prefix = state_machine_prefix
+        self._clock = clock
+        self._versions: dict[tuple[str, int], LoadedType] = {}
+
+    def publish(self, definition: dict[str, Any]) -> PublishedType:
+        """Publish a definition as the type's next version; an unchanged definition publishes nothing."""
+        issue_type = parse_issue_type(definition)
+        current = self._repository.current(issue_type.id)
+        if current and current.definition == definition:
+            return current
+        version = current.version + 1 if current else 1
+        asl = compile_issue_type(issue_type, self._queue_url())
+        arn = self._engine.create_state_machine(state_machine_name(self._prefix, issue_type.id, version), asl)
+        published = PublishedType(issue_type.id, version, definition, arn)
+        try:
+            self._repository.save_version(published, self._clock())
+        except DuplicateKey as exc:
+            raise Conflict(f"issue type {issue_type.id} v{version} was published concurrently") from exc
+        return published
+
+    def publish_seeds(self) -> list[PublishedType]:
+        return [self.publish(definition) for definition in load_seed_definitions()]
+
+    def current(self, type_id: Any) -> LoadedType:
+        """The version new issues of this type start on; ValidationFailed names the `type` field."""
+        published = self._repository.current(type_id) if isinstance(type_id, str) else None
+        if published is None:
+            known = ", ".join(sorted(p.type_id for p in self._repository.all_current()))
+            raise ValidationFailed([FieldError("type", f"unknown issue type {type_id!r}; known types: {known}")])
+        return self._loaded(published)
+
+    def version(self, type_id: str, version: int) -> LoadedType:
+        key = (type_id, version)
+        if key not in self._versions:
+            published = self._repository.version(type_id, version)
+            if published is None:
+                raise NotFound(f"issue type {type_id} v{version} does not exist")
+            self._versions[key] = self._loaded(published)
+        return self._versions[key]
+
+    def list_current(self) -> list[IssueType]:
+        return [self._loaded(p).issue_type for p in self._repository.all_current()]
+
+    def _loaded(self, published: PublishedType) -> LoadedType:
+        key = (published.type_id, published.version)
+        if key not in self._versions:
+            self._versions[key] = LoadedType(parse_issue_type(published.definition), published)
+        return self._versions[key]

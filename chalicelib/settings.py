@@ -1,0 +1,105 @@
+"""Every environment variable Caseflow reads, validated in one place.
+
+The names are module constants so that `infra/` and the local runtime set exactly the variables
+the functions read. Nothing else in `app.py` or `chalicelib/` touches `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+STAGE = "CASEFLOW_STAGE"
+TABLE_NAME = "CASEFLOW_TABLE_NAME"
+TASK_QUEUE_NAME = "CASEFLOW_TASK_QUEUE_NAME"
+MAIL_BUCKET = "CASEFLOW_MAIL_BUCKET"
+USER_POOL_ID = "CASEFLOW_USER_POOL_ID"
+USER_POOL_CLIENT_ID = "CASEFLOW_USER_POOL_CLIENT_ID"
+SENDER_ADDRESS = "CASEFLOW_SENDER_ADDRESS"
+WORKFLOW_ROLE_ARN = "CASEFLOW_WORKFLOW_ROLE_ARN"
+STATE_MACHINE_PREFIX = "CASEFLOW_STATE_MACHINE_PREFIX"
+OUTBOX_DIR = "CASEFLOW_OUTBOX_DIR"
+API_PORT = "CASEFLOW_API_PORT"
+AWS_PORT = "CASEFLOW_AWS_PORT"
+REGION = "AWS_DEFAULT_REGION"
+ENDPOINT_URL = "AWS_ENDPOINT_URL"
+
+#: The queue's name is needed when `app.py` is imported (Chalice binds the SQS event source at
+#: import time), so it has a fixed default shared by infra and the local runtime.
+DEFAULT_TASK_QUEUE_NAME = "caseflow-tasks"
+DEV_STAGE = "dev"
+
+
+class SettingsError(ValueError):
+    """A required variable is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table_name: str
+    task_queue_name: str
+    mail_bucket: str
+    user_pool_id: str
+    user_pool_client_id: str
+    sender_address: str
+    workflow_role_arn: str
+    state_machine_prefix: str
+    outbox_dir: str | None
+    endpoint_url: str | None
+    api_port: int
+    aws_port: int
+
+    @property
+    def is_dev(self) -> bool:
+        return self.stage == DEV_STAGE
+
+    @property
+    def jwks_url(self) -> str:
+        """Where the user pool publishes its signing keys (moto serves the same path)."""
+        base = self.endpoint_url or f"https://cognito-idp.{self.region}.amazonaws.com"
+        return f"{base.rstrip('/')}/{self.user_pool_id}/.well-known/jwks.json"
+
+    @property
+    def token_issuer(self) -> str:
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+
+def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, str(default))
+    try:
+        port = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: not a port number: {raw!r}") from None
+    if not 0 < port < 65536:
+        raise SettingsError(f"{name}: port out of range: {port}")
+    return port
+
+
+def from_environ(environ: Mapping[str, str]) -> Settings:
+    """Build settings from a mapping; missing optional values get local-friendly defaults."""
+    return Settings(
+        stage=environ.get(STAGE, DEV_STAGE),
+        region=environ.get(REGION, "us-east-1"),
+        table_name=environ.get(TABLE_NAME, "caseflow"),
+        task_queue_name=environ.get(TASK_QUEUE_NAME, DEFAULT_TASK_QUEUE_NAME),
+        mail_bucket=environ.get(MAIL_BUCKET, "caseflow-mail"),
+        user_pool_id=environ.get(USER_POOL_ID, ""),
+        user_pool_client_id=environ.get(USER_POOL_CLIENT_ID, ""),
+        sender_address=environ.get(SENDER_ADDRESS, "support@caseflow.test"),
+        workflow_role_arn=environ.get(WORKFLOW_ROLE_ARN, "arn:aws:iam::123456789012:role/caseflow-workflows"),
+        state_machine_prefix=environ.get(STATE_MACHINE_PREFIX, "caseflow"),
+        outbox_dir=environ.get(OUTBOX_DIR) or None,
+        endpoint_url=environ.get(ENDPOINT_URL) or None,
+        api_port=_port(environ, API_PORT, 8000),
+        aws_port=_port(environ, AWS_PORT, 5000),
+    )
+
+
+@lru_cache(maxsize=1)
+def get() -> Settings:
+    """The settings of this process, read once."""
+    return from_environ(os.environ)

@@ -1,0 +1,83 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.fields import DefinitionProblems, parse_field_specs, validate_values
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+
+
+def specs(*raw):
+    problems = DefinitionProblems()
+    parsed = parse_field_specs(list(raw), "fields", problems)
+    assert problems.errors == []
+    return parsed
+
+
+def errors_of(field_specs, values):
+    with pytest.raises(ValidationFailed) as caught:
+        validate_values(field_specs, values, NOW)
+    return {e.field: e.message for e in caught.value.errors}
+
+
+def test_every_bad_field_is_reported_at_once():
+    form = specs(
+        {"id": "store", "required": True},
+        {"id": "order", "pattern": "^[A-Z]{2}[0-9]{6}$"},
+        {"id": "when", "type": "date", "max": "today"},
+        {"id": "mood", "type": "choice", "options": ["calm", "angry"]},
+    )
+    errors = errors_of(form, {"order": "ab12", "when": "2026-12-30", "mood": "sad", "extra": 1})
+    assert errors == {
+        "fields.store": "is required",
+        "fields.order": "must match the pattern ^[A-Z]{2}[0-9]{6}$",
+        "fields.when": "must not be in the future",
+        "fields.mood": "must be one of calm, angry",
+        "fields.extra": "unknown field",
+    }
+
+
+def test_valid_values_are_cleaned():
+    form = specs(
+        {"id": "store", "required": True},
+        {"id": "when", "type": "date", "max": "today"},
+        {"id": "count", "type": "number", "min": 1},
+        {"id": "ok", "type": "yes_no"},
+        {"id": "tags", "type": "multi_choice", "options": ["a", "b"]},
+    )
+    cleaned = validate_values(
+        form, {"store": "  Leeds ", "when": "2026-11-23", "count": "3", "ok": "yes", "tags": ["a", "a"]}, NOW
+    )
+    assert cleaned == {"store": "Leeds", "when": "2026-11-23", "count": 3, "ok": True, "tags": ["a"]}
+
+
+def test_today_is_judged_by_the_customers_calendar_not_utc():
+    form = specs({"id": "when", "type": "date", "max": "today"})
+    # 12:00 UTC on the 23rd is already the 24th in Auckland.
+    assert validate_values(form, {"when": "2026-11-24"}, NOW) == {"when": "2026-11-24"}
+    assert "fields.when" in errors_of(form, {"when": "2026-11-25"})
+
+
+def test_optional_empty_values_are_dropped_and_types_are_checked():
+    form = specs({"id": "name"}, {"id": "count", "type": "number", "max": 5}, {"id": "mail", "type": "email"})
+    assert validate_values(form, {"name": ""}, NOW) == {}
+    assert errors_of(form, {"count": 9, "mail": "nope"}) == {
+        "fields.count": "must be at most 5",
+        "fields.mail": "must be an email address",
+    }
+    assert errors_of(form, "not an object") == {"fields": "must be an object"}
+
+
+def test_definition_problems_name_their_path():
+    problems = DefinitionProblems()
+    parse_field_specs(
+        [{"id": "Bad Id"}, {"id": "c", "type": "choice"}, {"id": "d", "type": "date", "max": "soon"}],
+        "steps[0].fields",
+        problems,
+    )
+    assert {e.field for e in problems.errors} == {
+        "steps[0].fields[0].id",
+        "steps[0].fields[1].options",
+        "steps[0].fields[2].max",
+    }
