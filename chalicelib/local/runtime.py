@@ -71,6 +71,14 @@ def start_moto(port: int) -> subprocess.Popen:
     return process
 
 
+def _clear_outbox(directory: str) -> None:
+    """The outbox mirrors this run's SES, which starts empty with the moto server."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.eml"):
+        old.unlink()
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for noisy in ("botocore", "pynamodb"):
@@ -78,9 +86,11 @@ def main() -> int:
     os.environ.update(_local_environment())
     config = settings.from_environ(os.environ)
     started = time.monotonic()
-    moto = start_moto(config.aws_port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    _clear_outbox(config.outbox_dir or "")
+    moto = start_moto(config.aws_port)
+    pump = server = None
     try:
         from chalicelib.local.provision import DEMO_AGENTS, DEMO_PASSWORD, provision
 
@@ -106,7 +116,7 @@ def main() -> int:
         threading.Thread(target=server.serve_forever, name="api", daemon=True).start()
         log.info(
             "Caseflow is up in %.1f s: API http://127.0.0.1:%s, AWS (moto) http://127.0.0.1:%s, "
-            "issue types %s, outbox %s. Agents %s sign in with password %s. Ctrl-C stops.",
+            "issue types %s, outbox %s (GET /dev/outbox). Demo agents %s, password %s. Ctrl-C stops.",
             time.monotonic() - started,
             config.api_port,
             config.aws_port,
@@ -121,9 +131,15 @@ def main() -> int:
         pass
     finally:
         log.info("stopping")
+        if server is not None:
+            server.server.shutdown()
+            server.server.server_close()
+        if pump is not None:
+            pump.stop()
         moto.terminate()
         try:
             moto.wait(timeout=10)
         except subprocess.TimeoutExpired:
             moto.kill()
+        log.info("stopped")
     return 0

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from chalice.test import Client
@@ -34,7 +35,13 @@ FAST_TYPE = {
             "fields": [{"id": "finding", "type": "text", "required": True}],
             "escalation": [{"role": "regional-manager", "deadline": "PT2S"}],
         },
-        {"id": "decide", "name": "Decide", "role": "hr", "deadline": "PT1H", "fields": [{"id": "ok", "type": "yes_no"}]},
+        {
+            "id": "decide",
+            "name": "Decide",
+            "role": "hr",
+            "deadline": "PT1H",
+            "fields": [{"id": "ok", "type": "yes_no"}],
+        },
         {
             "id": "tell_customer",
             "kind": "email_customer",

@@ -55,7 +55,9 @@ def test_a_completion_racing_the_timer_is_not_lost(stack):
         assert time.monotonic() < deadline, "the deadline never fired"
         time.sleep(0.05)
 
-    late = stack.post(f"/agent/tasks/{task['id']}/complete", {"fields": {"finding": "Just in time"}}, stack.token("sam"))
+    late = stack.post(
+        f"/agent/tasks/{task['id']}/complete", {"fields": {"finding": "Just in time"}}, stack.token("sam")
+    )
     assert late.status_code == 200, late.body
 
     hr_task = stack.pump_until(lambda: stack.task_for("hana", issue_id), what="the workflow to move on")

@@ -1,0 +1,91 @@
+"""Count the AWS API calls Caseflow makes per request, on moto in-process.
+
+    python -m bench.aws_calls [--issues N]
+
+Prints the calls (service.operation) of one intake, averaged over N new customers' issues of the
+rude-staff type. Counts, unlike timings, are stable between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import threading
+from datetime import date
+from typing import Any
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "CASEFLOW_STAGE": "bench",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+import botocore.endpoint  # noqa: E402
+from chalice.test import Client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+CALLS: collections.Counter[str] = collections.Counter()
+_original = botocore.endpoint.Endpoint.make_request
+
+
+def _counting(self: Any, operation_model: Any, request_dict: dict[str, Any]) -> Any:
+    """Every request boto3 and pynamodb send goes through an Endpoint, so all are counted.
+
+    Only the request's own thread counts: moto's Step Functions interpreter runs in others.
+    """
+    if threading.current_thread() is threading.main_thread():
+        CALLS[f"{operation_model.service_model.service_name}.{operation_model.name}"] += 1
+    return _original(self, operation_model, request_dict)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--issues", type=int, default=20)
+    args = parser.parse_args()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        from chalicelib import bootstrap, settings
+        from chalicelib.local.provision import provision
+
+        resources = provision(settings.from_environ(os.environ))
+        os.environ[settings.USER_POOL_ID] = resources.user_pool_id
+        os.environ[settings.USER_POOL_CLIENT_ID] = resources.user_pool_client_id
+        settings.get.cache_clear()
+        bootstrap.services.cache_clear()
+        bootstrap.services().issue_types.publish_seeds()
+        from app import app
+
+        botocore.endpoint.Endpoint.make_request = _counting
+        totals: dict[str, collections.Counter[str]] = {}
+        with Client(app, stage_name="dev") as client:
+            for index in range(args.issues):
+                body = {
+                    "type": "rude-staff",
+                    "customer": {"email": f"bench{index}@example.com"},
+                    "fields": {
+                        "store": "Leeds",
+                        "incident_date": date.today().isoformat(),
+                        "what_happened": "Shouted at me.",
+                    },
+                }
+                CALLS.clear()
+                response = client.http.post(
+                    "/issues", headers={"Content-Type": "application/json"}, body=json.dumps(body)
+                )
+                assert response.status_code == 201, response.body
+                totals.setdefault("intake (POST /issues)", collections.Counter()).update(CALLS)
+        botocore.endpoint.Endpoint.make_request = _original
+    print(f"AWS calls per request, mean over {args.issues} issues")
+    for name, counter in totals.items():
+        print(f"\n{name}: {sum(counter.values()) / args.issues:.2f}")
+        for call, count in sorted(counter.items()):
+            print(f"  {call:<40} {count / args.issues:.2f}")
+
+
+if __name__ == "__main__":
+    main()

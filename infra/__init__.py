@@ -1,0 +1,1 @@
+"""The Caseflow CDK app: `app.py` is the entry point, `stack.py` the stack."""
