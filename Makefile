@@ -18,6 +18,7 @@ test: $(INSTALLED) lint
 
 lint: $(INSTALLED)
 	$(PYTHON) -m ruff check .
+	$(VENV)/bin/lint-imports
 
 unit: $(INSTALLED)
 	$(PYTHON) -m pytest tests/unit

@@ -8,7 +8,8 @@ from functools import lru_cache
 from chalicelib import settings
 from chalicelib.adapters.cognito import CognitoDirectory, CognitoTokenVerifier
 from chalicelib.adapters.dynamodb.repositories import IssueRepository, IssueTypeRepository, TaskRepository
-from chalicelib.adapters.ses import OutboxMailer, SesMailer
+from chalicelib.adapters.outbox import OutboxFolder, OutboxMailer
+from chalicelib.adapters.ses import SesMailer
 from chalicelib.adapters.sqs import TaskQueue
 from chalicelib.adapters.stepfunctions import StepFunctionsEngine
 from chalicelib.services.auth import AuthService
@@ -16,6 +17,7 @@ from chalicelib.services.intake import IntakeService
 from chalicelib.services.issue_details import IssueDetailsService
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.notifications import NotificationService
+from chalicelib.services.ports import Outbox
 from chalicelib.services.tasks import TaskService
 
 
@@ -27,6 +29,7 @@ class Services:
     tasks: TaskService
     issue_details: IssueDetailsService
     auth: AuthService
+    outbox: Outbox | None
 
 
 @lru_cache(maxsize=1)
@@ -37,8 +40,10 @@ def services() -> Services:
     engine = StepFunctionsEngine(config.workflow_role_arn)
     queue = TaskQueue(config.task_queue_name)
     mailer = SesMailer(config.sender_address)
+    outbox = None
     if config.is_dev and config.outbox_dir:
         mailer = OutboxMailer(mailer, config.outbox_dir)
+        outbox = OutboxFolder(config.outbox_dir)
     directory = CognitoDirectory(config.user_pool_id, config.user_pool_client_id)
     verifier = CognitoTokenVerifier(config.jwks_url, config.token_issuer, config.user_pool_client_id)
     issue_types = IssueTypeService(IssueTypeRepository(), engine, lambda: queue.url, config.state_machine_prefix)
@@ -50,4 +55,5 @@ def services() -> Services:
         tasks=TaskService(issues, tasks, issue_types, engine, notifications),
         issue_details=IssueDetailsService(issues, tasks, issue_types),
         auth=AuthService(directory, verifier),
+        outbox=outbox,
     )

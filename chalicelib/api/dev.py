@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.adapters.ses import read_outbox
 from chalicelib.api.errors import json_response
 from chalicelib.bootstrap import services
 
@@ -13,7 +12,7 @@ dev = Blueprint(__name__)
 
 @dev.route("/dev/outbox", methods=["GET"])
 def outbox() -> Response:
-    config = services().config
-    if not config.is_dev or not config.outbox_dir:
+    outbox = services().outbox
+    if outbox is None:
         return json_response(404, {"message": "the outbox exists only on the local dev stage"})
-    return json_response(200, {"messages": read_outbox(config.outbox_dir)})
+    return json_response(200, {"messages": outbox.messages()})

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters.dynamodb.repositories import IssueRepository
 from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
 from chalicelib.domain.fields import FieldSpec, validate_values
 from chalicelib.domain.issues import (
@@ -28,7 +27,7 @@ from chalicelib.domain.issues import (
 )
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
-from chalicelib.services.ports import DuplicateKey, NewIssue, WorkflowEngine
+from chalicelib.services.ports import DuplicateKey, IssueRepository, NewIssue, WorkflowEngine
 from chalicelib.workflows.compiler import deadline_inputs
 
 _CUSTOMER_FIELDS = (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters.dynamodb.repositories import IssueRepository, TaskRepository
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import NotFound
 from chalicelib.services.issue_types import IssueTypeService
+from chalicelib.services.ports import IssueRepository, TaskRepository
 from chalicelib.services.tasks import task_view
 
 

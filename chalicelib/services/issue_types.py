@@ -10,11 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters.dynamodb.repositories import IssueTypeRepository
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.issue_types import IssueType, PublishedType, parse_issue_type
 from chalicelib.services.clock import Clock, utc_now
-from chalicelib.services.ports import DuplicateKey, WorkflowEngine
+from chalicelib.services.ports import DuplicateKey, IssueTypeRepository, WorkflowEngine
 from chalicelib.workflows.compiler import compile_issue_type, state_machine_name
 from chalicelib.workflows.seeds import load_seed_definitions
 

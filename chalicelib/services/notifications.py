@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from chalicelib.adapters.dynamodb.repositories import IssueRepository
 from chalicelib.domain.issues import Customer, Issue, TimelineEvent
 from chalicelib.services.clock import Clock, utc_now
-from chalicelib.services.ports import Directory, Mailer
+from chalicelib.services.ports import Directory, IssueRepository, Mailer
 
 #: RFC 3834: marks our automatic mail so that other systems don't answer it.
 AUTOMATIC_HEADERS = {"Auto-Submitted": "auto-replied"}

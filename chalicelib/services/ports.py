@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
 
+from chalicelib.domain.issue_types import PublishedType
 from chalicelib.domain.issues import Customer, Issue, TimelineEvent
+from chalicelib.domain.tasks import Task
 
 
 class WorkflowEngine(Protocol):
@@ -51,3 +55,56 @@ class NewIssue:
     first_event: TimelineEvent
     idempotency_key: str | None
     request_hash: str
+
+
+class IssueRepository(Protocol):
+    """Issues, their customers and timelines."""
+
+    def customer_by_email(self, email: str) -> Customer | None: ...
+
+    def customer(self, customer_id: str) -> Customer | None: ...
+
+    def create(self, new: NewIssue) -> None:
+        """Write everything of a new issue at once; DuplicateKey if a unique key is taken."""
+
+    def idempotent_request(self, key: str) -> tuple[str, str] | None: ...
+
+    def get(self, issue_id: str) -> Issue | None: ...
+
+    def update(self, issue_id: str, **changes: Any) -> None: ...
+
+    def add_event(self, issue: Issue, event: TimelineEvent) -> None: ...
+
+    def timeline(self, issue_id: str) -> list[TimelineEvent]: ...
+
+    def customer_history(self, customer_id: str, limit: int = 100) -> list[dict[str, Any]]: ...
+
+
+class TaskRepository(Protocol):
+    """Human tasks; `change` applies a decision under optimistic locking."""
+
+    def get(self, issue_id: str, step: str) -> Task | None: ...
+
+    def change(self, issue_id: str, step: str, decide: Callable[[Task | None], Task | None]) -> Task | None: ...
+
+    def for_issue(self, issue_id: str) -> list[Task]: ...
+
+    def open_for_roles(self, roles: Iterable[str]) -> list[Task]: ...
+
+
+class IssueTypeRepository(Protocol):
+    """Published issue type versions and the catalogue of current ones."""
+
+    def current(self, type_id: str) -> PublishedType | None: ...
+
+    def all_current(self) -> list[PublishedType]: ...
+
+    def version(self, type_id: str, version: int) -> PublishedType | None: ...
+
+    def save_version(self, published: PublishedType, now: datetime) -> None: ...
+
+
+class Outbox(Protocol):
+    """The local copies of sent emails (dev stage only)."""
+
+    def messages(self) -> list[dict[str, str]]: ...

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters.dynamodb.repositories import IssueRepository, TaskRepository
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import Conflict, NotFound
@@ -22,7 +21,7 @@ from chalicelib.domain.templates import render
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.notifications import NotificationService
-from chalicelib.services.ports import WorkflowEngine
+from chalicelib.services.ports import IssueRepository, TaskRepository, WorkflowEngine
 from chalicelib.workflows import compiler
 
 
