@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from chalicelib.domain.errors import Forbidden
 
+#: Roles that exist whatever the issue types: first-line agents, admins, and ops (dashboards).
+BUILT_IN_ROLES = ("agent", "admin", "ops")
+
 
 @dataclass(frozen=True)
 class Agent:

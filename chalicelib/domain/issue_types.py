@@ -70,6 +70,10 @@ class IssueType:
                 return step
         raise KeyError(step_id)
 
+    def roles(self) -> set[str]:
+        """Every role that can hold one of this type's tasks, escalation levels included."""
+        return {level.role for step in self.steps for level in step.levels}
+
     def summary(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamodb.schema import TTL_ATTRIBUTE, create_table_request
 from chalicelib.settings import Settings
+from chalicelib.workflows.seeds import seeded_roles
 
 DEMO_PASSWORD = "Caseflow-demo-1"
 #: username -> role (Cognito group). Local only; a real pool gets its users from an admin.
@@ -27,7 +28,6 @@ DEMO_AGENTS = {
     "lee": "logistics",
     "lena": "logistics-lead",
 }
-ROLES = sorted(set(DEMO_AGENTS.values()))
 DEAD_LETTER_SUFFIX = "-dlq"
 MAX_RECEIVES = 5
 #: Retries of a failed message come after this many seconds (locally short, to see them).
@@ -93,7 +93,7 @@ def _user_pool(demo_agents: dict[str, str]) -> tuple[str, str]:
         ClientName="caseflow-api",
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
-    for role in sorted(set(demo_agents.values())):
+    for role in sorted(set(seeded_roles()) | set(demo_agents.values())):
         cognito.create_group(UserPoolId=pool_id, GroupName=role)
     for username, role in demo_agents.items():
         cognito.admin_create_user(
