@@ -1,0 +1,40 @@
+"""The local event pump delivers like Lambda's SQS event source: failures retry, then dead-letter."""
+
+import json
+
+import boto3
+
+from chalicelib.events.task_queue import on_task_message
+from chalicelib.local.pump import QueuePump
+
+
+def make_queue(name: str, max_receives: int) -> tuple[str, str]:
+    sqs = boto3.client("sqs")
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)})
+    queue = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "0", "RedrivePolicy": redrive})
+    return queue["QueueUrl"], dlq
+
+
+def test_messages_reach_the_handler_in_lambda_event_format(stack):
+    queue, _ = make_queue("pump-format", 3)
+    boto3.client("sqs").send_message(QueueUrl=queue, MessageBody='{"hello": "world"}')
+    seen = []
+    pump = QueuePump(queue, lambda event, context: seen.append(event), "us-east-1", wait_seconds=0)
+    assert pump.pump_once() == 1
+    [record] = seen[0]["Records"]
+    assert record["eventSource"] == "aws:sqs" and record["body"] == '{"hello": "world"}'
+    assert record["eventSourceARN"].endswith(":pump-format")
+    assert pump.pump_once() == 0  # handled messages are deleted
+
+
+def test_a_message_the_app_cannot_handle_ends_in_the_dead_letter_queue(stack):
+    queue, dlq = make_queue("pump-poison", 2)
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"kind": "task", "issue_id": "no-such-issue"}))
+    pump = QueuePump(queue, on_task_message, "us-east-1", wait_seconds=0)
+    handled = [pump.pump_once() for _ in range(4)]
+    assert handled == [0, 0, 0, 0]
+    kept = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["issue_id"] for m in kept] == ["no-such-issue"]
