@@ -54,7 +54,15 @@ class FieldSpec:
     min: Any = None
     max: Any = None
 
-    def option_label(self, value: str) -> str:
+    def display(self, value: Any) -> Any:
+        """How a value reads to a person: an option's label, Yes/No, or the value itself."""
+        if self.type == "yes_no" and isinstance(value, bool):
+            return "Yes" if value else "No"
+        if self.type == "multi_choice" and isinstance(value, list):
+            return ", ".join(str(self.display_option(v)) for v in value)
+        return self.display_option(value)
+
+    def display_option(self, value: Any) -> Any:
         return next((o.label for o in self.options if o.value == value), value)
 
     def as_dict(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ published; a running issue keeps the version (and state machine) it started on.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,7 @@ class IssueTypeService:
 
     def publish(self, definition: dict[str, Any]) -> PublishedType:
         """Publish a definition as the type's next version; an unchanged definition publishes nothing."""
+        definition = json.loads(json.dumps(definition, default=str))  # as stored: YAML dates become text
         issue_type = parse_issue_type(definition)
         current = self._repository.current(issue_type.id)
         if current and current.definition == definition:
@@ -63,6 +65,8 @@ class IssueTypeService:
 
     def current(self, type_id: Any) -> LoadedType:
         """The version new issues of this type start on; ValidationFailed names the `type` field."""
+        if type_id is None or type_id == "":
+            raise ValidationFailed([FieldError("type", "is required")])
         published = self._repository.current(type_id) if isinstance(type_id, str) else None
         if published is None:
             known = ", ".join(sorted(p.type_id for p in self._repository.all_current()))

@@ -145,7 +145,11 @@ class TaskService:
     def _acknowledge(self, issue: Issue) -> None:
         issue_type = self._issue_type(issue)
         customer = self._customer(issue)
-        lines = [f"{spec.label}: {issue.fields[spec.id]}" for spec in issue_type.fields if spec.id in issue.fields]
+        lines = [
+            f"{spec.label}: {spec.display(issue.fields[spec.id])}"
+            for spec in issue_type.fields
+            if spec.id in issue.fields
+        ]
         body = (
             f"Dear {customer.name or 'customer'},\n\nWe have received your report and will keep you "
             f"informed by email.\n\nReference: {issue.reference}\nType: {issue_type.name}\n"
@@ -171,15 +175,7 @@ class TaskService:
             values = dict(task.fields or {})
             for spec in issue_type.step(task.step).fields:
                 if spec.id in values:
-                    value = values[spec.id]
-                    label = (
-                        {True: "Yes", False: "No"}.get(value)
-                        if spec.type == "yes_no"
-                        else spec.option_label(value)
-                        if spec.options
-                        else value
-                    )
-                    values[f"{spec.id}_label"] = label
+                    values[f"{spec.id}_label"] = spec.display(values[spec.id])
             values["completed_by"] = task.completed_by
             results[task.step] = values
         return {

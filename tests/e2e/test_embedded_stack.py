@@ -94,7 +94,6 @@ def running(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             raise
-        stack.exit_code = code
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", aws_port)) != 0, "the moto server outlived Ctrl-C"
         assert code == 0, Path(log.name).read_text()[-3000:]

@@ -37,6 +37,9 @@ def test_pattern_and_unknown_type_and_bad_json(stack):
     assert error["field"] == "type" and "unknown issue type 'broken-toaster'" in error["message"]
     assert "rude-staff" in error["message"]
 
+    no_type = stack.post("/issues", {"customer": {"email": "a@b.co"}, "fields": {}})
+    assert no_type.json_body["errors"] == [{"field": "type", "message": "is required"}]
+
     not_json = stack.post("/issues", "{oops")
     assert not_json.status_code == 400
     assert not_json.json_body["errors"][0]["field"] == "body"

@@ -81,3 +81,14 @@ def test_definition_problems_name_their_path():
         "steps[0].fields[1].options",
         "steps[0].fields[2].max",
     }
+
+
+def test_values_read_as_people_expect():
+    choice, yes_no, many = specs(
+        {"id": "c", "type": "choice", "options": [{"value": "no_action", "label": "No action"}]},
+        {"id": "y", "type": "yes_no"},
+        {"id": "m", "type": "multi_choice", "options": ["red_wine", "beer"]},
+    )
+    assert choice.display("no_action") == "No action"
+    assert (yes_no.display(True), yes_no.display(False)) == ("Yes", "No")
+    assert many.display(["red_wine", "beer"]) == "Red wine, Beer"
