@@ -41,12 +41,26 @@ def _local_environment() -> dict[str, str]:
     }
 
 
+def _die_with_parent() -> None:
+    """Linux: the moto server gets SIGTERM if this process dies without stopping it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def start_moto(port: int) -> subprocess.Popen:
+    """Start the moto server in its own session, so that Ctrl-C reaches only us: we stop the pump
+    and the API first, then the server they use."""
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     base = f"http://127.0.0.1:{port}"
@@ -87,7 +101,8 @@ def main() -> int:
     config = settings.from_environ(os.environ)
     started = time.monotonic()
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for stopping_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stopping_signal, lambda *_: stop.set())
     _clear_outbox(config.outbox_dir or "")
     moto = start_moto(config.aws_port)
     pump = server = None
@@ -127,8 +142,6 @@ def main() -> int:
         )
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         log.info("stopping")
         if server is not None:
