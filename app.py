@@ -2,15 +2,19 @@
 
 from chalice import Chalice
 
+from chalicelib.api.admin import admin
 from chalicelib.api.agents import agents
 from chalicelib.api.dev import dev
 from chalicelib.api.public import public
+from chalicelib.api.task_links import task_links
 from chalicelib.events.deployment import deployment
 from chalicelib.events.task_queue import task_queue
 
 app = Chalice(app_name="caseflow")
 app.register_blueprint(public)
 app.register_blueprint(agents)
+app.register_blueprint(admin)
+app.register_blueprint(task_links)
 app.register_blueprint(dev)
 app.register_blueprint(task_queue)
 app.register_blueprint(deployment)

@@ -22,6 +22,7 @@ os.environ.update(
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": "us-east-1",
         "CASEFLOW_STAGE": "bench",
+        "CASEFLOW_LINK_SECRET": "bench-link-secret-not-for-production",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -12,6 +12,7 @@ from chalicelib.adapters.outbox import OutboxFolder, OutboxMailer
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.adapters.sqs import TaskQueue
 from chalicelib.adapters.stepfunctions import StepFunctionsEngine
+from chalicelib.services.administration import AdministrationService
 from chalicelib.services.auth import AuthService
 from chalicelib.services.intake import IntakeService
 from chalicelib.services.issue_details import IssueDetailsService
@@ -29,6 +30,7 @@ class Services:
     tasks: TaskService
     issue_details: IssueDetailsService
     auth: AuthService
+    administration: AdministrationService
     outbox: Outbox | None
 
 
@@ -52,8 +54,9 @@ def services() -> Services:
         config=config,
         issue_types=issue_types,
         intake=IntakeService(issues, issue_types, engine),
-        tasks=TaskService(issues, tasks, issue_types, engine, notifications),
+        tasks=TaskService(issues, tasks, issue_types, engine, notifications, config.link_secret, config.public_url),
         issue_details=IssueDetailsService(issues, tasks, issue_types),
         auth=AuthService(directory, verifier),
+        administration=AdministrationService(issue_types, issues),
         outbox=outbox,
     )

@@ -23,6 +23,8 @@ STATE_MACHINE_PREFIX = "CASEFLOW_STATE_MACHINE_PREFIX"
 OUTBOX_DIR = "CASEFLOW_OUTBOX_DIR"
 API_PORT = "CASEFLOW_API_PORT"
 AWS_PORT = "CASEFLOW_AWS_PORT"
+LINK_SECRET = "CASEFLOW_LINK_SECRET"
+PUBLIC_URL = "CASEFLOW_PUBLIC_URL"
 REGION = "AWS_DEFAULT_REGION"
 ENDPOINT_URL = "AWS_ENDPOINT_URL"
 
@@ -30,6 +32,8 @@ ENDPOINT_URL = "AWS_ENDPOINT_URL"
 #: import time), so it has a fixed default shared by infra and the local runtime.
 DEFAULT_TASK_QUEUE_NAME = "caseflow-tasks"
 DEV_STAGE = "dev"
+#: Signs links on the local stack only; any other stage must set its own secret.
+DEV_LINK_SECRET = "caseflow-dev-link-secret"
 
 
 class SettingsError(ValueError):
@@ -52,6 +56,8 @@ class Settings:
     endpoint_url: str | None
     api_port: int
     aws_port: int
+    link_secret: str
+    public_url: str
 
     @property
     def is_dev(self) -> bool:
@@ -81,8 +87,13 @@ def _port(environ: Mapping[str, str], name: str, default: int) -> int:
 
 def from_environ(environ: Mapping[str, str]) -> Settings:
     """Build settings from a mapping; missing optional values get local-friendly defaults."""
+    stage = environ.get(STAGE, DEV_STAGE)
+    api_port = _port(environ, API_PORT, 8000)
+    link_secret = environ.get(LINK_SECRET) or (DEV_LINK_SECRET if stage == DEV_STAGE else "")
+    if len(link_secret) < 16:
+        raise SettingsError(f"{LINK_SECRET}: a secret of at least 16 characters is required outside the dev stage")
     return Settings(
-        stage=environ.get(STAGE, DEV_STAGE),
+        stage=stage,
         region=environ.get(REGION, "us-east-1"),
         table_name=environ.get(TABLE_NAME, "caseflow"),
         task_queue_name=environ.get(TASK_QUEUE_NAME, DEFAULT_TASK_QUEUE_NAME),
@@ -94,8 +105,10 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
         state_machine_prefix=environ.get(STATE_MACHINE_PREFIX, "caseflow"),
         outbox_dir=environ.get(OUTBOX_DIR) or None,
         endpoint_url=environ.get(ENDPOINT_URL) or None,
-        api_port=_port(environ, API_PORT, 8000),
+        api_port=api_port,
         aws_port=_port(environ, AWS_PORT, 5000),
+        link_secret=link_secret,
+        public_url=environ.get(PUBLIC_URL) or f"http://localhost:{api_port}",
     )
 
 

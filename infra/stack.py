@@ -18,6 +18,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import triggers
@@ -35,6 +36,11 @@ STAGE = "prod"
 STATE_MACHINE_PREFIX = "caseflow"
 SENDER_CONTEXT_KEY = "senderAddress"
 DEFAULT_SENDER_ADDRESS = "support@example.com"
+#: Where outside parties' signed links point: the API's URL or a custom domain in front of it.
+#: (The API's own URL cannot be passed in: the functions' environment would depend on the API
+#: that depends on the functions.)
+PUBLIC_URL_CONTEXT_KEY = "publicUrl"
+DEFAULT_PUBLIC_URL = "https://support.example.com"
 
 #: Timeout of every Chalice function but the post-deploy one.
 FUNCTION_TIMEOUT = cdk.Duration.seconds(30)
@@ -86,6 +92,12 @@ class CaseflowStack(cdk.Stack):
         self._user_groups()
         self._sender_identity(sender_address)
         self.workflow_role = self._workflow_role()
+        self.link_secret = secretsmanager.Secret(
+            self,
+            "LinkSecret",
+            description="Signs the links that outside parties use to answer Caseflow tasks",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
+        )
 
         self.api = self._chalice_app(source_dir, self._environment(sender_address))
         permissions = self._function_permissions()
@@ -220,6 +232,9 @@ class CaseflowStack(cdk.Stack):
             settings.SENDER_ADDRESS: sender_address,
             settings.WORKFLOW_ROLE_ARN: self.workflow_role.role_arn,
             settings.STATE_MACHINE_PREFIX: STATE_MACHINE_PREFIX,
+            # Resolved by CloudFormation at deploy time (a dynamic reference), never in the template.
+            settings.LINK_SECRET: self.link_secret.secret_value.unsafe_unwrap(),
+            settings.PUBLIC_URL: str(self.node.try_get_context(PUBLIC_URL_CONTEXT_KEY) or DEFAULT_PUBLIC_URL),
         }
 
     def _chalice_app(self, source_dir: Path, environment: dict[str, str]) -> Chalice:

@@ -9,6 +9,7 @@ os.environ.update(
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "CASEFLOW_STAGE": "test",
+        "CASEFLOW_LINK_SECRET": "test-link-secret-not-for-production",
     }
 )
 for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CASEFLOW_OUTBOX_DIR"):

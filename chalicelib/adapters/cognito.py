@@ -52,6 +52,16 @@ class CognitoDirectory:
                 raise
         return sorted(emails)
 
+    def user_email(self, username: str) -> str | None:
+        try:
+            user = self._client.admin_get_user(UserPoolId=self._pool, Username=username)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("UserNotFoundException", "ResourceNotFoundException"):
+                return None
+            raise
+        attributes = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}
+        return attributes.get("email") if user.get("Enabled", True) else None
+
 
 class CognitoTokenVerifier:
     """Checks an id token's signature (the pool's JWKS), expiry, issuer, audience and use."""

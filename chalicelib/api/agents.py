@@ -11,8 +11,13 @@ from chalicelib.domain.agents import Agent
 agents = Blueprint(__name__)
 
 
+def current_agent(blueprint: Blueprint) -> Agent:
+    """The signed-in agent of the request being handled by `blueprint`."""
+    return services().auth.agent_from_header(blueprint.current_request.headers.get("authorization"))
+
+
 def _agent() -> Agent:
-    return services().auth.agent_from_header(agents.current_request.headers.get("authorization"))
+    return current_agent(agents)
 
 
 @agents.route("/auth/login", methods=["POST"])
@@ -47,3 +52,14 @@ def complete_task(task_id: str) -> Response:
     body = json_body(agents.current_request.raw_body)
     fields = body.get("fields") if isinstance(body, dict) else None
     return json_response(200, services().tasks.complete(task_id, fields, agent))
+
+
+@agents.route("/agent/issues/{issue_id}/customer-messages", methods=["POST"])
+@maps_domain_errors
+def record_customer_message(issue_id: str) -> Response:
+    """An agent records what the customer said (e.g. on the phone); a step waiting for it resumes."""
+    agent = _agent()
+    body = json_body(agents.current_request.raw_body)
+    body = body if isinstance(body, dict) else {}
+    result = services().tasks.record_customer_message(issue_id, body.get("text"), body.get("channel"), agent)
+    return json_response(201, result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.domain.assignees import Holder, agent_keys
 from chalicelib.domain.errors import Forbidden
 
 #: Roles that exist whatever the issue types: first-line agents, admins, and ops (dashboards).
@@ -23,3 +24,13 @@ class Agent:
     def require_any_role(self) -> None:
         if not self.roles:
             raise Forbidden("your account has no role; ask an admin to add you to one")
+
+    def holder_keys(self) -> list[str]:
+        """The task holders this agent answers for: each role or team they are in, and themself."""
+        return agent_keys(self.username, self.roles)
+
+    def require_holder(self, holder_key: str) -> None:
+        if holder_key not in self.holder_keys():
+            holder = Holder.from_key(holder_key)
+            roles = ", ".join(sorted(self.roles)) or "no roles"
+            raise Forbidden(f"this task is held by {holder.kind} {holder.name!r}; you have {roles}")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from chalicelib.domain.conditions import FIELD, When, parse_when
 from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.problems import DefinitionProblems
 
 FIELD_TYPES = (
     "text",
@@ -33,13 +35,32 @@ _DATE_BOUNDS = (
     ("min", lambda value, limit: value < limit, "before"),
     ("max", lambda value, limit: value > limit, "after"),
 )
+_FIELD_KEYS = {
+    "id",
+    "label",
+    "type",
+    "required",
+    "help",
+    "pattern",
+    "options",
+    "min",
+    "max",
+    "shown_when",
+    "required_when",
+}
 MAX_TEXT_LENGTH = {"text": 500, "long_text": 20000, "email": 254, "phone": 20}
 
 
 @dataclass(frozen=True)
 class Option:
+    """A choice's value and label, plus any attributes an admin attached (e.g. the store's manager)."""
+
     value: str
     label: str
+    attributes: tuple[tuple[str, str], ...] = ()
+
+    def attribute(self, name: str) -> str | None:
+        return dict(self.attributes).get(name)
 
 
 @dataclass(frozen=True)
@@ -53,6 +74,8 @@ class FieldSpec:
     options: tuple[Option, ...] = ()
     min: Any = None
     max: Any = None
+    shown_when: When | None = None
+    required_when: When | None = None
 
     def display(self, value: Any) -> Any:
         """How a value reads to a person: an option's label, Yes/No, or the value itself."""
@@ -82,17 +105,11 @@ class FieldSpec:
         for bound in ("min", "max"):
             if getattr(self, bound) is not None:
                 data[bound] = getattr(self, bound)
+        for name in ("shown_when", "required_when"):
+            when = getattr(self, name)
+            if when is not None:
+                data[name] = [{"field": c.ref, c.operator: c.value} for c in when.conditions]
         return data
-
-
-@dataclass
-class DefinitionProblems:
-    """Collects every problem of a definition, each named by its path."""
-
-    errors: list[FieldError] = field(default_factory=list)
-
-    def add(self, path: str, message: str) -> None:
-        self.errors.append(FieldError(path, message))
 
 
 def parse_field_specs(raw: Any, path: str, problems: DefinitionProblems) -> tuple[FieldSpec, ...]:
@@ -111,6 +128,12 @@ def parse_field_specs(raw: Any, path: str, problems: DefinitionProblems) -> tupl
             problems.add(f"{path}[{index}].id", f"duplicate field id {spec.id!r}")
         seen.add(spec.id)
         specs.append(spec)
+    for index, spec in enumerate(specs):
+        for name in ("shown_when", "required_when"):
+            when = getattr(spec, name)
+            for condition in when.conditions if when else ():
+                if condition.ref not in seen or condition.ref == spec.id:
+                    problems.add(f"{path}[{index}].{name}", f"refers to {condition.ref!r}, not another field here")
     return tuple(specs)
 
 
@@ -119,6 +142,11 @@ def _parse_field_spec(item: Any, path: str, problems: DefinitionProblems) -> Fie
         problems.add(path, "must be a mapping")
         return None
     before = len(problems.errors)
+    for key in sorted(set(item) - _FIELD_KEYS, key=str):
+        problems.add(f"{path}.{key}", f"unknown key; a field has {', '.join(sorted(_FIELD_KEYS))}")
+    for flag in ("required",):
+        if not isinstance(item.get(flag, False), bool):
+            problems.add(f"{path}.{flag}", "must be true or false")
     field_id = item.get("id")
     if not isinstance(field_id, str) or not _ID.match(field_id):
         problems.add(f"{path}.id", "must be lower_snake_case, starting with a letter")
@@ -143,6 +171,8 @@ def _parse_field_spec(item: Any, path: str, problems: DefinitionProblems) -> Fie
                 problems.add(f"{path}.{bound}", f"must be a {field_type} or 'today'")
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             problems.add(f"{path}.{bound}", "must be a number")
+    shown_when = parse_when(item.get("shown_when"), f"{path}.shown_when", problems, (FIELD,))
+    required_when = parse_when(item.get("required_when"), f"{path}.required_when", problems, (FIELD,))
     if len(problems.errors) > before:
         return None
     return FieldSpec(
@@ -155,6 +185,8 @@ def _parse_field_spec(item: Any, path: str, problems: DefinitionProblems) -> Fie
         options=options,
         min=item.get("min"),
         max=item.get("max"),
+        shown_when=shown_when,
+        required_when=required_when,
     )
 
 
@@ -169,7 +201,8 @@ def _parse_options(raw: Any, path: str, problems: DefinitionProblems) -> tuple[O
         if isinstance(item, str):
             options.append(Option(item, item.replace("_", " ").capitalize()))
         elif isinstance(item, Mapping) and isinstance(item.get("value"), str):
-            options.append(Option(item["value"], str(item.get("label") or item["value"])))
+            extra = tuple((str(k), str(v)) for k, v in item.items() if k not in ("value", "label"))
+            options.append(Option(item["value"], str(item.get("label") or item["value"]), extra))
         else:
             problems.add(f"{path}[{index}]", "must be a string or {value, label}")
     return tuple(options)
@@ -203,14 +236,21 @@ def validate_values(specs: tuple[FieldSpec, ...], values: Any, now: datetime, pr
     for spec in specs:
         raw = values.get(spec.id)
         if raw is None or (isinstance(raw, (str, list)) and not raw):
-            if spec.required:
-                errors.append(FieldError(f"{prefix}.{spec.id}", "is required"))
             continue
         value, message = _clean(spec, raw, now)
         if message:
             errors.append(FieldError(f"{prefix}.{spec.id}", message))
         else:
             cleaned[spec.id] = value
+    answered = dict(cleaned)
+    for spec in specs:
+        if spec.shown_when and not spec.shown_when.holds(answered):
+            cleaned.pop(spec.id, None)  # a hidden field's value would mislead whoever reads the issue
+            errors = [e for e in errors if e.field != f"{prefix}.{spec.id}"]
+            continue
+        required = spec.required or bool(spec.required_when and spec.required_when.holds(answered))
+        if required and spec.id not in cleaned and not any(e.field == f"{prefix}.{spec.id}" for e in errors):
+            errors.append(FieldError(f"{prefix}.{spec.id}", "is required"))
     if errors:
         raise ValidationFailed(errors)
     return cleaned

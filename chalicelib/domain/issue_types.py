@@ -1,39 +1,116 @@
-"""Issue types as data: the customer's fields and the ordered steps of the process.
+"""Issue types as data: the customer's fields and the process of steps that handles the issue.
 
 A definition arrives as plain data (a YAML seed or JSON from the admin API) and is parsed into
-these immutable objects; every problem is reported with the path where it occurs.
+these immutable objects; every problem is reported with the path where it occurs
+(`steps[1].escalation[0].after: not an ISO-8601 duration`). The language is documented in the
+README; `workflows/compiler.py` turns a parsed type into a state machine.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from chalicelib.domain import conditions as cond
+from chalicelib.domain.assignees import Assignee, Holder, parse_assignee, parse_holder
+from chalicelib.domain.calendars import ALWAYS, ALWAYS_NAME, BusinessCalendar, parse_calendar
+from chalicelib.domain.conditions import When, parse_when
 from chalicelib.domain.durations import parse_duration
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.fields import DefinitionProblems, FieldSpec, parse_field_specs
+from chalicelib.domain.fields import FieldSpec, parse_field_specs
+from chalicelib.domain.problems import DefinitionProblems
 from chalicelib.domain.templates import template_problem
 
 HUMAN_TASK = "task"
 EMAIL_CUSTOMER = "email_customer"
-STEP_KINDS = (HUMAN_TASK, EMAIL_CUSTOMER)
+WAIT_FOR_CUSTOMER = "wait_for_customer"
+RESOLVE = "resolve"
+PARALLEL = "parallel"
+STEP_KINDS = (HUMAN_TASK, EMAIL_CUSTOMER, WAIT_FOR_CUSTOMER, RESOLVE, PARALLEL)
+#: Kinds that open a task item with timers (an agent's task, or the customer's turn to reply).
+TIMED_KINDS = (HUMAN_TASK, WAIT_FOR_CUSTOMER)
 MAX_ESCALATION_LEVELS = 4
 #: Names of the states the compiler adds around the steps.
 RESERVED_STEP_IDS = ("acknowledge", "resolve", "resolved")
+#: An escalation's `branch` may end the process here.
+RESOLVE_TARGET = "resolve"
 _TYPE_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 _STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
-_ROLE = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
+_SEGMENT = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
+_ESCALATION_KEYS = {"after", "reassign", "notify", "raise_priority", "branch"}
+_TYPE_KEYS = {"id", "name", "description", "calendar", "calendars", "fields", "steps"}
+_STEP_KEYS = {
+    HUMAN_TASK: {"role", "assignee", "deadline", "deadline_by_segment", "calendar", "warnings", "fields", "escalation"},
+    EMAIL_CUSTOMER: {"subject", "body"},
+    WAIT_FOR_CUSTOMER: {"remind_after", "close_after", "calendar", "reminder"},
+    RESOLVE: set(),
+    PARALLEL: {"branches"},
+}
+_COMMON_STEP_KEYS = {"id", "name", "kind", "when"}
+#: What the customer wrote, as the result of a wait_for_customer step (`results.<step>.reply`).
+REPLY_FIELD = FieldSpec(id="reply", label="The customer's reply", type="long_text")
 
 
 @dataclass(frozen=True)
-class Assignment:
-    """Who holds a task at one level of its escalation ladder, and for how long."""
+class EscalationLevel:
+    """What happens `after` the step's deadline has passed by this much (level 1 is the first)."""
 
-    role: str
-    deadline: timedelta
+    number: int
+    after: timedelta
+    reassign: Holder | None = None
+    notify: tuple[Holder, ...] = ()
+    raise_priority: bool = False
+    branch: str | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.reassign:
+            parts.append(f"reassigned to {self.reassign.describe()}")
+        if self.notify:
+            parts.append("notified " + ", ".join(h.describe() for h in self.notify))
+        if self.raise_priority:
+            parts.append("priority raised")
+        if self.branch:
+            parts.append(f"moved on to {self.branch}")
+        return "; ".join(parts) or "recorded"
+
+
+WARNING = "warning"
+BREACH = "breach"
+ESCALATION = "escalation"
+REMINDER = "reminder"
+AUTO_CLOSE = "auto_close"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A moment in an open step's life, counted in business time from its opening.
+
+    Checkpoint 0 is the opening; the others come in a fixed order whatever the deadline's
+    length (warnings, the deadline, then the escalation levels), so the compiler can chain one
+    timer per checkpoint and our code computes each timer's length when the step opens.
+    """
+
+    index: int
+    kind: str
+    percent: int = 0
+    level: EscalationLevel | None = None
+
+    def offset(self, deadline: timedelta, close_after: timedelta | None = None) -> timedelta:
+        if self.kind == WARNING:
+            return deadline * self.percent / 100
+        if self.kind == AUTO_CLOSE:
+            return deadline + (close_after or timedelta(0))
+        return deadline + (self.level.after if self.level else timedelta(0))
+
+    @property
+    def branch(self) -> str | None:
+        if self.kind == AUTO_CLOSE:
+            return RESOLVE_TARGET
+        return self.level.branch if self.level else None
 
 
 @dataclass(frozen=True)
@@ -41,19 +118,49 @@ class Step:
     id: str
     name: str
     kind: str
-    role: str = ""
+    assignee: Assignee | None = None
     deadline: timedelta | None = None
+    deadline_by_segment: tuple[tuple[str, timedelta], ...] = ()
+    calendar: str = ALWAYS_NAME
+    warnings: tuple[int, ...] = ()
     fields: tuple[FieldSpec, ...] = ()
-    escalation: tuple[Assignment, ...] = ()
+    escalation: tuple[EscalationLevel, ...] = ()
+    when: When | None = None
     subject: str = ""
     body: str = ""
+    close_after: timedelta | None = None
+    branches: tuple[tuple[Step, ...], ...] = ()
 
-    @property
-    def levels(self) -> tuple[Assignment, ...]:
-        """Level 0 is the step's own assignee; each escalation adds a level."""
-        if self.kind != HUMAN_TASK or self.deadline is None:
+    def deadline_for(self, segment: str) -> timedelta:
+        """The step's deadline for a customer segment (VIPs may get a shorter one)."""
+        assert self.deadline is not None
+        return dict(self.deadline_by_segment).get(segment, self.deadline)
+
+    def checkpoints(self) -> tuple[Checkpoint, ...]:
+        """The opening, then every moment that changes something, in order."""
+        if self.kind not in TIMED_KINDS:
             return ()
-        return (Assignment(self.role, self.deadline), *self.escalation)
+        if self.kind == WAIT_FOR_CUSTOMER:
+            return (Checkpoint(0, "open"), Checkpoint(1, REMINDER), Checkpoint(2, AUTO_CLOSE))
+        points = [Checkpoint(0, "open")]
+        points += [Checkpoint(len(points) + i, WARNING, percent=p) for i, p in enumerate(self.warnings)]
+        levels = list(self.escalation)
+        if not levels or levels[0].after > timedelta(0):
+            points.append(Checkpoint(len(points), BREACH))
+        for level in levels:
+            points.append(
+                Checkpoint(len(points), ESCALATION if level.after or level.number > 1 else BREACH, level=level)
+            )
+        return tuple(points)
+
+    def holders(self) -> set[Holder]:
+        """Every direct holder named by this step (for provisioning groups)."""
+        found = set()
+        if self.assignee:
+            found |= {h for h in (self.assignee.direct(), self.assignee.otherwise) if h}
+        for level in self.escalation:
+            found |= {h for h in (level.reassign, *level.notify) if h}
+        return found
 
 
 @dataclass(frozen=True)
@@ -63,16 +170,30 @@ class IssueType:
     description: str
     fields: tuple[FieldSpec, ...]
     steps: tuple[Step, ...]
+    calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
+
+    def all_steps(self) -> Iterator[Step]:
+        """Every step, those inside parallel branches included, in order."""
+        for step in self.steps:
+            yield step
+            for branch in step.branches:
+                yield from branch
 
     def step(self, step_id: str) -> Step:
-        for step in self.steps:
+        for step in self.all_steps():
             if step.id == step_id:
                 return step
         raise KeyError(step_id)
 
+    def calendar(self, name: str) -> BusinessCalendar:
+        return ALWAYS if name == ALWAYS_NAME else self.calendars[name]
+
+    def field(self, field_id: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.id == field_id), None)
+
     def roles(self) -> set[str]:
-        """Every role that can hold one of this type's tasks, escalation levels included."""
-        return {level.role for step in self.steps for level in step.levels}
+        """Every group (role or team) that can hold or hear of one of this type's tasks."""
+        return {h.name for step in self.all_steps() for h in step.holders() if h.is_group}
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -93,20 +214,54 @@ class PublishedType:
     state_machine_arn: str
 
 
+def with_shared_calendars(raw: Any, shared: Mapping[str, Any]) -> Any:
+    """The definition with every shared calendar it names but does not define copied into it.
+
+    A published version is then self-contained: editing a shared calendar later does not move
+    the deadlines of issues already running on that version.
+    """
+    if not isinstance(raw, Mapping):
+        return raw
+    names = {raw["calendar"]} if isinstance(raw.get("calendar"), str) else set()
+    names |= {s["calendar"] for s in _raw_steps(raw.get("steps")) if isinstance(s.get("calendar"), str)}
+    own = raw.get("calendars") if isinstance(raw.get("calendars"), Mapping) else {}
+    missing = {n: shared[n] for n in sorted(names) if n not in own and n in shared}
+    if not missing:
+        return raw
+    return {**raw, "calendars": {**own, **missing}}
+
+
+def _raw_steps(raw: Any) -> Iterator[Mapping[str, Any]]:
+    for step in raw if isinstance(raw, list) else []:
+        if isinstance(step, Mapping):
+            yield step
+            for branch in step.get("branches") or []:
+                yield from _raw_steps(branch.get("steps") if isinstance(branch, Mapping) else branch)
+
+
 def parse_issue_type(raw: Any) -> IssueType:
     """Validate a definition and build the issue type; raise ValidationFailed listing every problem."""
     problems = DefinitionProblems()
     if not isinstance(raw, Mapping):
         problems.add("", "an issue type must be a mapping")
         raise ValidationFailed(problems.errors)
+    for key in sorted(set(raw) - _TYPE_KEYS):
+        problems.add(str(key), f"unknown key; an issue type has {', '.join(sorted(_TYPE_KEYS))}")
     type_id = raw.get("id")
     if not isinstance(type_id, str) or not _TYPE_ID.match(type_id):
         problems.add("id", "must be lower-kebab-case, 2 to 41 characters")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         problems.add("name", "is required")
+    calendars = _parse_calendars(raw.get("calendars"), problems)
+    default_calendar = raw.get("calendar", ALWAYS_NAME)
+    if default_calendar != ALWAYS_NAME and default_calendar not in calendars:
+        problems.add("calendar", f"unknown calendar {default_calendar!r}; {_known(calendars)}")
+        default_calendar = ALWAYS_NAME
     fields = parse_field_specs(raw.get("fields"), "fields", problems)
-    steps = _parse_steps(raw.get("steps"), problems)
+    parser = _StepParser(problems, calendars, default_calendar, fields)
+    steps = parser.sequence(raw.get("steps"), "steps", top_level=True)
+    parser.check_references(steps)
     if problems.errors:
         raise ValidationFailed(problems.errors)
     return IssueType(
@@ -115,103 +270,335 @@ def parse_issue_type(raw: Any) -> IssueType:
         description=str(raw.get("description", "")).strip(),
         fields=fields,
         steps=steps,
+        calendars=calendars,
     )
 
 
-def _parse_steps(raw: Any, problems: DefinitionProblems) -> tuple[Step, ...]:
-    if not isinstance(raw, list) or not raw:
-        problems.add("steps", "must be a non-empty list")
-        return ()
-    steps: list[Step] = []
-    seen: set[str] = set()
-    for index, item in enumerate(raw):
-        path = f"steps[{index}]"
-        if not isinstance(item, Mapping):
-            problems.add(path, "must be a mapping")
-            continue
-        step = _parse_step(item, path, problems)
-        if step is None:
-            continue
-        if step.id in seen:
-            problems.add(f"{path}.id", f"duplicate step id {step.id!r}")
-        seen.add(step.id)
-        steps.append(step)
-    return tuple(steps)
+def _known(calendars: Mapping[str, Any]) -> str:
+    return "known calendars: " + ", ".join([ALWAYS_NAME, *sorted(calendars)])
 
 
-def _parse_step(item: Mapping[str, Any], path: str, problems: DefinitionProblems) -> Step | None:
-    before = len(problems.errors)
-    step_id = item.get("id")
-    if not isinstance(step_id, str) or not _STEP_ID.match(step_id):
-        problems.add(f"{path}.id", "must be lower_snake_case, starting with a letter")
-    elif step_id in RESERVED_STEP_IDS:
-        problems.add(f"{path}.id", f"{step_id!r} is reserved; reserved ids: {', '.join(RESERVED_STEP_IDS)}")
-    kind = item.get("kind", HUMAN_TASK)
-    if kind not in STEP_KINDS:
-        problems.add(f"{path}.kind", f"must be one of {', '.join(STEP_KINDS)}")
-        return None
-    name = str(item.get("name") or step_id)
-    if kind == EMAIL_CUSTOMER:
-        for key in ("subject", "body"):
-            text = item.get(key)
-            if not isinstance(text, str) or not text.strip():
-                problems.add(f"{path}.{key}", "is required for an email_customer step")
-            elif problem := template_problem(text):
-                problems.add(f"{path}.{key}", problem)
+def _parse_calendars(raw: Any, problems: DefinitionProblems) -> dict[str, BusinessCalendar]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        problems.add("calendars", "must be a mapping of calendar names to calendars")
+        return {}
+    calendars = {}
+    for name, definition in raw.items():
+        calendar = parse_calendar(str(name), definition, f"calendars.{name}", problems)
+        if calendar is not None:
+            calendars[str(name)] = calendar
+    return calendars
+
+
+class _StepParser:
+    def __init__(
+        self,
+        problems: DefinitionProblems,
+        calendars: Mapping[str, BusinessCalendar],
+        default_calendar: str,
+        fields: tuple[FieldSpec, ...],
+    ):
+        self.problems = problems
+        self.calendars = calendars
+        self.default_calendar = default_calendar
+        self.fields = {f.id: f for f in fields}
+        self.seen: dict[str, str] = {}  # step id -> path
+        self.paths: dict[str, str] = {}
+        self.step_fields: dict[str, tuple[FieldSpec, ...]] = {}
+
+    def sequence(self, raw: Any, path: str, top_level: bool) -> tuple[Step, ...]:
+        if not isinstance(raw, list) or not raw:
+            self.problems.add(path, "must be a non-empty list")
+            return ()
+        steps = []
+        for index, item in enumerate(raw):
+            step_path = f"{path}[{index}]"
+            if not isinstance(item, Mapping):
+                self.problems.add(step_path, "must be a mapping")
+                continue
+            step = self.step(item, step_path, top_level)
+            if step is None:
+                continue
+            if step.id in self.seen:
+                self.problems.add(f"{step_path}.id", f"duplicate step id {step.id!r}")
+            self.seen[step.id] = step_path
+            steps.append(step)
+        return tuple(steps)
+
+    def step(self, item: Mapping[str, Any], path: str, top_level: bool) -> Step | None:
+        problems = self.problems
+        before = len(problems.errors)
+        step_id = item.get("id")
+        if not isinstance(step_id, str) or not _STEP_ID.match(step_id):
+            problems.add(f"{path}.id", "must be lower_snake_case, starting with a letter")
+        elif step_id in RESERVED_STEP_IDS:
+            problems.add(f"{path}.id", f"{step_id!r} is reserved; reserved ids: {', '.join(RESERVED_STEP_IDS)}")
+        kind = item.get("kind", HUMAN_TASK)
+        if kind not in STEP_KINDS:
+            problems.add(f"{path}.kind", f"must be one of {', '.join(STEP_KINDS)}")
+            return None
+        if not top_level and kind in (PARALLEL, RESOLVE, WAIT_FOR_CUSTOMER):
+            problems.add(f"{path}.kind", f"a {kind} step cannot be inside a parallel step")
+            return None
+        for key in sorted(set(item) - _COMMON_STEP_KEYS - _STEP_KEYS[kind]):
+            allowed = ", ".join(sorted(_COMMON_STEP_KEYS | _STEP_KEYS[kind]))
+            problems.add(f"{path}.{key}", f"unknown key for a {kind} step; use {allowed}")
+        name = str(item.get("name") or step_id)
+        when = parse_when(item.get("when"), f"{path}.when", problems)
+        common: dict[str, Any] = {"id": step_id, "name": name, "kind": kind, "when": when}
+        if kind in (EMAIL_CUSTOMER, WAIT_FOR_CUSTOMER):
+            subject, body = self._message(item, path, kind)
+            common.update(subject=subject, body=body)
+        if kind in (EMAIL_CUSTOMER, RESOLVE):
+            step = Step(**common)
+        elif kind == PARALLEL:
+            step = Step(**common, branches=self._branches(item.get("branches"), f"{path}.branches"))
+        elif kind == WAIT_FOR_CUSTOMER:
+            step = Step(
+                **common,
+                deadline=self._duration(item.get("remind_after"), f"{path}.remind_after"),
+                close_after=self._duration(item.get("close_after"), f"{path}.close_after"),
+                # Customers don't keep office hours: a wait runs on the clock unless it names a calendar.
+                calendar=self._calendar({"calendar": ALWAYS_NAME, **item}, path),
+                fields=(REPLY_FIELD,),
+            )
+        else:
+            step = self._human(item, path, common, top_level)
         if len(problems.errors) > before:
             return None
-        return Step(id=step_id, name=name, kind=kind, subject=item["subject"], body=item["body"])
-    role = _parse_role(item.get("role"), f"{path}.role", problems)
-    deadline = _parse_deadline(item.get("deadline"), f"{path}.deadline", problems)
-    fields = parse_field_specs(item.get("fields"), f"{path}.fields", problems)
-    escalation = _parse_escalation(item.get("escalation"), f"{path}.escalation", problems)
-    if len(problems.errors) > before:
+        self.paths[step_id] = path
+        self.step_fields[step_id] = step.fields
+        return step
+
+    def _human(self, item: Mapping[str, Any], path: str, common: dict[str, Any], top_level: bool) -> Step:
+        if "role" in item and "assignee" in item:
+            self.problems.add(f"{path}.assignee", "give either role or assignee, not both")
+        key = "assignee" if "assignee" in item else "role"
+        assignee = parse_assignee(item.get(key), f"{path}.{key}", self.problems)
+        deadline = self._duration(item.get("deadline"), f"{path}.deadline")
+        return Step(
+            **common,
+            assignee=assignee,
+            deadline=deadline,
+            deadline_by_segment=self._segment_deadlines(item.get("deadline_by_segment"), path),
+            calendar=self._calendar(item, path),
+            warnings=self._warnings(item.get("warnings"), f"{path}.warnings"),
+            fields=parse_field_specs(item.get("fields"), f"{path}.fields", self.problems),
+            escalation=self._escalation(item.get("escalation"), f"{path}.escalation", top_level),
+        )
+
+    def _message(self, item: Mapping[str, Any], path: str, kind: str) -> tuple[str, str]:
+        source = item if kind == EMAIL_CUSTOMER else item.get("reminder")
+        base = path if kind == EMAIL_CUSTOMER else f"{path}.reminder"
+        if not isinstance(source, Mapping):
+            self.problems.add(base, "is required: the reminder's subject and body")
+            return "", ""
+        texts = []
+        for key in ("subject", "body"):
+            text = source.get(key)
+            if not isinstance(text, str) or not text.strip():
+                self.problems.add(f"{base}.{key}", f"is required for a {kind} step")
+            elif problem := template_problem(text):
+                self.problems.add(f"{base}.{key}", problem)
+            texts.append(text if isinstance(text, str) else "")
+        return texts[0], texts[1]
+
+    def _branches(self, raw: Any, path: str) -> tuple[tuple[Step, ...], ...]:
+        if not isinstance(raw, list) or len(raw) < 2:
+            self.problems.add(path, "must be a list of at least two branches, each a list of steps")
+            return ()
+        branches = []
+        for index, branch in enumerate(raw):
+            steps_raw = branch.get("steps") if isinstance(branch, Mapping) else branch
+            branches.append(self.sequence(steps_raw, f"{path}[{index}]", top_level=False))
+        return tuple(branches)
+
+    def _calendar(self, item: Mapping[str, Any], path: str) -> str:
+        name = item.get("calendar", self.default_calendar)
+        if name != ALWAYS_NAME and name not in self.calendars:
+            self.problems.add(f"{path}.calendar", f"unknown calendar {name!r}; {_known(self.calendars)}")
+            return ALWAYS_NAME
+        return name
+
+    def _duration(self, raw: Any, path: str, allow_zero: bool = False) -> timedelta | None:
+        if raw is None:
+            self.problems.add(path, "is required")
+            return None
+        if allow_zero and isinstance(raw, str) and raw.strip() in ("PT0S", "PT0M", "PT0H", "P0D"):
+            return timedelta(0)
+        try:
+            return parse_duration(raw)
+        except ValueError as exc:
+            self.problems.add(path, str(exc))
+            return None
+
+    def _segment_deadlines(self, raw: Any, path: str) -> tuple[tuple[str, timedelta], ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, Mapping):
+            self.problems.add(f"{path}.deadline_by_segment", "must map customer segments to durations")
+            return ()
+        found = []
+        for segment, duration in raw.items():
+            entry = f"{path}.deadline_by_segment.{segment}"
+            if not isinstance(segment, str) or not _SEGMENT.match(segment):
+                self.problems.add(entry, "a segment name is lower-kebab-case")
+            elif parsed := self._duration(duration, entry):
+                found.append((segment, parsed))
+        return tuple(found)
+
+    def _warnings(self, raw: Any, path: str) -> tuple[int, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            self.problems.add(path, "must be a list of percentages of the deadline, e.g. [50, 80]")
+            return ()
+        percents = []
+        for index, value in enumerate(raw):
+            number = value.rstrip("%").strip() if isinstance(value, str) else value
+            try:
+                percent = int(number)
+            except (TypeError, ValueError):
+                percent = -1
+            if isinstance(value, bool) or not 0 < percent < 100:
+                self.problems.add(f"{path}[{index}]", "must be a percentage between 1 and 99")
+                continue
+            percents.append(percent)
+        if percents != sorted(set(percents)):
+            self.problems.add(path, "must be increasing, each percentage once")
+        return tuple(percents)
+
+    def _escalation(self, raw: Any, path: str, top_level: bool) -> tuple[EscalationLevel, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            self.problems.add(path, "must be a list of levels")
+            return ()
+        if len(raw) > MAX_ESCALATION_LEVELS:
+            self.problems.add(path, f"at most {MAX_ESCALATION_LEVELS} levels")
+        levels: list[EscalationLevel] = []
+        for index, item in enumerate(raw):
+            level_path = f"{path}[{index}]"
+            if not isinstance(item, Mapping):
+                self.problems.add(level_path, "must be a mapping with after and at least one action")
+                continue
+            unknown = sorted(set(item) - _ESCALATION_KEYS)
+            if unknown:
+                self.problems.add(
+                    f"{level_path}.{unknown[0]}", f"unknown key; use {', '.join(sorted(_ESCALATION_KEYS))}"
+                )
+                continue
+            after = self._duration(item.get("after"), f"{level_path}.after", allow_zero=True)
+            level = self._level(item, level_path, index + 1, after)
+            if level is None or after is None:
+                continue
+            if levels and after <= levels[-1].after:
+                self.problems.add(f"{level_path}.after", "must be later than the previous level's")
+            if level.branch and index != len(raw) - 1:
+                self.problems.add(f"{level_path}.branch", "only the last level can move the process on")
+            if level.branch and not top_level:
+                self.problems.add(f"{level_path}.branch", "not available inside a parallel step")
+            levels.append(level)
+        return tuple(levels)
+
+    def _level(
+        self, item: Mapping[str, Any], path: str, number: int, after: timedelta | None
+    ) -> EscalationLevel | None:
+        reassign = None
+        if "reassign" in item:
+            reassign = parse_holder(item["reassign"], f"{path}.reassign", self.problems)
+        notify_raw = item.get("notify", [])
+        notify_raw = notify_raw if isinstance(notify_raw, list) else [notify_raw]
+        notify = tuple(
+            h for i, raw in enumerate(notify_raw) if (h := parse_holder(raw, f"{path}.notify[{i}]", self.problems))
+        )
+        raise_priority = item.get("raise_priority", False)
+        if not isinstance(raise_priority, bool):
+            self.problems.add(f"{path}.raise_priority", "must be true or false")
+        branch = item.get("branch")
+        if branch is not None and (not isinstance(branch, str) or not branch):
+            self.problems.add(f"{path}.branch", "must be a later step's id or 'resolve'")
+        if not (reassign or notify or raise_priority or branch):
+            self.problems.add(path, "needs at least one action: reassign, notify, raise_priority or branch")
+            return None
+        return EscalationLevel(number, after or timedelta(0), reassign, notify, raise_priority is True, branch)
+
+    # Cross-references, checked once every step is known
+
+    def check_references(self, steps: tuple[Step, ...]) -> None:
+        order = [s.id for s in steps]
+        for position, step in enumerate(steps):
+            path = self.paths.get(step.id, "steps")
+            earlier = {s.id for before in steps[:position] for s in (before, *[i for b in before.branches for i in b])}
+            self._check_step(step, path, earlier, order[position + 1 :])
+            for branch in step.branches:
+                inside: set[str] = set(earlier)
+                for branch_step in branch:
+                    self._check_step(branch_step, self.paths.get(branch_step.id, path), inside, [])
+                    inside.add(branch_step.id)
+
+    def _check_step(self, step: Step, path: str, earlier: set[str], later: list[str]) -> None:
+        if step.when:
+            for i, condition in enumerate(step.when.conditions):
+                where = f"{path}.when[{i}]" if len(step.when.conditions) > 1 else f"{path}.when"
+                self._check_condition(condition, where, earlier)
+        if step.assignee and step.assignee.kind == "field":
+            spec = self.fields.get(step.assignee.name)
+            if spec is None or not spec.options:
+                self.problems.add(f"{path}.assignee.field", "must name a choice field of this type")
+        for index, level in enumerate(step.escalation):
+            allowed = [*later, RESOLVE_TARGET]
+            if level.branch and level.branch not in allowed:
+                self.problems.add(
+                    f"{path}.escalation[{index}].branch", f"must be a later step or resolve: {', '.join(allowed)}"
+                )
+
+    def _check_condition(self, condition: cond.Condition, path: str, earlier: set[str]) -> None:
+        if condition.subject == cond.CUSTOMER:
+            return
+        if condition.subject == cond.FIELD:
+            spec = self.fields.get(condition.ref)
+            if spec is None:
+                self.problems.add(f"{path}.field", f"no customer field {condition.ref!r}")
+                return
+        else:
+            step_id, _, field_id = condition.ref.partition(".")
+            if step_id not in earlier:
+                self.problems.add(f"{path}.result", f"{step_id!r} is not an earlier step")
+                return
+            spec = next((f for f in self._step_fields(step_id) if f.id == field_id), None)
+            if spec is None:
+                self.problems.add(f"{path}.result", f"step {step_id!r} has no field {field_id!r}")
+                return
+        problem = condition_type_problem(spec, condition)
+        if problem:
+            self.problems.add(f"{path}.{condition.operator}", problem)
+
+    def _step_fields(self, step_id: str) -> tuple[FieldSpec, ...]:
+        return self.step_fields.get(step_id, ())
+
+
+def condition_type_problem(spec: FieldSpec, condition: cond.Condition) -> str | None:
+    """Why a condition's value cannot be compared with this field, or None."""
+    if condition.operator == cond.IS_SET:
         return None
-    return Step(
-        id=step_id,
-        name=name,
-        kind=kind,
-        role=role,
-        deadline=deadline,
-        fields=fields,
-        escalation=escalation,
-    )
-
-
-def _parse_escalation(raw: Any, path: str, problems: DefinitionProblems) -> tuple[Assignment, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        problems.add(path, "must be a list of levels")
-        return ()
-    if len(raw) > MAX_ESCALATION_LEVELS:
-        problems.add(path, f"at most {MAX_ESCALATION_LEVELS} levels")
-    levels = []
-    for index, item in enumerate(raw):
-        level_path = f"{path}[{index}]"
-        if not isinstance(item, Mapping):
-            problems.add(level_path, "must be a mapping with role and deadline")
-            continue
-        role = _parse_role(item.get("role"), f"{level_path}.role", problems)
-        deadline = _parse_deadline(item.get("deadline"), f"{level_path}.deadline", problems)
-        if role and deadline:
-            levels.append(Assignment(role, deadline))
-    return tuple(levels)
-
-
-def _parse_role(raw: Any, path: str, problems: DefinitionProblems) -> str:
-    if not isinstance(raw, str) or not _ROLE.match(raw):
-        problems.add(path, "must be a role name in lower-kebab-case")
-        return ""
-    return raw
-
-
-def _parse_deadline(raw: Any, path: str, problems: DefinitionProblems) -> timedelta | None:
-    if raw is None:
-        problems.add(path, "is required")
-        return None
-    try:
-        return parse_duration(raw)
-    except ValueError as exc:
-        problems.add(path, str(exc))
-        return None
+    if spec.type == "multi_choice":
+        return "conditions on multi_choice fields are not supported; use is_set"
+    values = condition.value if isinstance(condition.value, list) else [condition.value]
+    if spec.type == "number":
+        ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        return None if ok else "must be a number: the field is a number"
+    if spec.type == "yes_no":
+        if condition.operator not in (cond.EQUALS, cond.NOT_EQUALS):
+            return "a yes/no field can only be compared with equals or not_equals"
+        return None if all(isinstance(v, bool) for v in values) else "must be true or false: the field is yes/no"
+    if not all(isinstance(v, str) for v in values):
+        return "must be text: compare a number field to numbers"
+    if spec.options:
+        allowed = {o.value for o in spec.options}
+        wrong = [v for v in values if v not in allowed]
+        if wrong and condition.operator not in cond.ORDERING:
+            return f"{wrong[0]!r} is not an option of {spec.id}: {', '.join(sorted(allowed))}"
+    return None

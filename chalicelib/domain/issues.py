@@ -33,11 +33,23 @@ def normalise_email(address: str) -> str:
     return address.strip().lower()
 
 
+STANDARD_SEGMENT = "standard"
+PRIORITIES = ("low", "normal", "high", "urgent")
+NORMAL_PRIORITY = "normal"
+
+
+def raised(priority: str) -> str:
+    """The next priority up; urgent stays urgent."""
+    index = PRIORITIES.index(priority) if priority in PRIORITIES else 1
+    return PRIORITIES[min(index + 1, len(PRIORITIES) - 1)]
+
+
 @dataclass
 class Customer:
     id: str
     email: str
     name: str = ""
+    segment: str = STANDARD_SEGMENT
 
 
 @dataclass
@@ -73,4 +85,5 @@ class Issue:
     created_at: datetime
     execution_arn: str = ""
     current_step: str = ""
+    priority: str = NORMAL_PRIORITY
     resolved_at: datetime | None = None

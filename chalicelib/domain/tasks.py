@@ -1,10 +1,12 @@
-"""The rules of a human task: assignment by the workflow, escalation, and completion by an agent.
+"""The rules of a task: opened by the workflow, moved on by its checkpoints, completed by its holder.
 
-The workflow and the agent race: the workflow hands us a task token (again at every escalation
-level) while an agent may complete the task at any moment. These functions decide, from the
-task's stored state, what each event changes and whether the completion must now be delivered to
-the workflow. The repository applies them under optimistic locking, so exactly one side delivers
-a completion for each token, and a completion that arrives before a token is never lost.
+A task belongs to a timed step: an agent's task, or the customer's turn to reply. The workflow
+opens it, then waits for it once per checkpoint (warnings, deadline, escalation levels), each
+wait with a fresh task token, while the holder may complete it at any moment. These functions
+decide, from the task's stored state, what each event changes and whether a completion must now
+be delivered to the workflow. The repository applies them under optimistic locking, so each
+checkpoint acts once, exactly one side delivers a completion for each token, and a completion
+that arrives before a token is never lost.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.assignees import ROLE, TEAM, Holder
 from chalicelib.domain.errors import Conflict
 
 OPEN = "open"
 COMPLETED = "completed"
+#: Ended without a completion: an escalation moved the process on, or the customer never replied.
+CLOSED = "closed"
 
 OPENED = "opened"
-ESCALATED = "escalated"
-BREACHED = "breached"
+REACHED = "reached"
+TOKEN_ONLY = "token_only"
 UNCHANGED = "unchanged"
 
 
@@ -40,9 +45,11 @@ class Task:
     issue_id: str
     step: str
     status: str
-    level: int
-    role: str
+    holder: str  # a Holder key: role:hr, team:x, user:sam, email:a@b, customer:<id>
     due_at: datetime
+    checkpoint: int = 0
+    level: int = 0
+    schedule: tuple[datetime, ...] = ()
     token: str = ""
     delivered_token: str = ""
     breached: bool = False
@@ -52,69 +59,112 @@ class Task:
     opened_at: datetime | None = None
     reference: str = ""
     step_name: str = ""
+    closed_reason: str = ""
+
+    @property
+    def assigned_to(self) -> Holder:
+        return Holder.from_key(self.holder)
+
+    @property
+    def role(self) -> str | None:
+        """The group holding the task, when a group does."""
+        holder = self.assigned_to
+        return holder.name if holder.kind in (ROLE, TEAM) else None
 
     @property
     def needs_delivery(self) -> bool:
         """A completion exists that the workflow's current token has not received."""
         return self.status == COMPLETED and bool(self.token) and self.token != self.delivered_token
 
+    @property
+    def next_checkpoint_at(self) -> datetime | None:
+        return self.schedule[self.checkpoint] if self.checkpoint < len(self.schedule) else None
+
     def completion_output(self) -> dict[str, Any]:
         return {"fields": self.fields or {}, "completed_by": self.completed_by}
 
 
 @dataclass(frozen=True)
-class Assigned:
+class Change:
     task: Task
     change: str
 
 
-def assign(
+def open_task(
     current: Task | None,
     *,
-    task_id: str,
     issue_id: str,
     step: str,
-    level: int,
-    role: str,
+    holder: str,
+    schedule: tuple[datetime, ...],
     due_at: datetime,
-    token: str,
     now: datetime,
-    breached: bool = False,
     reference: str = "",
     step_name: str = "",
-) -> Assigned:
-    """Apply the workflow's message for `level` of a step.
+) -> Change:
+    """The workflow opens the step; a repeated opening message changes nothing."""
+    if current is not None:
+        return Change(current, UNCHANGED)
+    task = Task(
+        id=task_id_for(issue_id, step),
+        issue_id=issue_id,
+        step=step,
+        status=OPEN,
+        holder=holder,
+        due_at=due_at,
+        schedule=schedule,
+        opened_at=now,
+        reference=reference,
+        step_name=step_name,
+    )
+    return Change(task, OPENED)
 
-    `breached` marks the message sent when the last level's deadline has passed: the task stays
-    with its holder, only the breach is recorded.
+
+def reach(
+    current: Task,
+    *,
+    checkpoint: int,
+    token: str,
+    holder: str | None = None,
+    level: int | None = None,
+    breached: bool = False,
+    due_at: datetime | None = None,
+) -> Change:
+    """The workflow waits again, with a new token, after reaching `checkpoint` (0: the first wait).
+
+    A checkpoint acts once: a redelivered message, or one older than what the task has seen,
+    only refreshes the token. A completed task takes the token (to deliver its completion) but
+    neither escalates nor warns any more.
     """
-    if current is None:
-        task = Task(
-            id=task_id,
-            issue_id=issue_id,
-            step=step,
-            status=OPEN,
-            level=level,
-            role=role,
-            due_at=due_at,
-            token=token,
-            opened_at=now,
-            reference=reference,
-            step_name=step_name,
-        )
-        return Assigned(task, OPENED)
-    if level < current.level or token == current.token:
-        return Assigned(current, UNCHANGED)
-    if current.status == COMPLETED:
-        return Assigned(replace(current, token=token, level=level), UNCHANGED)
-    if breached:
-        return Assigned(replace(current, token=token, level=level, breached=True), BREACHED)
-    return Assigned(replace(current, token=token, level=level, role=role, due_at=due_at), ESCALATED)
+    if token and token == current.token:
+        return Change(current, UNCHANGED)
+    if checkpoint <= current.checkpoint or current.status != OPEN:
+        return Change(replace(current, token=token, checkpoint=max(checkpoint, current.checkpoint)), TOKEN_ONLY)
+    changed = replace(
+        current,
+        token=token,
+        checkpoint=checkpoint,
+        holder=holder or current.holder,
+        level=current.level if level is None else level,
+        breached=current.breached or breached,
+        due_at=due_at or current.due_at,
+    )
+    return Change(changed, REACHED)
+
+
+def close(current: Task, *, checkpoint: int, reason: str, now: datetime) -> Change:
+    """An escalation moved the process past this task, or the customer's wait ran out."""
+    if current.status != OPEN:
+        return Change(replace(current, checkpoint=max(checkpoint, current.checkpoint)), UNCHANGED)
+    closed = replace(current, status=CLOSED, checkpoint=checkpoint, closed_reason=reason, completed_at=now)
+    return Change(closed, REACHED)
 
 
 def complete(current: Task, *, fields: dict[str, Any], by: str, now: datetime) -> Task:
     if current.status == COMPLETED:
         raise Conflict(f"task {current.id} was already completed by {current.completed_by}")
+    if current.status == CLOSED:
+        raise Conflict(f"task {current.id} is closed: {current.closed_reason}")
     return replace(current, status=COMPLETED, fields=fields, completed_by=by, completed_at=now)
 
 

@@ -27,6 +27,18 @@ DEMO_AGENTS = {
     "harry": "hr-lead",
     "lee": "logistics",
     "lena": "logistics-lead",
+    "ada": "admin",
+    "omar": "ops",
+    "remy": "returns",
+    "bella": "billing",
+    "fred": "finance",
+    "fiona": "finance-lead",
+    "tess": "tech-support",
+    "theo": "tech-lead",
+    "otto": "engineering-oncall",
+    "ed": "engineering",
+    "leah": "legal",
+    "cora": "comms",
 }
 DEAD_LETTER_SUFFIX = "-dlq"
 MAX_RECEIVES = 5

@@ -1,8 +1,9 @@
 """Does locally what AWS event sources do: delivers task queue messages to the app's SQS handler.
 
 Messages go to the handler in Lambda's SQS event format, one per invocation (the function's batch
-size). A message is deleted only when the handler returns; otherwise it comes back after the
-visibility timeout and, after the queue's maximum receives, moves to the dead-letter queue.
+size), several invocations at once as Lambda would run them. A message is deleted only when the
+handler returns; otherwise it comes back after the visibility timeout and, after the queue's
+maximum receives, moves to the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
 
 log = logging.getLogger("caseflow.pump")
+#: Concurrent invocations, as Lambda scales a queue's consumers (a receive returns at most 10).
+CONCURRENCY = 10
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -60,6 +64,7 @@ class QueuePump:
         self._wait = wait_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="queue-pump", daemon=True)
+        self._workers = ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="invocation")
 
     def start(self) -> None:
         self._thread.start()
@@ -67,6 +72,7 @@ class QueuePump:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=self._wait + 5)
+        self._workers.shutdown(wait=True, cancel_futures=True)
 
     def pump_once(self) -> int:
         """Deliver what the queue holds now; returns the number of messages handled."""
@@ -77,16 +83,16 @@ class QueuePump:
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
-        handled = 0
-        for message in response.get("Messages", []):
-            try:
-                self._handler(lambda_sqs_event(message, self._queue_arn, self._region), _LambdaContext())
-            except Exception:
-                log.exception("task message %s failed; it will be retried", message["MessageId"])
-                continue
-            self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
-            handled += 1
-        return handled
+        return sum(self._workers.map(self._invoke, response.get("Messages", [])))
+
+    def _invoke(self, message: dict[str, Any]) -> int:
+        try:
+            self._handler(lambda_sqs_event(message, self._queue_arn, self._region), _LambdaContext())
+        except Exception:
+            log.exception("task message %s failed; it will be retried", message["MessageId"])
+            return 0
+        self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return 1
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -28,7 +28,6 @@ from chalicelib.domain.issues import (
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.ports import DuplicateKey, IssueRepository, NewIssue, WorkflowEngine
-from chalicelib.workflows.compiler import deadline_inputs
 
 _CUSTOMER_FIELDS = (
     FieldSpec(id="email", label="Email", type="email", required=True),
@@ -112,7 +111,7 @@ class IntakeService:
                 if idempotency_key and (earlier := self._replay(idempotency_key, request_hash)):
                     return earlier
                 continue  # a reference or a new customer's address was taken meanwhile: try again
-            self._start_workflow(issue)
+            self._start_workflow(issue, customer)
             return Opened(issue)
         raise Conflict("could not store the issue; please retry")
 
@@ -150,10 +149,12 @@ class IntakeService:
         issue = self._issues.get(issue_id)
         if issue is None:
             return None
-        self._start_workflow(issue)  # in case the first attempt stopped before it
+        customer = self._issues.customer(issue.customer_id)
+        if customer is not None:
+            self._start_workflow(issue, customer)  # in case the first attempt stopped before it
         return Opened(issue, replayed=True)
 
-    def _start_workflow(self, issue: Issue) -> None:
+    def _start_workflow(self, issue: Issue, customer: Customer) -> None:
         loaded = self._types.version(issue.type_id, issue.type_version)
         self._engine.start(
             loaded.published.state_machine_arn,
@@ -163,7 +164,8 @@ class IntakeService:
                 "type": issue.type_id,
                 "type_version": issue.type_version,
                 "fields": issue.fields,
-                "deadlines": deadline_inputs(loaded.issue_type),
+                "customer": {"segment": customer.segment},
+                "results": {},
             },
         )
 

@@ -24,7 +24,7 @@ class IssueDetailsService:
             raise NotFound(f"no issue {issue_id}")
         issue_type = self._types.version(issue.type_id, issue.type_version).issue_type
         customer = self._issues.customer(issue.customer_id)
-        current = next((s for s in issue_type.steps if s.id == issue.current_step), None)
+        current = next((s for s in issue_type.all_steps() if s.id == issue.current_step), None)
         return {
             "id": issue.id,
             "reference": issue.reference,
@@ -32,10 +32,12 @@ class IssueDetailsService:
             "type_name": issue_type.name,
             "type_version": issue.type_version,
             "status": issue.status,
+            "priority": issue.priority,
             "channel": issue.channel,
             "created_at": issue.created_at.isoformat(),
             "resolved_at": issue.resolved_at.isoformat() if issue.resolved_at else None,
             "current_step": {"id": current.id, "name": current.name} if current else None,
+            "customer_segment": customer.segment if customer else None,
             "fields": issue.fields,
             "field_labels": {f.id: f.label for f in issue_type.fields},
             "customer": {"id": customer.id, "email": customer.email, "name": customer.name} if customer else None,

@@ -1,6 +1,6 @@
 """Publishing issue types: validate, compile to a new state machine, record the version.
 
-Seeds at start-up and (later) the admin API use the same `publish`. A version never changes once
+Seeds at start-up and the admin API use the same `publish`. A version never changes once
 published; a running issue keeps the version (and state machine) it started on.
 """
 
@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
-from chalicelib.domain.issue_types import IssueType, PublishedType, parse_issue_type
+from chalicelib.domain.issue_types import IssueType, PublishedType, parse_issue_type, with_shared_calendars
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.ports import DuplicateKey, IssueTypeRepository, WorkflowEngine
 from chalicelib.workflows.compiler import compile_issue_type, state_machine_name
-from chalicelib.workflows.seeds import load_seed_definitions
+from chalicelib.workflows.seeds import load_seed_definitions, load_shared_calendars
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,17 @@ class IssueTypeService:
         self._prefix = state_machine_prefix
         self._clock = clock
         self._versions: dict[tuple[str, int], LoadedType] = {}
+        self._shared_calendars = load_shared_calendars()
 
-    def publish(self, definition: dict[str, Any]) -> PublishedType:
+    def validate(self, definition: Any) -> tuple[dict[str, Any], IssueType]:
+        """The definition as it would be stored, and its parsed type; ValidationFailed lists every problem."""
+        # As stored: YAML dates become text, and the shared calendars it names are copied in.
+        stored = with_shared_calendars(json.loads(json.dumps(definition, default=str)), self._shared_calendars)
+        return stored, parse_issue_type(stored)
+
+    def publish(self, definition: Any) -> PublishedType:
         """Publish a definition as the type's next version; an unchanged definition publishes nothing."""
-        definition = json.loads(json.dumps(definition, default=str))  # as stored: YAML dates become text
-        issue_type = parse_issue_type(definition)
+        definition, issue_type = self.validate(definition)
         current = self._repository.current(issue_type.id)
         if current and current.definition == definition:
             return current
@@ -84,6 +90,25 @@ class IssueTypeService:
 
     def list_current(self) -> list[IssueType]:
         return [self._loaded(p).issue_type for p in self._repository.all_current()]
+
+    def catalogue(self) -> list[PublishedType]:
+        """The current version of every type, for admins."""
+        return sorted(self._repository.all_current(), key=lambda p: p.type_id)
+
+    def current_definition(self, type_id: str) -> PublishedType:
+        published = self._repository.current(type_id)
+        if published is None:
+            raise NotFound(f"no issue type {type_id!r}")
+        return published
+
+    def versions(self, type_id: str) -> list[dict[str, Any]]:
+        found = self._repository.versions(type_id)
+        if not found:
+            raise NotFound(f"no issue type {type_id!r}")
+        return [
+            {"version": p.version, "published_at": at.isoformat(), "state_machine_arn": p.state_machine_arn}
+            for p, at in found
+        ]
 
     def _loaded(self, published: PublishedType) -> LoadedType:
         key = (published.type_id, published.version)

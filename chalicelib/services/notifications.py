@@ -32,8 +32,13 @@ class NotificationService:
         )
 
     def notify_role(self, issue: Issue, role: str, subject: str, body: str) -> list[str]:
-        """Email every member of `role`; returns the addresses reached."""
-        recipients = self._directory.role_member_emails(role)
-        for address in recipients:
+        """Email every member of `role` (or team); returns the addresses reached."""
+        return self.notify_addresses(issue, self._directory.role_member_emails(role), subject, body)
+
+    def notify_addresses(self, issue: Issue, addresses: list[str], subject: str, body: str) -> list[str]:
+        for address in addresses:
             self._mailer.send([address], subject, body, dict(AUTOMATIC_HEADERS))
-        return recipients
+        return addresses
+
+    def user_email(self, username: str) -> str | None:
+        return self._directory.user_email(username)

@@ -34,6 +34,8 @@ class Directory(Protocol):
 
     def role_member_emails(self, role: str) -> list[str]: ...
 
+    def user_email(self, username: str) -> str | None: ...
+
 
 class TokenVerifier(Protocol):
     def verify(self, token: str) -> dict[str, Any]: ...
@@ -64,6 +66,8 @@ class IssueRepository(Protocol):
 
     def customer(self, customer_id: str) -> Customer | None: ...
 
+    def set_customer_segment(self, customer_id: str, segment: str) -> None: ...
+
     def create(self, new: NewIssue) -> None:
         """Write everything of a new issue at once; DuplicateKey if a unique key is taken."""
 
@@ -89,7 +93,8 @@ class TaskRepository(Protocol):
 
     def for_issue(self, issue_id: str) -> list[Task]: ...
 
-    def open_for_roles(self, roles: Iterable[str]) -> list[Task]: ...
+    def open_for_holders(self, holders: Iterable[str]) -> list[Task]:
+        """Open tasks held by any of these holder keys (`role:hr`, `user:sam`), soonest due first."""
 
 
 class IssueTypeRepository(Protocol):
@@ -100,6 +105,8 @@ class IssueTypeRepository(Protocol):
     def all_current(self) -> list[PublishedType]: ...
 
     def version(self, type_id: str, version: int) -> PublishedType | None: ...
+
+    def versions(self, type_id: str) -> list[tuple[PublishedType, datetime]]: ...
 
     def save_version(self, published: PublishedType, now: datetime) -> None: ...
 

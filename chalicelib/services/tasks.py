@@ -1,8 +1,11 @@
-"""The workflow's side of every step, and the agents' side of human tasks.
+"""The workflow's side of every step, and the holders' side of tasks.
 
-The workflow sends one message per step (and per escalation level) to the task queue and waits
-on the message's token. `handle_workflow_message` does automatic steps at once and opens or
-escalates human tasks; `complete` records an agent's answer and resumes the workflow.
+The workflow sends a message to the task queue whenever it needs us and waits on the message's
+token. `handle_workflow_message` does automatic steps at once, opens timed steps (computing their
+checkpoints on the step's business calendar), acts on each checkpoint once (warnings, breach,
+escalation levels, reminders) and moves the process on when an escalation or an unanswered wait
+says so. `complete` records an agent's answer, `complete_by_link` an outside party's, and
+`customer_replied` the customer's, each resuming the workflow.
 """
 
 from __future__ import annotations
@@ -10,12 +13,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.domain import deadlines
+from chalicelib.domain import issue_types as types
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.agents import Agent
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.assignees import CUSTOMER, EMAIL, Holder
+from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.fields import validate_values
-from chalicelib.domain.issue_types import IssueType
-from chalicelib.domain.issues import RESOLVED, Customer, Issue, TimelineEvent
+from chalicelib.domain.issue_types import Checkpoint, IssueType, Step
+from chalicelib.domain.issues import RESOLVED, Customer, Issue, TimelineEvent, raised
+from chalicelib.domain.signed_links import sign, verify
 from chalicelib.domain.tasks import Task
 from chalicelib.domain.templates import render
 from chalicelib.services.clock import Clock, utc_now
@@ -24,12 +31,19 @@ from chalicelib.services.notifications import NotificationService
 from chalicelib.services.ports import IssueRepository, TaskRepository, WorkflowEngine
 from chalicelib.workflows import compiler
 
+#: How long an outside party's link to a task form stays valid.
+LINK_LIFETIME = timedelta(days=14)
+CUSTOMER_REPLY_FIELD = "reply"
+#: How a customer's message reached us when an agent records it.
+CONTACT_CHANNELS = ("phone", "email", "chat", "in_person", "letter")
+
 
 class UnknownMessage(ValueError):
     """A task queue message this code cannot handle; it ends in the dead-letter queue."""
 
 
 def task_view(task: Task) -> dict[str, Any]:
+    holder = task.assigned_to
     return {
         "id": task.id,
         "issue_id": task.issue_id,
@@ -37,13 +51,17 @@ def task_view(task: Task) -> dict[str, Any]:
         "step": task.step,
         "step_name": task.step_name,
         "role": task.role,
+        "assignee": {"kind": holder.kind, "name": holder.name},
         "status": task.status,
         "due_at": task.due_at.isoformat(),
+        "next_checkpoint_at": task.next_checkpoint_at.isoformat() if task.next_checkpoint_at else None,
+        "checkpoints": [m.isoformat() for m in task.schedule],
         "escalation_level": task.level,
         "breached": task.breached,
         "fields": task.fields,
         "completed_by": task.completed_by or None,
         "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+        "closed_reason": task.closed_reason or None,
     }
 
 
@@ -55,6 +73,8 @@ class TaskService:
         issue_types: IssueTypeService,
         engine: WorkflowEngine,
         notifications: NotificationService,
+        link_secret: str,
+        public_url: str,
         clock: Clock = utc_now,
     ):
         self._issues = issues
@@ -62,6 +82,8 @@ class TaskService:
         self._types = issue_types
         self._engine = engine
         self._notifications = notifications
+        self._link_secret = link_secret
+        self._public_url = public_url.rstrip("/")
         self._clock = clock
 
     # The workflow's side
@@ -72,8 +94,13 @@ class TaskService:
         issue = self._issues.get(str(message.get("issue_id")))
         if issue is None:
             raise UnknownMessage(f"no issue {message.get('issue_id')!r}")
-        if kind == compiler.KIND_TASK:
-            self._assign(issue, message)
+        if kind == compiler.KIND_OPEN:
+            self._engine.send_success(message["token"], self._open(issue, message))
+        elif kind == compiler.KIND_WAIT:
+            self._wait(issue, message)
+        elif kind == compiler.KIND_MOVE_ON:
+            self._move_on(issue, message)
+            self._engine.send_success(message["token"], {})
         elif kind == compiler.KIND_ACKNOWLEDGE:
             self._acknowledge(issue)
             self._engine.send_success(message["token"], {})
@@ -86,61 +113,165 @@ class TaskService:
         else:
             raise UnknownMessage(f"unknown message kind {kind!r}")
 
-    def _assign(self, issue: Issue, message: dict[str, Any]) -> None:
+    def _open(self, issue: Issue, message: dict[str, Any]) -> dict[str, int]:
+        """Open the step's task and answer with its timers, computed on the step's calendar."""
         issue_type = self._issue_type(issue)
-        step = issue_type.step(message["step"])
-        level = int(message["level"])
-        breached = bool(message.get("breached"))
-        assignment = step.levels[min(level, len(step.levels) - 1)]
-        entered_at = datetime.fromisoformat(message["entered_at"].replace("Z", "+00:00"))
-        due_at = entered_at + timedelta(seconds=int(message.get("deadline_seconds") or 0))
-        outcome: list[rules.Assigned] = []
-
-        def decide(current: Task | None) -> Task:
-            assigned = rules.assign(
+        step = issue_type.step(str(message.get("step")))
+        customer = self._customer(issue)
+        opened_at = _moment(message.get("entered_at")) or self._clock()
+        segment = str(message.get("segment") or customer.segment)
+        moments = deadlines.checkpoint_moments(step, issue_type.calendar(step.calendar), opened_at, segment)
+        holder = self._holder_for(issue, issue_type, step, customer)
+        task, change = self._change(
+            issue.id,
+            step.id,
+            lambda current: rules.open_task(
                 current,
-                task_id=rules.task_id_for(issue.id, step.id),
                 issue_id=issue.id,
                 step=step.id,
-                level=level,
-                role=assignment.role,
-                due_at=due_at,
-                token=message["token"],
-                now=self._clock(),
-                breached=breached,
+                holder=holder.key,
+                schedule=tuple(moments),
+                due_at=deadlines.deadline_moment(step, moments) or opened_at,
+                now=opened_at,
                 reference=issue.reference,
                 step_name=step.name,
-            )
-            outcome[:] = [assigned]
-            return assigned.task
-
-        task = self._tasks.change(issue.id, step.id, decide)
-        change = outcome[-1].change
+            ),
+        )
         if change == rules.OPENED:
-            self._issues.update(issue.id, current_step=step.id)
-            self._event(issue, "task_opened", f"{step.name}: assigned to {task.role}", data=task_view(task))
-            self._notify_assignees(issue, task, f"New task {issue.reference}: {step.name}")
-        elif change == rules.ESCALATED:
-            self._event(
-                issue,
-                "escalated",
-                f"{step.name}: deadline passed, escalated to {task.role} (level {level})",
-                data=task_view(task),
+            self._announce_opening(issue, step, task)
+        return deadlines.timers(list(task.schedule), self._clock())
+
+    def _change(self, issue_id: str, step_id: str, decide: Any) -> tuple[Task, str]:
+        """Apply a rule under optimistic locking; return the task and what the winning attempt changed."""
+        outcome: list[rules.Change] = []
+
+        def attempt(current: Task | None) -> Task | None:
+            outcome[:] = [decide(current)]
+            return outcome[0].task
+
+        task = self._tasks.change(issue_id, step_id, attempt)
+        return task, outcome[0].change
+
+    def _holder_for(self, issue: Issue, issue_type: IssueType, step: Step, customer: Customer) -> Holder:
+        if step.kind == types.WAIT_FOR_CUSTOMER:
+            return Holder(CUSTOMER, customer.id)
+        assert step.assignee is not None
+        spec = issue_type.field(step.assignee.name) if step.assignee.kind == "field" else None
+        options = {o.value: o.attribute(step.assignee.attribute) or "" for o in spec.options} if spec else {}
+        return step.assignee.resolve(issue.fields, options)
+
+    def _announce_opening(self, issue: Issue, step: Step, task: Task) -> None:
+        self._issues.update(issue.id, current_step=step.id)
+        if step.kind == types.WAIT_FOR_CUSTOMER:
+            self._event(issue, "waiting_for_customer", f"{step.name}: waiting for the customer's reply", task)
+            return
+        self._event(issue, "task_opened", f"{step.name}: assigned to {task.assigned_to.describe()}", task)
+        self._notify_holder(issue, task, task.assigned_to, f"New task {issue.reference}: {step.name}")
+
+    def _wait(self, issue: Issue, message: dict[str, Any]) -> None:
+        """The workflow waits (again); if it got here by a timer, a checkpoint has been reached."""
+        issue_type = self._issue_type(issue)
+        step = issue_type.step(str(message.get("step")))
+        index = int(message.get("checkpoint", 0))
+        point = step.checkpoints()[index]
+        level = point.level
+
+        def decide(current: Task | None) -> rules.Change:
+            if current is None:
+                raise UnknownMessage(f"step {step.id} of {issue.id} was never opened")
+            return rules.reach(
+                current,
+                checkpoint=index,
+                token=message["token"],
+                holder=level.reassign.key if level and level.reassign else None,
+                level=level.number if level else None,
+                breached=point.kind == types.BREACH,
+                due_at=deadlines.act_by(step, list(current.schedule), index),
             )
-            self._notify_assignees(issue, task, f"Escalated to you {issue.reference}: {step.name}")
-        elif change == rules.BREACHED:
-            self._event(issue, "deadline_breached", f"{step.name}: the last deadline has passed", data=task_view(task))
+
+        task, change = self._change(issue.id, step.id, decide)
+        if change == rules.REACHED:
+            self._act_on_checkpoint(issue, issue_type, step, point, task)
         if task.needs_delivery:
             self._deliver(task)
 
-    def _notify_assignees(self, issue: Issue, task: Task, subject: str) -> None:
+    def _move_on(self, issue: Issue, message: dict[str, Any]) -> None:
+        """The last checkpoint moves the process past the task: an escalation's branch or auto-close."""
+        issue_type = self._issue_type(issue)
+        step = issue_type.step(str(message.get("step")))
+        index = int(message.get("checkpoint", 0))
+        point = step.checkpoints()[index]
+        if point.kind == types.AUTO_CLOSE:
+            reason = "closed: the customer did not reply"
+        else:
+            reason = f"escalation moved the process on to {point.branch}"
+
+        def decide(current: Task | None) -> rules.Change:
+            if current is None:
+                raise UnknownMessage(f"step {step.id} of {issue.id} was never opened")
+            return rules.close(current, checkpoint=index, reason=reason, now=self._clock())
+
+        task, change = self._change(issue.id, step.id, decide)
+        if change == rules.REACHED:
+            self._act_on_checkpoint(issue, issue_type, step, point, task)
+            kind = "auto_closed" if point.kind == types.AUTO_CLOSE else "moved_on"
+            self._event(issue, kind, f"{step.name}: {reason}", task)
+
+    def _act_on_checkpoint(
+        self, issue: Issue, issue_type: IssueType, step: Step, point: Checkpoint, task: Task
+    ) -> None:
+        """What a checkpoint does, once: warn, record the breach, escalate, remind the customer."""
+        due = f"{task.due_at:%Y-%m-%d %H:%M} UTC"
+        if point.kind == types.WARNING:
+            text = f"{step.name}: {point.percent}% of the time to the deadline has passed; due {due}"
+            self._event(issue, "sla_warning", text, task, percent=point.percent)
+            self._notify_holder(issue, task, task.assigned_to, f"Reminder {issue.reference}: {step.name} is due {due}")
+        if point.kind == types.BREACH:
+            self._event(issue, "deadline_breached", f"{step.name}: the deadline has passed", task)
+        if point.kind == types.REMINDER:
+            customer = self._customer(issue)
+            context = self._template_context(issue, issue_type, customer)
+            subject = render(step.subject, context).strip()
+            self._notifications.email_customer(issue, customer, subject, render(step.body, context), "reminder")
+        level = point.level
+        if level is None:
+            return
+        if level.reassign:
+            text = f"{step.name}: escalated to {level.reassign.describe()} (level {level.number})"
+            self._event(issue, "escalated", text, task, level=level.number)
+            self._notify_holder(issue, task, level.reassign, f"Escalated to you {issue.reference}: {step.name}")
+        elif level.notify or level.raise_priority:
+            text = f"{step.name}: escalation level {level.number}: {level.describe()}"
+            self._event(issue, "escalated", text, task, level=level.number)
+        for holder in level.notify:
+            subject = f"Escalation {issue.reference}: {step.name} is overdue"
+            self._notify_holder(issue, task, holder, subject, with_link=False)
+        if level.raise_priority:
+            current = self._issues.get(issue.id)
+            new_priority = raised(current.priority if current else issue.priority)
+            self._issues.update(issue.id, priority=new_priority)
+            self._event(issue, "priority_raised", f"priority raised to {new_priority}", task, priority=new_priority)
+
+    def _notify_holder(self, issue: Issue, task: Task, holder: Holder, subject: str, with_link: bool = True) -> None:
         body = (
-            f"{subject}\n\nIssue {issue.reference} ({issue.type_id}) needs the role {task.role}.\n"
-            f"Due: {task.due_at:%Y-%m-%d %H:%M} UTC\nTask id: {task.id}\n"
+            f"{subject}\n\nIssue {issue.reference} ({issue.type_id}), step {task.step_name}.\n"
+            f"Held by: {task.assigned_to.describe()}\nDue: {task.due_at:%Y-%m-%d %H:%M} UTC\nTask id: {task.id}\n"
         )
-        reached = self._notifications.notify_role(issue, task.role, subject, body)
+        if holder.kind == EMAIL and with_link and task.holder == holder.key:
+            body += f"\nAnswer here (the link works once and expires in {LINK_LIFETIME.days} days):\n"
+            body += f"{self.link_for(task)}\n"
+        if holder.is_group:
+            reached = self._notifications.notify_role(issue, holder.name, subject, body)
+        else:
+            address = holder.name if holder.kind == EMAIL else self._notifications.user_email(holder.name)
+            reached = self._notifications.notify_addresses(issue, [address] if address else [], subject, body)
         if reached:
-            self._event(issue, "assignees_notified", f"emailed {', '.join(reached)}", data={"role": task.role})
+            self._event(issue, "assignees_notified", f"emailed {', '.join(reached)}", task, holder=holder.key)
+
+    def link_for(self, task: Task) -> str:
+        """The signed link an outside party uses to answer a task."""
+        token = sign({"task": task.id, "holder": task.holder}, self._link_secret, self._clock() + LINK_LIFETIME)
+        return f"{self._public_url}/t/{token}"
 
     def _acknowledge(self, issue: Issue) -> None:
         issue_type = self._issue_type(issue)
@@ -185,8 +316,11 @@ class TaskService:
                 "type": issue.type_id,
                 "type_name": issue_type.name,
             },
-            "customer": {"name": customer.name, "email": customer.email},
+            "customer": {"name": customer.name, "email": customer.email, "segment": customer.segment},
             "fields": issue.fields,
+            "shown": {
+                spec.id: spec.display(issue.fields[spec.id]) for spec in issue_type.fields if spec.id in issue.fields
+            },
             "results": results,
         }
 
@@ -197,47 +331,121 @@ class TaskService:
         self._issues.update(issue.id, status=RESOLVED, resolved_at=now, current_step="")
         self._event(issue, "issue_resolved", "the issue is resolved")
 
-    # The agents' side
+    # The holders' side
 
     def queue(self, agent: Agent) -> list[dict[str, Any]]:
-        """The open tasks of every role the agent holds, soonest due first."""
+        """The open tasks of every role and team the agent is in, and their own, soonest due first."""
         agent.require_any_role()
-        return [task_view(t) for t in self._tasks.open_for_roles(agent.roles)]
+        return [task_view(t) for t in self._tasks.open_for_holders(agent.holder_keys())]
 
     def complete(self, task_id: str, fields: Any, agent: Agent) -> dict[str, Any]:
         """Record the agent's answer to a task and resume the workflow with it."""
+        issue, task = self._task(task_id)
+        agent.require_holder(task.holder)
+        return self._record_completion(issue, task, fields, agent.username, lambda t: agent.require_holder(t.holder))
+
+    def form_by_link(self, token: str) -> dict[str, Any]:
+        """What an outside party's link opens: the task, its step's form, and the issue's facts."""
+        issue, task, step = self._linked_task(token)
+        issue_type = self._issue_type(issue)
+        return {
+            "task": task_view(task),
+            "step": {"id": step.id, "name": step.name, "fields": [f.as_dict() for f in step.fields]},
+            "issue": {
+                "reference": issue.reference,
+                "type_name": issue_type.name,
+                "fields": [
+                    {"label": spec.label, "value": spec.display(issue.fields[spec.id])}
+                    for spec in issue_type.fields
+                    if spec.id in issue.fields
+                ],
+            },
+        }
+
+    def complete_by_link(self, token: str, fields: Any) -> dict[str, Any]:
+        """An outside party answers through their signed link; the link then stops working."""
+        issue, task, _ = self._linked_task(token)
+
+        def still_theirs(current: Task) -> None:
+            if current.holder != task.holder:
+                raise Conflict("this task has been passed to someone else; the link no longer works")
+
+        return self._record_completion(issue, task, fields, task.assigned_to.name, still_theirs)
+
+    def _linked_task(self, token: str) -> tuple[Issue, Task, Step]:
+        payload = verify(token, self._link_secret, self._clock())
+        issue, task = self._task(str(payload.get("task", "")))
+        if task.holder != payload.get("holder"):
+            raise Conflict("this task has been passed to someone else; the link no longer works")
+        if task.status == rules.COMPLETED:
+            raise Conflict("this link has already been used: the task was completed")
+        if task.status != rules.OPEN:
+            raise Conflict(f"this task is closed ({task.closed_reason}); the link no longer works")
+        return issue, task, self._issue_type(issue).step(task.step)
+
+    def record_customer_message(self, issue_id: str, text: Any, channel: Any, agent: Agent) -> dict[str, Any]:
+        """An agent records what the customer told them, e.g. on the phone."""
+        agent.require_any_role()
+        channel = channel or "phone"
+        if channel not in CONTACT_CHANNELS:
+            raise ValidationFailed([FieldError("channel", f"must be one of {', '.join(CONTACT_CHANNELS)}")])
+        return self.customer_replied(issue_id, text, channel, f"{agent.username} (for the customer)")
+
+    def customer_replied(self, issue_id: str, text: Any, channel: str, actor: str) -> dict[str, Any]:
+        """Record the customer's message; a step waiting for their reply is completed by it."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationFailed([FieldError("text", "is required")])
+        issue = self._issues.get(issue_id)
+        if issue is None:
+            raise NotFound(f"no issue {issue_id}")
+        self._issues.add_event(
+            issue,
+            TimelineEvent(self._clock(), "customer_message", text.strip(), actor=actor, data={"channel": channel}),
+        )
+        waiting = next(
+            (t for t in self._tasks.for_issue(issue.id) if t.status == rules.OPEN and t.assigned_to.kind == CUSTOMER),
+            None,
+        )
+        if waiting is None:
+            return {"resumed_step": None}
+        self._record_completion(issue, waiting, {CUSTOMER_REPLY_FIELD: text.strip()}, actor, lambda _: None)
+        return {"resumed_step": waiting.step}
+
+    def _task(self, task_id: str) -> tuple[Issue, Task]:
         issue_id, step_id = rules.parse_task_id(task_id)
         task = self._tasks.get(issue_id, step_id) if step_id else None
         issue = self._issues.get(issue_id) if task else None
         if task is None or issue is None:
             raise NotFound(f"no task {task_id}")
-        agent.require_role(task.role)
+        return issue, task
+
+    def _record_completion(self, issue: Issue, task: Task, fields: Any, by: str, check: Any) -> dict[str, Any]:
         if task.status == rules.COMPLETED:
-            raise Conflict(f"task {task_id} was already completed by {task.completed_by}")
-        step = self._issue_type(issue).step(step_id)
-        cleaned = validate_values(step.fields, fields, self._clock())
+            raise Conflict(f"task {task.id} was already completed by {task.completed_by}")
+        step = self._issue_type(issue).step(task.step)
+        cleaned = (
+            fields if step.kind == types.WAIT_FOR_CUSTOMER else validate_values(step.fields, fields, self._clock())
+        )
         now = self._clock()
 
         def decide(current: Task | None) -> Task:
             if current is None:
-                raise NotFound(f"no task {task_id}")
-            agent.require_role(current.role)
-            return rules.complete(current, fields=cleaned, by=agent.username, now=now)
+                raise NotFound(f"no task {task.id}")
+            check(current)
+            return rules.complete(current, fields=cleaned, by=by, now=now)
 
-        done = self._tasks.change(issue_id, step_id, decide)
-        self._event(
-            issue,
-            "task_completed",
-            f"{step.name}: completed by {agent.username}",
-            actor=agent.username,
-            data=task_view(done),
-        )
+        done = self._tasks.change(issue.id, task.step, decide)
+        if step.kind == types.WAIT_FOR_CUSTOMER:
+            self._event(issue, "customer_replied", f"{step.name}: the customer replied", done)
+        else:
+            on_time = "" if now <= done.due_at else " (after the deadline)"
+            self._event(issue, "task_completed", f"{step.name}: completed by {by}{on_time}", done, actor=by)
         if done.needs_delivery:
             self._deliver(done)
         return task_view(done)
 
     def _deliver(self, task: Task) -> None:
-        """Hand the completion to the workflow; a stale token waits for the next level's token."""
+        """Hand the completion to the workflow; a stale token waits for the next checkpoint's token."""
         if not self._engine.send_success(task.token, task.completion_output()):
             return
         self._tasks.change(
@@ -260,6 +468,13 @@ class TaskService:
         return customer
 
     def _event(
-        self, issue: Issue, kind: str, text: str, actor: str = "caseflow", data: dict[str, Any] | None = None
+        self, issue: Issue, kind: str, text: str, task: Task | None = None, actor: str = "caseflow", **data: Any
     ) -> None:
-        self._issues.add_event(issue, TimelineEvent(self._clock(), kind, text, actor=actor, data=data or {}))
+        details = {**(task_view(task) if task else {}), **data}
+        self._issues.add_event(issue, TimelineEvent(self._clock(), kind, text, actor=actor, data=details))
+
+
+def _moment(raw: Any) -> datetime | None:
+    if not isinstance(raw, str) or not raw:
+        return None
+    return datetime.fromisoformat(raw.replace("Z", "+00:00"))

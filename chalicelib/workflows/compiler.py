@@ -1,30 +1,45 @@
 """Compile an issue type into Amazon States Language (JSONPath), one state machine per version.
 
-The customer's acknowledgement comes first, resolution last. Every step, human or automatic, is
-an `sqs:sendMessage.waitForTaskToken` Task: our queue handler does the work (or opens the human
-task) and resumes the workflow with the token. A human step's
-deadline is a real timer (`TimeoutSecondsPath`); `Catch` on `States.Timeout` moves to the next
-level of its escalation ladder, and past the last level to a `breached` state that keeps waiting.
-Deadlines in seconds travel in the execution input (`$.deadlines`), computed by our code.
+The customer's acknowledgement comes first, resolution last. Work happens in our queue handler:
+every state that needs it is an `sqs:sendMessage.waitForTaskToken` Task, and the handler
+resumes the workflow with the token. A timed step (an agent's task, or waiting for the customer)
+has an `open` state, whose handler creates the task and answers with the step's timers computed
+on its business calendar, then one waiting state per checkpoint: each waits for the completion
+with `TimeoutSecondsPath` set to the time until the next checkpoint, and `Catch` on
+`States.Timeout` moves to the next waiting state, whose message tells the handler that the
+checkpoint (a warning, the deadline, an escalation level) has been reached. A step's `when` is a
+`Choice` that skips it; a parallel step is a `Parallel` state whose branches all must finish.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.issue_types import EMAIL_CUSTOMER, IssueType, Step
+from chalicelib.domain import conditions as cond
+from chalicelib.domain.deadlines import timer_key
+from chalicelib.domain.issue_types import (
+    EMAIL_CUSTOMER,
+    PARALLEL,
+    RESOLVE,
+    RESOLVE_TARGET,
+    TIMED_KINDS,
+    IssueType,
+    Step,
+)
 
 TASK_RESOURCE = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
 ACKNOWLEDGE_STATE = "acknowledge"
 RESOLVE_STATE = "resolve"
 DONE_STATE = "resolved"
-#: An automatic step whose handler never answers fails the execution, where alarms see it.
-AUTOMATIC_STEP_TIMEOUT_SECONDS = 3600
+#: An automatic state whose handler never answers fails the execution, where alarms see it.
+HANDLER_TIMEOUT_SECONDS = 3600
 
 # Message kinds understood by the task queue handler.
-KIND_TASK = "task"
-KIND_EMAIL_CUSTOMER = EMAIL_CUSTOMER
 KIND_ACKNOWLEDGE = "acknowledge"
+KIND_OPEN = "open"
+KIND_WAIT = "wait"
+KIND_MOVE_ON = "move_on"
+KIND_EMAIL_CUSTOMER = EMAIL_CUSTOMER
 KIND_RESOLVE = "resolve"
 
 
@@ -32,43 +47,21 @@ def state_machine_name(prefix: str, type_id: str, version: int) -> str:
     return f"{prefix}-{type_id}-v{version}"
 
 
-def level_key(level: int) -> str:
-    return f"L{level}"
+def wait_state(step: Step, checkpoint: int) -> str:
+    return f"{step.id}.wait_{checkpoint}"
 
 
-def level_state(step: Step, level: int) -> str:
-    return step.id if level == 0 else f"{step.id}.escalated_{level}"
-
-
-def breached_state(step: Step) -> str:
-    return f"{step.id}.breached"
-
-
-def deadline_inputs(issue_type: IssueType) -> dict[str, dict[str, int]]:
-    """The `$.deadlines` input: seconds per step and level, on a 24/7 clock."""
-    return {
-        step.id: {level_key(i): int(a.deadline.total_seconds()) for i, a in enumerate(step.levels)}
-        for step in issue_type.steps
-        if step.levels
-    }
+def move_on_state(step: Step) -> str:
+    return f"{step.id}.move_on"
 
 
 def compile_issue_type(issue_type: IssueType, queue_url: str) -> dict[str, Any]:
-    entry_names = [step.id for step in issue_type.steps] + [RESOLVE_STATE]
-    states: dict[str, Any] = {
-        ACKNOWLEDGE_STATE: _wait_for_handler(
-            queue_url, {"kind": KIND_ACKNOWLEDGE, "step": ACKNOWLEDGE_STATE}, ACKNOWLEDGE_STATE, entry_names[0]
-        )
-    }
-    for index, step in enumerate(issue_type.steps):
-        next_state = entry_names[index + 1]
-        if step.levels:
-            states.update(_human_step_states(step, next_state, queue_url))
-        else:
-            states[step.id] = _wait_for_handler(queue_url, {"kind": step.kind, "step": step.id}, step.id, next_state)
-    states[RESOLVE_STATE] = _wait_for_handler(
-        queue_url, {"kind": KIND_RESOLVE, "step": RESOLVE_STATE}, RESOLVE_STATE, DONE_STATE
-    )
+    compiler = _Compiler(issue_type, queue_url)
+    states: dict[str, Any] = {}
+    first = compiler.sequence(issue_type.steps, RESOLVE_STATE, states, branch_path=None)
+    states[ACKNOWLEDGE_STATE] = compiler.handler_state({"kind": KIND_ACKNOWLEDGE, "step": ACKNOWLEDGE_STATE}, first)
+    states[ACKNOWLEDGE_STATE]["ResultPath"] = "$.results.acknowledge"
+    states[RESOLVE_STATE] = compiler.handler_state({"kind": KIND_RESOLVE, "step": RESOLVE_STATE}, DONE_STATE)
     states[DONE_STATE] = {"Type": "Succeed"}
     return {
         "Comment": f"Caseflow issue type {issue_type.id}: {issue_type.name}",
@@ -77,51 +70,162 @@ def compile_issue_type(issue_type: IssueType, queue_url: str) -> dict[str, Any]:
     }
 
 
-def _message(queue_url: str, body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "QueueUrl": queue_url,
-        "MessageBody": {
-            **body,
-            "issue_id.$": "$.issue_id",
-            "token.$": "$$.Task.Token",
-            "entered_at.$": "$$.State.EnteredTime",
-        },
-    }
+class _Compiler:
+    def __init__(self, issue_type: IssueType, queue_url: str):
+        self.type = issue_type
+        self.queue_url = queue_url
+        self.top_ids = [s.id for s in issue_type.steps]
+        # Where each step's completion lands in the execution's data, for conditions on results.
+        self.branch_of: dict[str, str] = {}
+        for step in issue_type.steps:
+            for index, branch in enumerate(step.branches):
+                for inner in branch:
+                    self.branch_of[inner.id] = f"{step.id}.b{index}"
 
+    def sequence(self, steps: tuple[Step, ...], after: str, states: dict[str, Any], branch_path: str | None) -> str:
+        """Add the states of `steps` run one after another, then `after`; return the first state."""
+        entries = [self.entry(step) for step in steps] + [after]
+        for index, step in enumerate(steps):
+            following = entries[index + 1]
+            if step.when:
+                states[f"{step.id}.when"] = {
+                    "Type": "Choice",
+                    "Choices": [{**self.rule(step.when, branch_path), "Next": step.id}],
+                    "Default": following,
+                }
+            states.update(self.step_states(step, following))
+        return entries[0]
 
-def _wait_for_handler(queue_url: str, body: dict[str, Any], step_id: str, next_state: str) -> dict[str, Any]:
-    return {
-        "Type": "Task",
-        "Resource": TASK_RESOURCE,
-        "Parameters": _message(queue_url, body),
-        "TimeoutSeconds": AUTOMATIC_STEP_TIMEOUT_SECONDS,
-        "ResultPath": f"$.results.{step_id}",
-        "Next": next_state,
-    }
+    def entry(self, step: Step) -> str:
+        return f"{step.id}.when" if step.when else step.id
 
+    def step_states(self, step: Step, following: str) -> dict[str, Any]:
+        if step.kind in TIMED_KINDS:
+            return self.timed_states(step, following)
+        if step.kind == RESOLVE:
+            return {step.id: {"Type": "Pass", "Next": RESOLVE_STATE}}
+        if step.kind == PARALLEL:
+            return {step.id: self.parallel_state(step, following)}
+        state = self.handler_state({"kind": step.kind, "step": step.id}, following)
+        state["ResultPath"] = None
+        return {step.id: state}
 
-def _human_step_states(step: Step, next_state: str, queue_url: str) -> dict[str, Any]:
-    states: dict[str, Any] = {}
-    levels = step.levels
-    for level in range(len(levels)):
-        deadline_path = f"$.deadlines.{step.id}.{level_key(level)}"
-        following = level_state(step, level + 1) if level + 1 < len(levels) else breached_state(step)
-        body = {"kind": KIND_TASK, "step": step.id, "level": level, "deadline_seconds.$": deadline_path}
-        states[level_state(step, level)] = {
+    def handler_state(self, body: dict[str, Any], following: str) -> dict[str, Any]:
+        return {
             "Type": "Task",
             "Resource": TASK_RESOURCE,
-            "Parameters": _message(queue_url, body),
-            "TimeoutSecondsPath": deadline_path,
-            "ResultPath": f"$.results.{step.id}",
-            "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.last_timeout", "Next": following}],
-            "Next": next_state,
+            "Parameters": self.message(body),
+            "TimeoutSeconds": HANDLER_TIMEOUT_SECONDS,
+            "Next": following,
         }
-    breached = {"kind": KIND_TASK, "step": step.id, "level": len(levels), "breached": True}
-    states[breached_state(step)] = {
-        "Type": "Task",
-        "Resource": TASK_RESOURCE,
-        "Parameters": _message(queue_url, breached),
-        "ResultPath": f"$.results.{step.id}",
-        "Next": next_state,
-    }
-    return states
+
+    def message(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "QueueUrl": self.queue_url,
+            "MessageBody": {
+                **body,
+                "issue_id.$": "$.issue_id",
+                "token.$": "$$.Task.Token",
+                "entered_at.$": "$$.State.EnteredTime",
+            },
+        }
+
+    def timed_states(self, step: Step, following: str) -> dict[str, Any]:
+        points = step.checkpoints()
+        last = len(points) - 1
+        moves_on = points[last].branch is not None
+        last_wait = last - 1 if moves_on else last
+        states: dict[str, Any] = {}
+        # The segment the issue was filed with, so deadlines and `when` branches agree on it.
+        opening = self.handler_state(
+            {"kind": KIND_OPEN, "step": step.id, "segment.$": "$.customer.segment"}, wait_state(step, 0)
+        )
+        opening["ResultPath"] = f"$.timers.{step.id}"
+        states[step.id] = opening
+        for index in range(last_wait + 1):
+            state = {
+                "Type": "Task",
+                "Resource": TASK_RESOURCE,
+                "Parameters": self.message({"kind": KIND_WAIT, "step": step.id, "checkpoint": index}),
+                "ResultPath": f"$.results.{step.id}",
+                "Next": following,
+            }
+            if index < last:
+                state["TimeoutSecondsPath"] = f"$.timers.{step.id}.{timer_key(index)}"
+                after_timeout = wait_state(step, index + 1) if index < last_wait else move_on_state(step)
+                state["Catch"] = [{"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": after_timeout}]
+            states[wait_state(step, index)] = state
+        if moves_on:
+            target = points[last].branch
+            move_on = self.handler_state({"kind": KIND_MOVE_ON, "step": step.id, "checkpoint": last}, "")
+            move_on["ResultPath"] = None
+            move_on["Next"] = RESOLVE_STATE if target == RESOLVE_TARGET else self.entry(self.type.step(target))
+            states[move_on_state(step)] = move_on
+        return states
+
+    def parallel_state(self, step: Step, following: str) -> dict[str, Any]:
+        branches = []
+        for index, branch in enumerate(step.branches):
+            states: dict[str, Any] = {}
+            done = f"{step.id}.b{index}.done"
+            first = self.sequence(branch, done, states, branch_path=f"{step.id}.b{index}")
+            states[done] = {"Type": "Pass", "OutputPath": "$.results", "End": True}
+            branches.append({"StartAt": first, "States": states})
+        return {
+            "Type": "Parallel",
+            "Branches": branches,
+            # Each branch ends with its results; ArrayGetItem (not `$[i]`, which moto reads as a list) names them.
+            "ResultSelector": {f"b{i}.$": f"States.ArrayGetItem($, {i})" for i in range(len(branches))},
+            "ResultPath": f"$.parallel.{step.id}",
+            "Next": following,
+        }
+
+    # Conditions
+
+    def rule(self, when: cond.When, inside: str | None) -> dict[str, Any]:
+        rules = [self.condition_rule(c, inside) for c in when.conditions]
+        return rules[0] if len(rules) == 1 else {"And": rules}
+
+    def subject_path(self, condition: cond.Condition, inside: str | None) -> str:
+        """`inside` names the parallel branch being compiled: its own steps' results are local."""
+        if condition.subject == cond.FIELD:
+            return f"$.fields.{condition.ref}"
+        if condition.subject == cond.CUSTOMER:
+            return f"$.customer.{condition.ref}"
+        step_id, _, field_id = condition.ref.partition(".")
+        branch = self.branch_of.get(step_id)
+        if branch and branch != inside:
+            parallel_id, _, index = branch.partition(".")
+            return f"$.parallel.{parallel_id}.{index}.{step_id}.fields.{field_id}"
+        return f"$.results.{step_id}.fields.{field_id}"
+
+    def condition_rule(self, condition: cond.Condition, inside: str | None) -> dict[str, Any]:
+        path = self.subject_path(condition, inside)
+        present = {"Variable": path, "IsPresent": True}
+        operator, value = condition.operator, condition.value
+        if operator == cond.IS_SET:
+            return present if value else {"Not": present}
+        if operator in (cond.IN, cond.NOT_IN):
+            any_of = {"Or": [_compare(path, cond.EQUALS, v) for v in value]} if len(value) > 1 else None
+            test = any_of or _compare(path, cond.EQUALS, value[0])
+            holds = {"And": [present, test]}
+            return holds if operator == cond.IN else {"Not": holds}
+        if operator == cond.NOT_EQUALS:
+            return {"Not": {"And": [present, _compare(path, cond.EQUALS, value)]}}
+        return {"And": [present, _compare(path, operator, value)]}
+
+
+_COMPARISONS = {
+    cond.EQUALS: "Equals",
+    cond.GREATER_THAN: "GreaterThan",
+    cond.LESS_THAN: "LessThan",
+    cond.AT_LEAST: "GreaterThanEquals",
+    cond.AT_MOST: "LessThanEquals",
+}
+
+
+def _compare(path: str, operator: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"Variable": path, "BooleanEquals": value}
+    family = "Numeric" if isinstance(value, (int, float)) else "String"
+    return {"Variable": path, f"{family}{_COMPARISONS[operator]}": value}

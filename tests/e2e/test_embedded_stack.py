@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -111,7 +111,7 @@ def test_a_newcomer_files_a_report_and_two_agents_resolve_it(running):
             "type": "rude-staff",
             "customer": {"email": "newcomer@example.com", "name": "Nia"},
             "fields": {
-                "store": "Leeds Briggate",
+                "store": "leeds-briggate",
                 "incident_date": date.today().isoformat(),
                 "what_happened": "The cashier laughed at my question.",
             },
@@ -164,3 +164,63 @@ def test_a_newcomer_files_a_report_and_two_agents_resolve_it(running):
         10,
         "the escalation email to sam",
     )
+
+
+ADMIN_DEFINED = {
+    "id": "window-repair",
+    "name": "Broken shop window",
+    "description": "Defined by an admin through the API while the stack runs.",
+    "fields": [{"id": "shop", "type": "text", "required": True}],
+    "steps": [
+        {
+            "id": "board_up",
+            "name": "Board up the window",
+            "role": "logistics",
+            "calendar": "always-open",
+            "deadline": "PT6S",
+            "warnings": [50],
+            "fields": [{"id": "done_by", "type": "text", "required": True}],
+            "escalation": [
+                {"after": "PT0S", "reassign": "logistics-lead"},
+                {"after": "PT4S", "notify": ["regional-manager"], "raise_priority": True},
+            ],
+        }
+    ],
+    "calendars": {"always-open": {"timezone": "Europe/London", "hours": {"mon-sun": "00:00-24:00"}}},
+}
+
+
+def test_an_admin_defines_a_type_and_watches_its_warning_and_escalations(running):
+    ada = running.login("ada")
+    url = f"{running.base}/admin/issue-types/{ADMIN_DEFINED['id']}"
+    dry_run = running.session.post(f"{running.base}/admin/issue-types/validate", json=ADMIN_DEFINED, headers=ada)
+    assert dry_run.status_code == 200, dry_run.text
+    created = running.session.put(url, json=ADMIN_DEFINED, headers=ada)
+    assert created.status_code == 201 and created.json()["version"] == 1, created.text
+
+    opened = running.session.post(
+        f"{running.base}/issues",
+        json={"type": "window-repair", "customer": {"email": "shop@example.com"}, "fields": {"shop": "Leeds"}},
+    )
+    assert opened.status_code == 201, opened.text
+    issue_url = f"{running.base}/agent/issues/{opened.json()['id']}"
+
+    def timeline():
+        return running.session.get(issue_url, headers=ada).json()["timeline"]
+
+    running.wait_for(lambda: sum(e["kind"] == "escalated" for e in timeline()) == 2, 40, "two escalation levels")
+    events = timeline()
+    opening = next(e for e in events if e["kind"] == "task_opened")
+    warning_at, deadline_at, level_2_at = (datetime.fromisoformat(m) for m in opening["data"]["checkpoints"])
+    happened = {
+        "warning": next(e for e in events if e["kind"] == "sla_warning"),
+        "level 1": [e for e in events if e["kind"] == "escalated"][0],
+        "level 2": [e for e in events if e["kind"] == "escalated"][1],
+    }
+    planned = {"warning": warning_at, "level 1": deadline_at, "level 2": level_2_at}
+    for name, event in happened.items():
+        at = datetime.fromisoformat(event["at"])
+        # Timers never fire early; the margin only catches a checkpoint that fired at a wrong time.
+        assert planned[name] <= at < planned[name] + timedelta(seconds=5), (name, planned[name], at)
+    assert "logistics-lead" in happened["level 1"]["text"] and "regional-manager" in happened["level 2"]["text"]
+    assert running.session.get(issue_url, headers=ada).json()["priority"] == "high"

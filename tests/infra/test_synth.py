@@ -32,10 +32,33 @@ INFRA_DIR = REPO_ROOT / "infra"
 STACK_NAME = "Caseflow"
 SYNTH_TIMEOUT_SECONDS = 600
 
-ROLES = {"agent", "store-manager", "regional-manager", "hr", "hr-lead", "logistics", "logistics-lead", "admin", "ops"}
+ROLES = {
+    "agent",
+    "admin",
+    "ops",
+    "store-manager",
+    "regional-manager",
+    "hr",
+    "hr-lead",
+    "logistics",
+    "logistics-lead",
+    "returns",
+    "returns-lead",
+    "billing",
+    "finance",
+    "finance-lead",
+    "tech-support",
+    "tech-lead",
+    "engineering",
+    "engineering-oncall",
+    "legal",
+    "comms",
+}
 #: Every variable the stack must set for the functions (the rest of settings are local-only).
 FUNCTION_ENVIRONMENT = {
     settings.STAGE,
+    settings.LINK_SECRET,
+    settings.PUBLIC_URL,
     settings.TABLE_NAME,
     settings.TASK_QUEUE_NAME,
     settings.MAIL_BUCKET,

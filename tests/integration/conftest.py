@@ -33,7 +33,7 @@ FAST_TYPE = {
             "role": "store-manager",
             "deadline": "PT1S",
             "fields": [{"id": "finding", "type": "text", "required": True}],
-            "escalation": [{"role": "regional-manager", "deadline": "PT2S"}],
+            "escalation": [{"after": "PT0S", "reassign": "regional-manager"}, {"after": "PT2S", "notify": ["hr-lead"]}],
         },
         {
             "id": "decide",

@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-GOOD_FIELDS = {"store": "York", "incident_date": "2026-11-01", "what_happened": "Ignored and insulted."}
+GOOD_FIELDS = {"store": "york-coney-street", "incident_date": "2026-11-01", "what_happened": "Ignored and insulted."}
 
 
 def test_every_bad_field_is_named(stack):
@@ -54,9 +54,14 @@ def test_issue_types_are_listed_with_their_fields(stack):
     assert store == {
         "id": "store",
         "label": "Store",
-        "type": "text",
+        "type": "choice",
         "required": True,
-        "help": 'The store\'s name or town, e.g. "Leeds Briggate".',
+        "help": "The store where it happened.",
+        "options": [
+            {"value": "leeds-briggate", "label": "Leeds Briggate"},
+            {"value": "york-coney-street", "label": "York Coney Street"},
+            {"value": "manchester-arndale", "label": "Manchester Arndale"},
+        ],
     }
     decision_free = types["late-delivery"]["fields"][0]
     assert decision_free["pattern"] == "^[A-Z]{2}[0-9]{6}$"
@@ -72,7 +77,9 @@ def test_a_retried_request_returns_the_first_answer_and_creates_nothing(stack):
     assert history == []  # the customer has no other issue
     assert stack.execution_status(first.json_body["id"]) == "RUNNING"
 
-    changed = stack.open_issue("rude-staff", {**GOOD_FIELDS, "store": "Hull"}, "retry@example.com", **headers)
+    changed = stack.open_issue(
+        "rude-staff", {**GOOD_FIELDS, "store": "manchester-arndale"}, "retry@example.com", **headers
+    )
     assert changed.status_code == 409
 
 

@@ -10,7 +10,7 @@ TODAY = date.today().isoformat()
 def test_rude_staff_runs_from_report_to_resolution(stack):
     opened = stack.open_issue(
         "rude-staff",
-        {"store": "Leeds Briggate", "incident_date": TODAY, "what_happened": "The cashier shouted at me."},
+        {"store": "manchester-arndale", "incident_date": TODAY, "what_happened": "The cashier shouted at me."},
         "Rude.Report@Example.com",
     )
     assert opened.status_code == 201, opened.body
@@ -62,7 +62,7 @@ def test_rude_staff_runs_from_report_to_resolution(stack):
     assert len(outcome) == 1
     assert "Our decision: Formal apology." in outcome[0]["body"]
     assert "The employee will apologise in writing." in outcome[0]["body"]
-    assert "Leeds Briggate" in outcome[0]["body"]
+    assert "Manchester Arndale" in outcome[0]["body"]
 
     issue = stack.issue(issue_id)
     kinds = [e["kind"] for e in issue["timeline"]]

@@ -1,52 +1,95 @@
-from chalicelib.domain.issue_types import parse_issue_type
-from chalicelib.workflows.compiler import (
-    TASK_RESOURCE,
-    compile_issue_type,
-    deadline_inputs,
-    state_machine_name,
-)
-from chalicelib.workflows.seeds import load_seed_definitions
+import copy
+
+from chalicelib.domain.issue_types import parse_issue_type, with_shared_calendars
+from chalicelib.workflows.compiler import TASK_RESOURCE, compile_issue_type, state_machine_name
+from chalicelib.workflows.seeds import load_seed_definitions, load_shared_calendars
 
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/caseflow-tasks"
 
 
-def rude_staff():
-    return parse_issue_type(next(d for d in load_seed_definitions() if d["id"] == "rude-staff"))
+def seed(type_id):
+    return copy.deepcopy(next(d for d in load_seed_definitions() if d["id"] == type_id))
 
 
-def test_states_run_acknowledge_steps_and_resolve_in_order():
-    asl = compile_issue_type(rude_staff(), QUEUE)
-    states = asl["States"]
-    assert asl["StartAt"] == "acknowledge"
+def compiled(definition):
+    return compile_issue_type(parse_issue_type(with_shared_calendars(definition, load_shared_calendars())), QUEUE)
+
+
+def happy_path(states):
+    """The states visited when every task is completed in time and every Choice takes its first rule."""
     chain, name = [], "acknowledge"
     while states[name]["Type"] != "Succeed":
         chain.append(name)
-        name = states[name]["Next"]
-    assert chain == ["acknowledge", "manager_opinion", "hr_decision", "tell_customer", "resolve"]
-    assert all(states[n]["Resource"] == TASK_RESOURCE for n in chain)
+        state = states[name]
+        name = state["Choices"][0]["Next"] if state["Type"] == "Choice" else state["Next"]
+    return chain
 
 
-def test_a_deadline_is_a_timer_whose_timeout_escalates_then_breaches():
-    states = compile_issue_type(rude_staff(), QUEUE)["States"]
-    first = states["manager_opinion"]
-    assert first["TimeoutSecondsPath"] == "$.deadlines.manager_opinion.L0"
-    assert first["Catch"][0]["ErrorEquals"] == ["States.Timeout"]
-    escalated = states[first["Catch"][0]["Next"]]
-    assert escalated["Parameters"]["MessageBody"]["level"] == 1
-    assert escalated["TimeoutSecondsPath"] == "$.deadlines.manager_opinion.L1"
-    breached = states[escalated["Catch"][0]["Next"]]
-    assert breached["Parameters"]["MessageBody"]["breached"] is True
-    assert "TimeoutSecondsPath" not in breached and "Catch" not in breached
-    assert first["Next"] == escalated["Next"] == breached["Next"] == "hr_decision"
-    assert first["Parameters"]["MessageBody"]["token.$"] == "$$.Task.Token"
-    assert first["Parameters"]["QueueUrl"] == QUEUE
+def test_every_seed_compiles_and_its_states_all_lead_somewhere():
+    for definition in load_seed_definitions():
+        states = compiled(definition)["States"]
+        for name, state in states.items():
+            targets = [state.get("Next"), state.get("Default")]
+            targets += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
+            for target in filter(None, targets):
+                assert target in states, f"{definition['id']}: {name} -> {target}"
 
 
-def test_deadline_inputs_are_seconds_per_level():
-    assert deadline_inputs(rude_staff()) == {
-        "manager_opinion": {"L0": 5 * 3600, "L1": 4 * 3600},
-        "hr_decision": {"L0": 24 * 3600, "L1": 8 * 3600},
-    }
+def test_a_timed_step_opens_then_waits_once_per_checkpoint():
+    states = compiled(seed("rude-staff"))["States"]
+    assert happy_path(states) == [
+        "acknowledge",
+        "manager_opinion",
+        "manager_opinion.wait_0",
+        "hr_decision",
+        "hr_decision.wait_0",
+        "tell_customer",
+        "resolve",
+    ]
+    opening = states["manager_opinion"]
+    assert opening["Parameters"]["MessageBody"]["kind"] == "open"
+    assert opening["ResultPath"] == "$.timers.manager_opinion"
+    # open, warnings at 50 % and 80 %, the deadline (reassign), level 2 (notify): four timers.
+    for index in range(4):
+        wait = states[f"manager_opinion.wait_{index}"]
+        assert wait["Resource"] == TASK_RESOURCE
+        assert wait["Parameters"]["MessageBody"]["checkpoint"] == index
+        assert wait["TimeoutSecondsPath"] == f"$.timers.manager_opinion.t{index}"
+        assert wait["Catch"] == [
+            {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": f"manager_opinion.wait_{index + 1}"}
+        ]
+        assert wait["Next"] == "hr_decision"
+    last = states["manager_opinion.wait_4"]
+    assert "TimeoutSecondsPath" not in last and "Catch" not in last
+
+
+def test_an_escalation_branch_and_an_auto_close_move_the_process_on():
+    states = compiled(seed("service-outage"))["States"]
+    move_on = states["triage.move_on"]
+    assert states["triage.wait_3"]["Catch"][0]["Next"] == "triage.move_on"
+    assert move_on["Parameters"]["MessageBody"]["kind"] == "move_on" and move_on["Next"] == "customer_update"
+    waiting = compiled(seed("general-enquiry"))["States"]
+    assert waiting["await_reply.move_on"]["Next"] == "resolve"
+
+
+def test_conditions_become_choices_that_skip_the_step():
+    states = compiled(seed("billing-dispute"))["States"]
+    choice = states["finance_approval.when"]
+    assert choice["Default"] == "tell_customer"
+    assert choice["Choices"][0]["And"] == [
+        {"Variable": "$.results.billing_review.fields.refund_amount", "IsPresent": True},
+        {"Variable": "$.results.billing_review.fields.refund_amount", "NumericGreaterThan": 100},
+    ]
+    engineering = compiled(seed("service-outage"))["States"]["engineering_fix.when"]["Choices"][0]
+    assert engineering["Not"]["And"][1] == {"Variable": "$.results.triage.fields.severity", "StringEquals": "sev3"}
+
+
+def test_a_parallel_step_runs_its_branches_and_keeps_their_results():
+    state = compiled(seed("service-outage"))["States"]["incident_review"]
+    assert state["Type"] == "Parallel" and len(state["Branches"]) == 2
+    assert [b["StartAt"] for b in state["Branches"]] == ["legal_review", "comms_review"]
+    assert state["ResultSelector"] == {"b0.$": "States.ArrayGetItem($, 0)", "b1.$": "States.ArrayGetItem($, 1)"}
+    assert state["ResultPath"] == "$.parallel.incident_review"
 
 
 def test_each_version_has_its_own_state_machine_name():

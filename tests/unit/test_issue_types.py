@@ -1,15 +1,21 @@
 import copy
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.domain import deadlines
+from chalicelib.domain.assignees import Holder
+from chalicelib.domain.calendars import ALWAYS
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.issue_types import parse_issue_type
-from chalicelib.workflows.seeds import load_seed_definitions
+from chalicelib.domain.issue_types import parse_issue_type, with_shared_calendars
+from chalicelib.workflows.seeds import load_seed_definitions, load_shared_calendars
+
+SEEDS = ("rude-staff", "late-delivery", "damaged-product", "billing-dispute", "service-outage", "general-enquiry")
 
 
 def seed(type_id):
-    return copy.deepcopy(next(d for d in load_seed_definitions() if d["id"] == type_id))
+    definition = next(d for d in load_seed_definitions() if d["id"] == type_id)
+    return copy.deepcopy(with_shared_calendars(definition, load_shared_calendars()))
 
 
 def problems(definition):
@@ -19,31 +25,99 @@ def problems(definition):
 
 
 def test_every_seed_is_a_valid_issue_type():
-    ids = {parse_issue_type(d).id for d in load_seed_definitions()}
-    assert {"rude-staff", "late-delivery", "demo-quick"} <= ids
+    ids = {parse_issue_type(seed(d["id"])).id for d in load_seed_definitions()}
+    assert {*SEEDS, "demo-quick"} <= ids
 
 
 def test_rude_staff_matches_the_brief():
     rude = parse_issue_type(seed("rude-staff"))
     assert [f.id for f in rude.fields if f.required] == ["store", "incident_date", "what_happened"]
     opinion, decision, _ = rude.steps
-    assert [(a.role, a.deadline) for a in opinion.levels][0] == ("store-manager", timedelta(hours=5))
-    assert opinion.levels[1].role == "regional-manager"
+    assert opinion.deadline == timedelta(hours=5) and opinion.deadline_for("vip") == timedelta(hours=2)
+    assert opinion.escalation[0].reassign == Holder("role", "regional-manager")
+    assert opinion.assignee.resolve({"store": "leeds-briggate"}, {"leeds-briggate": "sam"}) == Holder("user", "sam")
+    store = rude.field("store")
+    assert store.options[1].attribute("manager") == "york.manager@stores.example"
     assert [o.value for o in decision.fields[0].options] == ["no_action", "apology", "coaching", "disciplinary"]
-    assert decision.levels[1].role == "hr-lead"
+    assert decision.escalation[0].reassign.name == "hr-lead"
+    assert {"store-manager", "regional-manager", "hr", "hr-lead"} <= rude.roles()
+
+
+def test_checkpoints_come_in_business_time_order():
+    opinion = parse_issue_type(seed("rude-staff")).steps[0]
+    points = opinion.checkpoints()
+    assert [(p.kind, p.percent, p.level.number if p.level else None) for p in points] == [
+        ("open", 0, None),
+        ("warning", 50, None),
+        ("warning", 80, None),
+        ("breach", 0, 1),
+        ("escalation", 0, 2),
+    ]
+    opened = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    moments = deadlines.checkpoint_moments(opinion, ALWAYS, opened, "standard")
+    assert moments == [opened + timedelta(hours=h) for h in (2.5, 4, 5, 9)]
+    assert deadlines.timers(moments, opened) == {"t0": 9000, "t1": 5400, "t2": 3600, "t3": 14400}
+    assert deadlines.deadline_moment(opinion, moments) == opened + timedelta(hours=5)
+
+
+def test_deadlines_follow_the_steps_calendar():
+    opinion = parse_issue_type(seed("rude-staff")).steps[0]
+    calendar = parse_issue_type(seed("rude-staff")).calendar(opinion.calendar)
+    friday_4pm = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # London is on UTC in November
+    moments = deadlines.checkpoint_moments(opinion, calendar, friday_4pm, "standard")
+    # 1.5 h on Friday (closes 17:30), Saturday opens 09:00: the 5-hour deadline falls at 12:30.
+    assert moments[2] == datetime(2026, 11, 28, 12, 30, tzinfo=UTC)
+    assert deadlines.checkpoint_moments(opinion, calendar, friday_4pm, "vip")[2] == datetime(
+        2026, 11, 28, 9, 30, tzinfo=UTC
+    )
 
 
 def test_problems_are_reported_with_their_path():
     broken = seed("rude-staff")
-    broken["steps"][1]["escalation"][0]["deadline"] = "tomorrow"
-    broken["steps"][0]["role"] = "Store Manager"
+    broken["steps"][1]["escalation"][0]["after"] = "tomorrow"
+    broken["steps"][1]["role"] = "Human Resources"
     broken["steps"][2]["body"] = "{% if %}"
+    broken["steps"][0]["warnings"] = [80, 50]
+    broken["steps"][0]["calendar"] = "mars-base"
     broken["fields"][0]["type"] = "colour"
     found = problems(broken)
-    assert found["steps[1].escalation[0].deadline"].startswith("not an ISO-8601 duration")
-    assert "steps[0].role" in found
+    assert found["steps[1].escalation[0].after"].startswith("not an ISO-8601 duration")
+    assert "steps[1].role" in found
     assert found["steps[2].body"].startswith("template error")
+    assert found["steps[0].warnings"] == "must be increasing, each percentage once"
+    assert found["steps[0].calendar"].startswith("unknown calendar 'mars-base'")
     assert "fields[0].type" in found
+
+
+def test_ladders_conditions_and_branches_are_checked():
+    broken = seed("service-outage")
+    triage = broken["steps"][0]
+    triage["escalation"].append({"after": "PT9H", "notify": ["x"]})
+    triage["escalation"].append({"after": "PT10H", "notify": ["y"]})
+    triage["escalation"][1]["after"] = "PT0S"
+    found = problems(broken)
+    assert found["steps[0].escalation"] == "at most 4 levels"
+    assert found["steps[0].escalation[1].after"] == "must be later than the previous level's"
+    assert found["steps[0].escalation[2].branch"] == "only the last level can move the process on"
+    broken = seed("service-outage")
+    broken["steps"][2]["when"] = {"result": "triage.colour", "equals": "red"}
+    broken["steps"][3]["when"] = {"field": "impact", "equals": "apocalyptic"}
+    broken["steps"][1]["when"] = {"result": "engineering_fix.root_cause", "is_set": True}
+    found = problems(broken)
+    assert found["steps[2].when.result"] == "step 'triage' has no field 'colour'"
+    assert found["steps[3].when.equals"].startswith("'apocalyptic' is not an option of impact")
+    assert found["steps[1].when.result"] == "'engineering_fix' is not an earlier step"
+
+
+def test_unknown_keys_and_a_backwards_branch_are_refused():
+    broken = seed("rude-staff")
+    broken["steps"][0]["deadlines"] = "PT1H"
+    broken["steps"][1]["escalation"][0]["branch"] = "manager_opinion"
+    broken["colour"] = "blue"
+    found = problems(broken)
+    assert found["steps[0].deadlines"].startswith("unknown key for a task step")
+    assert found["steps[1].escalation[0].branch"].startswith("must be a later step or resolve")
+    assert found["colour"].startswith("unknown key")
 
 
 def test_step_ids_must_be_unique_and_not_reserved():
@@ -59,3 +133,10 @@ def test_step_ids_must_be_unique_and_not_reserved():
 
 def test_a_type_needs_steps_and_a_name():
     assert problems({"id": "x-y"}) == {"name": "is required", "steps": "must be a non-empty list"}
+
+
+def test_shared_calendars_are_copied_into_the_definition():
+    definition = next(d for d in load_seed_definitions() if d["id"] == "rude-staff")
+    stored = with_shared_calendars(definition, load_shared_calendars())
+    assert set(stored["calendars"]) == {"uk-stores", "uk-office"}
+    assert "calendars" not in definition

@@ -62,6 +62,7 @@ class IssueItem(_Item):
     created_at = UTCDateTimeAttribute()
     execution_arn = UnicodeAttribute(default="")
     current_step = UnicodeAttribute(default="")
+    priority = UnicodeAttribute(default="normal")
     resolved_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()
 
@@ -77,6 +78,7 @@ class CustomerItem(_Item):
 
     email = UnicodeAttribute()
     name = UnicodeAttribute(default="")
+    segment = UnicodeAttribute(default="standard")
     created_at = UTCDateTimeAttribute()
 
 
@@ -101,14 +103,16 @@ class EventItem(_Item):
 
 
 class TaskItem(_Item):
-    """pk=ISSUE#<id>, sk=TASK#<step>; open tasks are in their role's queue through gsi1."""
+    """pk=ISSUE#<id>, sk=TASK#<step>; open tasks are in their holder's queue through gsi1."""
 
     task_id = UnicodeAttribute()
     issue_id = UnicodeAttribute()
     step = UnicodeAttribute()
     status = UnicodeAttribute()
-    level = NumberAttribute()
-    role = UnicodeAttribute()
+    holder = UnicodeAttribute()
+    checkpoint = NumberAttribute(default=0)
+    level = NumberAttribute(default=0)
+    schedule = JSONAttribute(default=list)
     due_at = UTCDateTimeAttribute()
     token = UnicodeAttribute(default="")
     delivered_token = UnicodeAttribute(default="")
@@ -119,6 +123,7 @@ class TaskItem(_Item):
     opened_at = UTCDateTimeAttribute(null=True)
     reference = UnicodeAttribute(default="")
     step_name = UnicodeAttribute(default="")
+    closed_reason = UnicodeAttribute(default="")
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     queue = QueueIndex()

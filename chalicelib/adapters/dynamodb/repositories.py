@@ -66,7 +66,11 @@ class IssueRepository:
 
     def customer(self, customer_id: str) -> Customer | None:
         item = _get_or_none(CustomerItem, f"CUSTOMER#{customer_id}", "CUSTOMER")
-        return Customer(customer_id, item.email, item.name) if item else None
+        return Customer(customer_id, item.email, item.name, item.segment) if item else None
+
+    def set_customer_segment(self, customer_id: str, segment: str) -> None:
+        item = CustomerItem.get(f"CUSTOMER#{customer_id}", "CUSTOMER")
+        item.update(actions=[CustomerItem.segment.set(segment)])
 
     def create(self, new: NewIssue) -> None:
         """Write the issue, its reference, first event, customer and idempotency key at once.
@@ -89,6 +93,7 @@ class IssueRepository:
                             "CUSTOMER",
                             email=customer.email,
                             name=customer.name,
+                            segment=customer.segment,
                             created_at=issue.created_at,
                         ),
                         condition=CustomerItem.pk.does_not_exist(),
@@ -157,6 +162,7 @@ class IssueRepository:
             created_at=issue.created_at,
             execution_arn=issue.execution_arn,
             current_step=issue.current_step,
+            priority=issue.priority,
         )
 
     @staticmethod
@@ -173,6 +179,7 @@ class IssueRepository:
             created_at=item.created_at,
             execution_arn=item.execution_arn,
             current_step=item.current_step,
+            priority=item.priority,
             resolved_at=item.resolved_at,
         )
 
@@ -227,10 +234,10 @@ class TaskRepository:
     def for_issue(self, issue_id: str) -> list[Task]:
         return [self._task(i) for i in TaskItem.query(_issue_pk(issue_id), TaskItem.sk.startswith(TASK))]
 
-    def open_for_roles(self, roles: Iterable[str]) -> list[Task]:
+    def open_for_holders(self, holders: Iterable[str]) -> list[Task]:
         found: list[Task] = []
-        for role in sorted(set(roles)):
-            found.extend(self._task(i) for i in TaskItem.queue.query(f"QUEUE#{role}"))
+        for holder in sorted(set(holders)):
+            found.extend(self._task(i) for i in TaskItem.queue.query(f"QUEUE#{holder}"))
         return sorted(found, key=lambda t: t.due_at)
 
     @staticmethod
@@ -243,8 +250,10 @@ class TaskRepository:
             issue_id=task.issue_id,
             step=task.step,
             status=task.status,
+            holder=task.holder,
+            checkpoint=task.checkpoint,
             level=task.level,
-            role=task.role,
+            schedule=[m.isoformat() for m in task.schedule],
             due_at=task.due_at,
             token=task.token,
             delivered_token=task.delivered_token,
@@ -255,7 +264,8 @@ class TaskRepository:
             opened_at=task.opened_at,
             reference=task.reference,
             step_name=task.step_name,
-            gsi1pk=f"QUEUE#{task.role}" if is_open else None,
+            closed_reason=task.closed_reason,
+            gsi1pk=f"QUEUE#{task.holder}" if is_open else None,
             gsi1sk=task.due_at.isoformat() if is_open else None,
         )
 
@@ -266,8 +276,10 @@ class TaskRepository:
             issue_id=item.issue_id,
             step=item.step,
             status=item.status,
+            holder=item.holder,
+            checkpoint=int(item.checkpoint),
             level=int(item.level),
-            role=item.role,
+            schedule=tuple(datetime.fromisoformat(m) for m in item.schedule or []),
             due_at=item.due_at,
             token=item.token,
             delivered_token=item.delivered_token,
@@ -278,6 +290,7 @@ class TaskRepository:
             opened_at=item.opened_at,
             reference=item.reference,
             step_name=item.step_name,
+            closed_reason=item.closed_reason,
         )
 
 
@@ -294,6 +307,11 @@ class IssueTypeRepository:
     def version(self, type_id: str, version: int) -> PublishedType | None:
         item = _get_or_none(IssueTypeVersionItem, f"ISSUETYPE#{type_id}", f"VERSION#{version:06d}")
         return self._published(item) if item else None
+
+    def versions(self, type_id: str) -> list[tuple[PublishedType, datetime]]:
+        """Every published version of a type, oldest first, with when it was published."""
+        items = IssueTypeVersionItem.query(f"ISSUETYPE#{type_id}", IssueTypeVersionItem.sk.startswith("VERSION#"))
+        return [(self._published(i), i.published_at) for i in items]
 
     def save_version(self, published: PublishedType, now: datetime) -> None:
         """Record a new version and make it current; DuplicateKey if that version exists."""

@@ -1,0 +1,53 @@
+"""Admins' API: issue types as data (validate, publish versions, read them back) and customer segments."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.agents import current_agent
+from chalicelib.api.errors import json_body, json_response, maps_domain_errors
+from chalicelib.bootstrap import services
+
+admin = Blueprint(__name__)
+
+
+@admin.route("/admin/issue-types", methods=["GET"])
+@maps_domain_errors
+def list_types() -> Response:
+    return json_response(200, {"issue_types": services().administration.list_types(current_agent(admin))})
+
+
+@admin.route("/admin/issue-types/validate", methods=["POST"])
+@maps_domain_errors
+def validate_type() -> Response:
+    agent = current_agent(admin)
+    return json_response(200, services().administration.validate(json_body(admin.current_request.raw_body), agent))
+
+
+@admin.route("/admin/issue-types/{type_id}", methods=["GET"])
+@maps_domain_errors
+def get_type(type_id: str) -> Response:
+    return json_response(200, services().administration.get_type(type_id, current_agent(admin)))
+
+
+@admin.route("/admin/issue-types/{type_id}", methods=["PUT"])
+@maps_domain_errors
+def put_type(type_id: str) -> Response:
+    agent = current_agent(admin)
+    created, published = services().administration.put_type(type_id, json_body(admin.current_request.raw_body), agent)
+    return json_response(201 if created else 200, published)
+
+
+@admin.route("/admin/issue-types/{type_id}/versions", methods=["GET"])
+@maps_domain_errors
+def type_versions(type_id: str) -> Response:
+    return json_response(200, {"versions": services().administration.versions(type_id, current_agent(admin))})
+
+
+@admin.route("/admin/customers/{email}/segment", methods=["PUT"])
+@maps_domain_errors
+def set_segment(email: str) -> Response:
+    agent = current_agent(admin)
+    return json_response(
+        200, services().administration.set_segment(email, json_body(admin.current_request.raw_body), agent)
+    )
