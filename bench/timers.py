@@ -27,6 +27,7 @@ import boto3
 
 from bench.stack import Embedded
 from chalicelib.domain.deadlines import MIN_TIMER_SECONDS
+from chalicelib.local.pump import CONCURRENCY
 
 TYPE_ID = "bench-timers"
 STEP_ID = "wait"
@@ -204,8 +205,8 @@ def report(stack: Embedded, issues: list[Issue], args: argparse.Namespace, took:
     print(
         f"\nnote: delivery: a checkpoint's event is recorded a median {medians['recordedfired']:.2f} s after its state "
         "entered (queue + handler); "
-        f"the local pump runs one handler at a time: {handled} messages ({handled / max(1, len(issues)):.0f} per "
-        f"issue) in {span:.1f} s, a median {gap:.3f} s apart."
+        f"the local pump runs up to {CONCURRENCY} handlers at once: {handled} messages "
+        f"({handled / max(1, len(issues)):.0f} per issue) in {span:.1f} s, a median {gap:.3f} s apart."
     )
     print(
         f"note: timers: each timer is whole seconds, rounded up, at least {MIN_TIMER_SECONDS} s (deadlines.timers), "
