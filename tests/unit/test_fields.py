@@ -92,3 +92,43 @@ def test_values_read_as_people_expect():
     assert choice.display("no_action") == "No action"
     assert (yes_no.display(True), yes_no.display(False)) == ("Yes", "No")
     assert many.display(["red_wine", "beer"]) == "Red wine, Beer"
+
+
+def test_conditional_fields_are_required_only_when_shown_and_dropped_when_hidden():
+    problems = DefinitionProblems()
+    form = parse_field_specs(
+        [
+            {"id": "reason", "type": "choice", "required": True, "options": ["cancelled", "other"]},
+            {
+                "id": "cancelled_on",
+                "type": "date",
+                "shown_when": {"field": "reason", "equals": "cancelled"},
+                "required_when": {"field": "reason", "equals": "cancelled"},
+            },
+        ],
+        "fields",
+        problems,
+    )
+    assert problems.errors == []
+    with pytest.raises(ValidationFailed) as caught:
+        validate_values(form, {"reason": "cancelled"}, NOW)
+    assert [e.as_dict() for e in caught.value.errors] == [{"field": "fields.cancelled_on", "message": "is required"}]
+    assert validate_values(form, {"reason": "other", "cancelled_on": "2026-11-01"}, NOW) == {"reason": "other"}
+
+
+def test_a_condition_must_name_another_field_of_the_form():
+    problems = DefinitionProblems()
+    raw = [{"id": "a", "shown_when": {"field": "b", "equals": "x"}}, {"id": "c", "colour": "red"}]
+    parse_field_specs(raw, "fields", problems)
+    assert {e.field for e in problems.errors} == {"fields[0].shown_when", "fields[1].colour"}
+
+
+def test_agents_work_from_their_groups_as_roles_and_teams_and_their_own_name():
+    from chalicelib.domain.agents import Agent
+    from chalicelib.domain.errors import Forbidden
+
+    otto = Agent("otto", "otto@example.com", frozenset({"engineering-oncall"}))
+    otto.require_holder("team:engineering-oncall")
+    otto.require_holder("user:otto")
+    with pytest.raises(Forbidden):
+        otto.require_holder("role:engineering")
