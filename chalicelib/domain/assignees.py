@@ -80,11 +80,6 @@ class Assignee:
         assert self.otherwise is not None  # required when parsed
         return self.otherwise
 
-    def groups(self) -> set[str]:
-        """The groups (roles, teams) this assignee can reach, for provisioning one group each."""
-        found = {h.name for h in (self.direct(), self.otherwise) if h and h.is_group}
-        return found
-
 
 def parse_assignee(raw: Any, path: str, problems: DefinitionProblems) -> Assignee | None:
     """`store-manager` (a role), `{role: x}`, `{team: x}`, `{user: sam}`, `{email: a@b}`, or
