@@ -16,16 +16,9 @@ import threading
 from datetime import date
 from typing import Any
 
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "CASEFLOW_STAGE": "bench",
-        "CASEFLOW_LINK_SECRET": "bench-link-secret-not-for-production",
-    }
-)
-os.environ.pop("AWS_ENDPOINT_URL", None)
+from bench.stack import prepare_in_process_environment  # noqa: E402
+
+prepare_in_process_environment()
 
 import botocore.endpoint  # noqa: E402
 from chalice.test import Client  # noqa: E402
@@ -69,7 +62,7 @@ def main() -> None:
                     "type": "rude-staff",
                     "customer": {"email": f"bench{index}@example.com"},
                     "fields": {
-                        "store": "Leeds",
+                        "store": "manchester-arndale",
                         "incident_date": date.today().isoformat(),
                         "what_happened": "Shouted at me.",
                     },

@@ -42,12 +42,11 @@ class IssueTypeService:
         self._prefix = state_machine_prefix
         self._clock = clock
         self._versions: dict[tuple[str, int], LoadedType] = {}
-        self._shared_calendars = load_shared_calendars()
 
     def validate(self, definition: Any) -> tuple[dict[str, Any], IssueType]:
         """The definition as it would be stored, and its parsed type; ValidationFailed lists every problem."""
         # As stored: YAML dates become text, and the shared calendars it names are copied in.
-        stored = with_shared_calendars(json.loads(json.dumps(definition, default=str)), self._shared_calendars)
+        stored = json.loads(json.dumps(with_shared_calendars(definition, load_shared_calendars()), default=str))
         return stored, parse_issue_type(stored)
 
     def publish(self, definition: Any) -> PublishedType:

@@ -10,6 +10,7 @@ says so. `complete` records an agent's answer, `complete_by_link` an outside par
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -419,7 +420,9 @@ class TaskService:
             raise NotFound(f"no task {task_id}")
         return issue, task
 
-    def _record_completion(self, issue: Issue, task: Task, fields: Any, by: str, check: Any) -> dict[str, Any]:
+    def _record_completion(
+        self, issue: Issue, task: Task, fields: Any, by: str, check: Callable[[Task], None]
+    ) -> dict[str, Any]:
         if task.status == rules.COMPLETED:
             raise Conflict(f"task {task.id} was already completed by {task.completed_by}")
         step = self._issue_type(issue).step(task.step)

@@ -157,9 +157,9 @@ class _Compiler:
             states[wait_state(step, index)] = state
         if moves_on:
             target = points[last].branch
-            move_on = self.handler_state({"kind": KIND_MOVE_ON, "step": step.id, "checkpoint": last}, "")
+            following = RESOLVE_STATE if target == RESOLVE_TARGET else self.entry(self.type.step(target))
+            move_on = self.handler_state({"kind": KIND_MOVE_ON, "step": step.id, "checkpoint": last}, following)
             move_on["ResultPath"] = None
-            move_on["Next"] = RESOLVE_STATE if target == RESOLVE_TARGET else self.entry(self.type.step(target))
             states[move_on_state(step)] = move_on
         return states
 

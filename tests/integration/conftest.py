@@ -67,11 +67,17 @@ class Stack:
     # HTTP
 
     def post(self, path: str, body: Any, token: str | None = None, headers: dict[str, str] | None = None):
+        return self._send("post", path, body, token, headers)
+
+    def put(self, path: str, body: Any, token: str | None = None):
+        return self._send("put", path, body, token, None)
+
+    def _send(self, method: str, path: str, body: Any, token: str | None, headers: dict[str, str] | None):
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
         raw = body if isinstance(body, str) else json.dumps(body)
-        return self.client.http.post(path, headers=all_headers, body=raw)
+        return getattr(self.client.http, method)(path, headers=all_headers, body=raw)
 
     def get(self, path: str, token: str | None = None):
         headers = {"Authorization": f"Bearer {token}"} if token else {}

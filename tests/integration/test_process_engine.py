@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -14,11 +13,7 @@ from tests.integration.conftest import sent_emails
 
 
 def define(stack, definition, expected=(200, 201)):
-    response = stack.client.http.put(
-        f"/admin/issue-types/{definition['id']}",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {stack.token('ada')}"},
-        body=json.dumps(definition),
-    )
+    response = stack.put(f"/admin/issue-types/{definition['id']}", definition, stack.token("ada"))
     assert response.status_code in expected, response.body
     return response
 
@@ -137,11 +132,7 @@ def test_branches_follow_field_values_and_customer_segments(stack):
 
     # A VIP with a large amount goes through every step.
     stack.open_issue("late-delivery", {"order_number": "VV123456", "promised_date": "2026-11-01"}, "vip@example.com")
-    segment = stack.client.http.put(
-        "/admin/customers/vip@example.com/segment",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {stack.token('ada')}"},
-        body='{"segment": "vip"}',
-    )
+    segment = stack.put("/admin/customers/vip@example.com/segment", {"segment": "vip"}, stack.token("ada"))
     assert segment.status_code == 200, segment.body
     steps, _ = run_branches(stack, "vip@example.com", 500)
     assert sorted(steps) == ["approve", "review", "vip_call"]
