@@ -8,6 +8,7 @@ from chalicelib.api.dev import dev
 from chalicelib.api.public import public
 from chalicelib.api.task_links import task_links
 from chalicelib.events.deployment import deployment
+from chalicelib.events.inbound_email import inbound_email
 from chalicelib.events.task_queue import task_queue
 
 app = Chalice(app_name="caseflow")
@@ -18,3 +19,4 @@ app.register_blueprint(task_links)
 app.register_blueprint(dev)
 app.register_blueprint(task_queue)
 app.register_blueprint(deployment)
+app.register_blueprint(inbound_email)

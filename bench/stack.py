@@ -39,7 +39,7 @@ class Embedded:
     """The embedded stack in a subprocess; use as a context manager, it is stopped with SIGINT on exit."""
 
     def __init__(self, startup_timeout: float = STARTUP_TIMEOUT_SECONDS):
-        self.api_port, self.aws_port = free_port(), free_port()
+        self.api_port, self.aws_port, self.smtp_port = free_port(), free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.api_port}"
         self.session = requests.Session()
         self.startup_timeout = startup_timeout
@@ -55,6 +55,7 @@ class Embedded:
             **os.environ,
             "CASEFLOW_API_PORT": str(self.api_port),
             "CASEFLOW_AWS_PORT": str(self.aws_port),
+            "CASEFLOW_SMTP_PORT": str(self.smtp_port),
             "CASEFLOW_OUTBOX_DIR": str(self.outbox),
         }
         for name in ("CASEFLOW_STAGE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):

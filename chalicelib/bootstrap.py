@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 
 from chalicelib import settings
 from chalicelib.adapters.cognito import CognitoDirectory, CognitoTokenVerifier
+from chalicelib.adapters.dynamodb.mail import MailRepository
 from chalicelib.adapters.dynamodb.repositories import IssueRepository, IssueTypeRepository, TaskRepository
 from chalicelib.adapters.outbox import OutboxFolder, OutboxMailer
+from chalicelib.adapters.s3 import S3MailStore
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.adapters.sqs import TaskQueue
 from chalicelib.adapters.stepfunctions import StepFunctionsEngine
+from chalicelib.domain.email_threading import MessageIds, SupportAddress
+from chalicelib.domain.mail_loops import AutomaticMailLimit
 from chalicelib.services.administration import AdministrationService
 from chalicelib.services.auth import AuthService
+from chalicelib.services.inbound_email import InboundEmailService
 from chalicelib.services.intake import IntakeService
 from chalicelib.services.issue_details import IssueDetailsService
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.notifications import NotificationService
 from chalicelib.services.ports import Outbox
+from chalicelib.services.replies import ReplyService
 from chalicelib.services.tasks import TaskService
 
 
@@ -31,6 +38,8 @@ class Services:
     issue_details: IssueDetailsService
     auth: AuthService
     administration: AdministrationService
+    inbound_email: InboundEmailService
+    replies: ReplyService
     outbox: Outbox | None
 
 
@@ -49,14 +58,28 @@ def services() -> Services:
     directory = CognitoDirectory(config.user_pool_id, config.user_pool_client_id)
     verifier = CognitoTokenVerifier(config.jwks_url, config.token_issuer, config.user_pool_client_id)
     issue_types = IssueTypeService(IssueTypeRepository(), engine, lambda: queue.url, config.state_machine_prefix)
-    notifications = NotificationService(issues, mailer, directory)
+    mail = MailRepository()
+    store = S3MailStore(config.mail_bucket)
+    support = SupportAddress(config.support_address)
+    message_ids = MessageIds(config.link_secret, support.domain)
+    limit = AutomaticMailLimit(config.automatic_mail_limit, timedelta(hours=config.automatic_mail_window_hours))
+    notifications = NotificationService(issues, mailer, directory, mail, support, message_ids, limit)
+    intake = IntakeService(issues, issue_types, engine, config.email_issue_type, mail)
+    task_service = TaskService(
+        issues, tasks, issue_types, engine, notifications, config.link_secret, config.public_url
+    )
+    own_addresses = (config.sender_address, config.support_address)
     return Services(
         config=config,
         issue_types=issue_types,
-        intake=IntakeService(issues, issue_types, engine),
-        tasks=TaskService(issues, tasks, issue_types, engine, notifications, config.link_secret, config.public_url),
+        intake=intake,
+        tasks=task_service,
         issue_details=IssueDetailsService(issues, tasks, issue_types),
         auth=AuthService(directory, verifier),
         administration=AdministrationService(issue_types, issues),
+        inbound_email=InboundEmailService(
+            issues, mail, store, intake, task_service, support, message_ids, own_addresses
+        ),
+        replies=ReplyService(issues, issue_types, notifications, store),
         outbox=outbox,
     )

@@ -25,6 +25,11 @@ API_PORT = "CASEFLOW_API_PORT"
 AWS_PORT = "CASEFLOW_AWS_PORT"
 LINK_SECRET = "CASEFLOW_LINK_SECRET"
 PUBLIC_URL = "CASEFLOW_PUBLIC_URL"
+SUPPORT_ADDRESS = "CASEFLOW_SUPPORT_ADDRESS"
+SMTP_PORT = "CASEFLOW_SMTP_PORT"
+AUTOMATIC_MAIL_LIMIT = "CASEFLOW_AUTOMATIC_MAIL_LIMIT"
+AUTOMATIC_MAIL_WINDOW_HOURS = "CASEFLOW_AUTOMATIC_MAIL_WINDOW_HOURS"
+EMAIL_ISSUE_TYPE = "CASEFLOW_EMAIL_ISSUE_TYPE"
 REGION = "AWS_DEFAULT_REGION"
 ENDPOINT_URL = "AWS_ENDPOINT_URL"
 
@@ -32,6 +37,8 @@ ENDPOINT_URL = "AWS_ENDPOINT_URL"
 #: import time), so it has a fixed default shared by infra and the local runtime.
 DEFAULT_TASK_QUEUE_NAME = "caseflow-tasks"
 DEV_STAGE = "dev"
+#: Where SES's receipt rule stores inbound mail in the mail bucket: `<prefix><SES message id>`.
+INBOUND_MAIL_PREFIX = "inbound/"
 #: Signs links on the local stack only; any other stage must set its own secret.
 DEV_LINK_SECRET = "caseflow-dev-link-secret"
 
@@ -58,6 +65,11 @@ class Settings:
     aws_port: int
     link_secret: str
     public_url: str
+    support_address: str
+    smtp_port: int
+    automatic_mail_limit: int
+    automatic_mail_window_hours: int
+    email_issue_type: str
 
     @property
     def is_dev(self) -> bool:
@@ -85,6 +97,25 @@ def _port(environ: Mapping[str, str], name: str, default: int) -> int:
     return port
 
 
+def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: not a whole number: {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name}: must be at least 1, not {value}")
+    return value
+
+
+def _address(environ: Mapping[str, str], name: str, default: str) -> str:
+    address = environ.get(name) or default
+    local, _, domain = address.rpartition("@")
+    if not local or "." not in domain or "+" in local:
+        raise SettingsError(f"{name}: not a plain email address (no plus part): {address!r}")
+    return address.lower()
+
+
 def from_environ(environ: Mapping[str, str]) -> Settings:
     """Build settings from a mapping; missing optional values get local-friendly defaults."""
     stage = environ.get(STAGE, DEV_STAGE)
@@ -100,7 +131,7 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
         mail_bucket=environ.get(MAIL_BUCKET, "caseflow-mail"),
         user_pool_id=environ.get(USER_POOL_ID, ""),
         user_pool_client_id=environ.get(USER_POOL_CLIENT_ID, ""),
-        sender_address=environ.get(SENDER_ADDRESS, "support@caseflow.test"),
+        sender_address=_address(environ, SENDER_ADDRESS, "support@caseflow.test"),
         workflow_role_arn=environ.get(WORKFLOW_ROLE_ARN, "arn:aws:iam::123456789012:role/caseflow-workflows"),
         state_machine_prefix=environ.get(STATE_MACHINE_PREFIX, "caseflow"),
         outbox_dir=environ.get(OUTBOX_DIR) or None,
@@ -109,6 +140,11 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
         aws_port=_port(environ, AWS_PORT, 5000),
         link_secret=link_secret,
         public_url=environ.get(PUBLIC_URL) or f"http://localhost:{api_port}",
+        support_address=_address(environ, SUPPORT_ADDRESS, "support@caseflow.test"),
+        smtp_port=_port(environ, SMTP_PORT, 2525),
+        automatic_mail_limit=_positive(environ, AUTOMATIC_MAIL_LIMIT, 10),
+        automatic_mail_window_hours=_positive(environ, AUTOMATIC_MAIL_WINDOW_HOURS, 24),
+        email_issue_type=environ.get(EMAIL_ISSUE_TYPE, "general-enquiry"),
     )
 
 

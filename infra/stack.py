@@ -20,14 +20,16 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
+from aws_cdk import aws_ses_actions as ses_actions
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import custom_resources as custom
 from aws_cdk import triggers
 from chalice.cdk import Chalice
 from constructs import Construct
 
 from chalicelib import settings
 from chalicelib.adapters.dynamodb import schema
-from chalicelib.local.provision import DEAD_LETTER_SUFFIX, MAX_RECEIVES
+from chalicelib.local.provision import DEAD_LETTER_SUFFIX, INBOUND_DEAD_LETTER_QUEUE, MAX_RECEIVES
 from chalicelib.workflows.seeds import seeded_roles
 
 #: The agents' roles, one Cognito group each (the API reads them from the token's `cognito:groups`).
@@ -36,6 +38,8 @@ STAGE = "prod"
 STATE_MACHINE_PREFIX = "caseflow"
 SENDER_CONTEXT_KEY = "senderAddress"
 DEFAULT_SENDER_ADDRESS = "support@example.com"
+#: The address customers write to; SES must receive mail for its domain (an MX record to SES).
+SUPPORT_CONTEXT_KEY = "supportAddress"
 #: Where outside parties' signed links point: the API's URL or a custom domain in front of it.
 #: (The API's own URL cannot be passed in: the functions' environment would depend on the API
 #: that depends on the functions.)
@@ -52,6 +56,7 @@ PUBLISH_TIMEOUT = cdk.Duration.minutes(3)
 # Logical ids that `chalice package` gives the resources of app.py (CamelCase of the Python names).
 CHALICE_ROLE = "DefaultRole"
 TASK_HANDLER = "OnTaskMessage"
+INBOUND_MAIL_HANDLER = "OnInboundEmail"
 PUBLISH_HANDLER = "PublishIssueTypes"
 CHALICE_API_URL_OUTPUT = "EndpointURL"
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
@@ -84,6 +89,7 @@ class CaseflowStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         _require_default_task_queue_name()
         sender_address = str(self.node.try_get_context(SENDER_CONTEXT_KEY) or DEFAULT_SENDER_ADDRESS)
+        support_address = str(self.node.try_get_context(SUPPORT_CONTEXT_KEY) or sender_address)
 
         self.table = self._table()
         self.mail_bucket = self._mail_bucket()
@@ -99,8 +105,17 @@ class CaseflowStack(cdk.Stack):
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
         )
 
-        self.api = self._chalice_app(source_dir, self._environment(sender_address))
+        self.inbound_dead_letters = sqs.Queue(
+            self,
+            "InboundMailDeadLetterQueue",
+            queue_name=INBOUND_DEAD_LETTER_QUEUE,
+            retention_period=cdk.Duration.days(14),
+            enforce_ssl=True,
+        )
+
+        self.api = self._chalice_app(source_dir, self._environment(sender_address, support_address))
         permissions = self._function_permissions()
+        self._receive_mail(support_address)
         self._publish_issue_types_after_deploy(permissions)
         self._outputs()
 
@@ -215,7 +230,7 @@ class CaseflowStack(cdk.Stack):
 
     # --- the Chalice app ----------------------------------------------------------------------
 
-    def _environment(self, sender_address: str) -> dict[str, str]:
+    def _environment(self, sender_address: str, support_address: str) -> dict[str, str]:
         """The functions' environment, keyed by the names chalicelib.settings reads.
 
         The queue name is the literal, not `task_queue.queue_name`: `chalice package` puts these
@@ -230,6 +245,7 @@ class CaseflowStack(cdk.Stack):
             settings.USER_POOL_ID: self.user_pool.user_pool_id,
             settings.USER_POOL_CLIENT_ID: self.user_pool_client.user_pool_client_id,
             settings.SENDER_ADDRESS: sender_address,
+            settings.SUPPORT_ADDRESS: support_address,
             settings.WORKFLOW_ROLE_ARN: self.workflow_role.role_arn,
             settings.STATE_MACHINE_PREFIX: STATE_MACHINE_PREFIX,
             # Resolved by CloudFormation at deploy time (a dynamic reference), never in the template.
@@ -256,6 +272,10 @@ class CaseflowStack(cdk.Stack):
         # The event source mapping names the queue through an ARN built from its name, not a Ref,
         # so CloudFormation would not know to create the queue first.
         api.get_resource(TASK_HANDLER).add_resource_dependency(self.task_queue.node.default_child)
+        # SES invokes the inbound handler asynchronously: Lambda retries twice, then keeps the event here.
+        api.get_resource(INBOUND_MAIL_HANDLER).add_property_override(
+            "DeadLetterQueue", {"Type": "SQS", "TargetArn": self.inbound_dead_letters.queue_arn}
+        )
         return api
 
     def _function_permissions(self) -> iam.Policy:
@@ -272,6 +292,7 @@ class CaseflowStack(cdk.Stack):
             statements=[
                 *self._table_statements(),
                 *self._queue_statements(),
+                iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.inbound_dead_letters.queue_arn]),
                 *self._state_machine_statements(),
                 self._mail_bucket_statement(),
                 iam.PolicyStatement(
@@ -366,6 +387,54 @@ class CaseflowStack(cdk.Stack):
             actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
             resources=[self.mail_bucket.bucket_arn, self.mail_bucket.arn_for_objects("*")],
         )
+
+    def _receive_mail(self, support_address: str) -> None:
+        """SES receives mail for the support address's domain: the raw message goes to the mail
+        bucket (up to 40 MB), then the inbound handler is invoked with the receipt.
+
+        The rule names the domain, which covers the plus-addresses (`support+CF-7K3Q9@…`) that
+        threading relies on; the handler quarantines mail for other addresses of the domain. A
+        region keeps one active rule set, so the stack activates its own on deployment.
+        """
+        domain = support_address.rpartition("@")[2]
+        handler = self.api.get_function(INBOUND_MAIL_HANDLER)
+        # The handler is known by ARN only, so the rule's action cannot grant SES the invocation itself.
+        may_invoke = lambda_.CfnPermission(
+            self,
+            "SesMayInvokeInboundHandler",
+            action="lambda:InvokeFunction",
+            function_name=handler.function_arn,
+            principal="ses.amazonaws.com",
+            source_account=self.account,
+        )
+        rule_set = ses.ReceiptRuleSet(self, "InboundMailRules", receipt_rule_set_name="caseflow-inbound")
+        rule = rule_set.add_rule(
+            "ToSupport",
+            recipients=[domain],
+            scan_enabled=True,
+            tls_policy=ses.TlsPolicy.OPTIONAL,
+            actions=[
+                ses_actions.S3(bucket=self.mail_bucket, object_key_prefix=settings.INBOUND_MAIL_PREFIX),
+                ses_actions.Lambda(function=handler, invocation_type=ses_actions.LambdaInvocationType.EVENT),
+            ],
+        )
+        rule.node.add_dependency(may_invoke)
+        activate = custom.AwsSdkCall(
+            service="SES",
+            action="setActiveReceiptRuleSet",
+            parameters={"RuleSetName": rule_set.receipt_rule_set_name},
+            physical_resource_id=custom.PhysicalResourceId.of("caseflow-inbound-active"),
+        )
+        custom.AwsCustomResource(
+            self,
+            "ActivateInboundMailRules",
+            on_create=activate,
+            on_update=activate,
+            on_delete=custom.AwsSdkCall(service="SES", action="setActiveReceiptRuleSet", parameters={}),
+            policy=custom.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["ses:SetActiveReceiptRuleSet"], resources=["*"])]
+            ),
+        ).node.add_dependency(rule_set)
 
     def _chalice_functions(self) -> Iterator[cdk.CfnResource]:
         """The AWS::Serverless::Function resources of the included Chalice template."""

@@ -17,6 +17,7 @@ class OutboxMailer:
 
     def __init__(self, mailer: SesMailer, directory: str):
         self._mailer = mailer
+        self.sender = mailer.sender
         self._directory = Path(directory)
         self._directory.mkdir(parents=True, exist_ok=True)
 

@@ -51,3 +51,10 @@ def set_segment(email: str) -> Response:
     return json_response(
         200, services().administration.set_segment(email, json_body(admin.current_request.raw_body), agent)
     )
+
+
+@admin.route("/admin/quarantine", methods=["GET"])
+@maps_domain_errors
+def quarantine() -> Response:
+    """Mail kept in S3 that opened no issue (unparseable, spam, loops, stray reports), newest first."""
+    return json_response(200, {"messages": services().inbound_email.quarantined(current_agent(admin))})

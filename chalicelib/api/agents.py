@@ -63,3 +63,22 @@ def record_customer_message(issue_id: str) -> Response:
     body = body if isinstance(body, dict) else {}
     result = services().tasks.record_customer_message(issue_id, body.get("text"), body.get("channel"), agent)
     return json_response(201, result)
+
+
+@agents.route("/agent/issues/{issue_id}/replies", methods=["POST"])
+@maps_domain_errors
+def reply_to_customer(issue_id: str) -> Response:
+    """Email the customer in the issue's thread; their answer comes back to this issue."""
+    agent = _agent()
+    body = json_body(agents.current_request.raw_body)
+    text = body.get("body") if isinstance(body, dict) else None
+    return json_response(201, services().replies.reply(issue_id, text, agent))
+
+
+@agents.route("/agent/issues/{issue_id}/attachments", methods=["GET"])
+@maps_domain_errors
+def attachment_link(issue_id: str) -> Response:
+    """A short-lived download link to an attachment, named by its `key` on the timeline."""
+    agent = _agent()
+    key = (agents.current_request.query_params or {}).get("key", "")
+    return json_response(200, services().replies.attachment_link(issue_id, key, agent))

@@ -16,7 +16,7 @@ WEB = "web"
 EMAIL = "email"
 
 # A reference is read out on the phone and typed from emails: no 0/O, 1/I/L lookalikes.
-_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 REFERENCE_PREFIX = "CF-"
 
 
@@ -26,7 +26,7 @@ def new_id() -> str:
 
 def new_reference() -> str:
     """A short human code such as CF-7K3Q9; uniqueness is enforced when the issue is stored."""
-    return REFERENCE_PREFIX + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(5))
+    return REFERENCE_PREFIX + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(5))
 
 
 def normalise_email(address: str) -> str:
@@ -87,3 +87,5 @@ class Issue:
     current_step: str = ""
     priority: str = NORMAL_PRIORITY
     resolved_at: datetime | None = None
+    #: Why no automatic reply may go to the message that opened the issue (loop protection).
+    auto_reply_blocked: str = ""

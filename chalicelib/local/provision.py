@@ -41,6 +41,8 @@ DEMO_AGENTS = {
     "cora": "comms",
 }
 DEAD_LETTER_SUFFIX = "-dlq"
+#: Where inbound mail events go when the handler keeps failing (the function's dead-letter queue).
+INBOUND_DEAD_LETTER_QUEUE = "caseflow-inbound-mail-dlq"
 MAX_RECEIVES = 5
 #: Retries of a failed message come after this many seconds (locally short, to see them).
 VISIBILITY_TIMEOUT_SECONDS = 10
@@ -52,17 +54,19 @@ class Provisioned:
     user_pool_client_id: str
     task_queue_url: str
     dead_letter_queue_url: str
+    inbound_dead_letter_queue_url: str
 
 
 def provision(config: Settings, demo_agents: dict[str, str] = DEMO_AGENTS) -> Provisioned:
     _table(config)
     queue_url, dlq_url = _queues(config)
+    inbound_dlq_url = boto3.client("sqs").create_queue(QueueName=INBOUND_DEAD_LETTER_QUEUE)["QueueUrl"]
     boto3.client("s3").create_bucket(Bucket=config.mail_bucket)
     ses = boto3.client("ses")
     ses.verify_domain_identity(Domain=config.sender_address.rpartition("@")[2])
     ses.verify_email_identity(EmailAddress=config.sender_address)
     pool_id, client_id = _user_pool(demo_agents)
-    return Provisioned(pool_id, client_id, queue_url, dlq_url)
+    return Provisioned(pool_id, client_id, queue_url, dlq_url, inbound_dlq_url)
 
 
 def _table(config: Settings) -> None:

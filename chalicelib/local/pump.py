@@ -41,7 +41,9 @@ def lambda_sqs_event(message: dict[str, Any], queue_arn: str, region: str) -> di
     }
 
 
-class _LambdaContext:
+class LambdaContext:
+    """What a handler may read of its Lambda context."""
+
     function_name = "caseflow-local"
     memory_limit_in_mb = 512
     aws_request_id = "local"
@@ -87,7 +89,7 @@ class QueuePump:
 
     def _invoke(self, message: dict[str, Any]) -> int:
         try:
-            self._handler(lambda_sqs_event(message, self._queue_arn, self._region), _LambdaContext())
+            self._handler(lambda_sqs_event(message, self._queue_arn, self._region), LambdaContext())
         except Exception:
             log.exception("task message %s failed; it will be retried", message["MessageId"])
             return 0

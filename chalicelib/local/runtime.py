@@ -105,7 +105,7 @@ def main() -> int:
         signal.signal(stopping_signal, lambda *_: stop.set())
     _clear_outbox(config.outbox_dir or "")
     moto = start_moto(config.aws_port)
-    pump = server = None
+    pump = server = relay = None
     try:
         from chalicelib.local.provision import DEMO_AGENTS, DEMO_PASSWORD, provision
 
@@ -119,22 +119,36 @@ def main() -> int:
 
         import app as app_module
         from chalicelib.bootstrap import services
+        from chalicelib.domain.email_threading import SupportAddress
+        from chalicelib.events.inbound_email import on_inbound_email
         from chalicelib.events.task_queue import on_task_message
         from chalicelib.local.pump import QueuePump
+        from chalicelib.local.smtp import InboundMailRelay
 
         published = services().issue_types.publish_seeds()
         pump = QueuePump(resources.task_queue_url, on_task_message, config.region)
         pump.start()
+        relay = InboundMailRelay(
+            config.smtp_port,
+            SupportAddress(config.support_address),
+            config.mail_bucket,
+            on_inbound_email,
+            resources.inbound_dead_letter_queue_url,
+        )
+        relay.start()
         server = create_local_server(
             app_module.app, Config.create(chalice_stage="dev", app_name="caseflow"), "127.0.0.1", config.api_port
         )
         threading.Thread(target=server.serve_forever, name="api", daemon=True).start()
         log.info(
             "Caseflow is up in %.1f s: API http://127.0.0.1:%s, AWS (moto) http://127.0.0.1:%s, "
+            "mail to %s by SMTP on 127.0.0.1:%s, "
             "issue types %s, outbox %s (GET /dev/outbox). Demo agents %s, password %s. Ctrl-C stops.",
             time.monotonic() - started,
             config.api_port,
             config.aws_port,
+            config.support_address,
+            config.smtp_port,
             ", ".join(f"{p.type_id} v{p.version}" for p in published),
             config.outbox_dir,
             ", ".join(f"{user} ({role})" for user, role in DEMO_AGENTS.items()),
@@ -147,6 +161,8 @@ def main() -> int:
         if server is not None:
             server.server.shutdown()
             server.server.server_close()
+        if relay is not None:
+            relay.stop()
         if pump is not None:
             pump.stop()
         moto.terminate()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
-from chalicelib.domain.fields import FieldSpec, validate_values
+from chalicelib.domain.fields import MAX_TEXT_LENGTH, FieldSpec, validate_values
 from chalicelib.domain.issues import (
+    EMAIL,
     OPEN,
     WEB,
     Customer,
@@ -27,7 +28,16 @@ from chalicelib.domain.issues import (
 )
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
-from chalicelib.services.ports import DuplicateKey, IssueRepository, NewIssue, WorkflowEngine
+from chalicelib.services.ports import (
+    DuplicateKey,
+    InboundRecord,
+    IssueRepository,
+    MailRepository,
+    NewIssue,
+    Receipt,
+    ThreadEntry,
+    WorkflowEngine,
+)
 
 _CUSTOMER_FIELDS = (
     FieldSpec(id="email", label="Email", type="email", required=True),
@@ -54,17 +64,39 @@ class Opened:
         }
 
 
+@dataclass(frozen=True)
+class EmailOpening:
+    """An email that opens an issue: who wrote, what, and the receipt stored with the issue."""
+
+    sender: str
+    sender_name: str
+    subject: str
+    text: str
+    #: The email as the timeline shows it (from, subject, Message-ID, attachments, ...).
+    details: dict[str, Any]
+    receipt: Receipt
+    entry: ThreadEntry | None
+    auto_reply_blocked: str = ""
+
+    def inbound(self, issue_id: str) -> InboundRecord:
+        return InboundRecord(replace(self.receipt, issue_id=issue_id), self.entry)
+
+
 class IntakeService:
     def __init__(
         self,
         issues: IssueRepository,
         issue_types: IssueTypeService,
         engine: WorkflowEngine,
+        email_type: str = "general-enquiry",
+        mail: MailRepository | None = None,
         clock: Clock = utc_now,
     ):
         self._issues = issues
         self._types = issue_types
         self._engine = engine
+        self._email_type = email_type
+        self._mail = mail
         self._clock = clock
 
     def open_issue(self, request: Any, idempotency_key: str | None = None, channel: str = WEB) -> Opened:
@@ -77,12 +109,46 @@ class IntakeService:
         if idempotency_key and (earlier := self._replay(idempotency_key, request_hash)):
             return earlier
         loaded, customer_values, fields = self._validate(request)
-        email = normalise_email(customer_values["email"])
+        return self._store(
+            loaded,
+            Customer(id="", email=normalise_email(customer_values["email"]), name=customer_values.get("name", "")),
+            fields,
+            channel,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+        )
+
+    def open_from_email(self, email: EmailOpening) -> Opened:
+        """Open an issue of the email type from a message that continues no issue.
+
+        The message's receipt is written with the issue, so a second delivery finds it; a race
+        with that second delivery returns the issue the first one opened.
+        """
+        loaded = self._types.current(self._email_type)
+        values = {
+            "subject": email.subject.strip()[: MAX_TEXT_LENGTH["text"]] or "(no subject)",
+            "message": email.text.strip()[: MAX_TEXT_LENGTH["long_text"]] or "(no text)",
+        }
+        fields = validate_values(loaded.issue_type.fields, values, self._clock())
+        reporter = Customer(id="", email=email.sender, name=email.sender_name)
+        return self._store(loaded, reporter, fields, EMAIL, email=email)
+
+    def _store(
+        self,
+        loaded: Any,
+        reporter: Customer,
+        fields: dict[str, Any],
+        channel: str,
+        *,
+        idempotency_key: str | None = None,
+        request_hash: str = "",
+        email: EmailOpening | None = None,
+    ) -> Opened:
         for _ in range(_ATTEMPTS):
-            customer = self._issues.customer_by_email(email)
+            customer = self._issues.customer_by_email(reporter.email)
             is_new = customer is None
             if customer is None:
-                customer = Customer(new_id(), email, customer_values.get("name", ""))
+                customer = Customer(new_id(), reporter.email, reporter.name)
             now = self._clock()
             issue_id = new_id()
             published = loaded.published
@@ -97,23 +163,46 @@ class IntakeService:
                 fields=fields,
                 created_at=now,
                 execution_arn=self._engine.execution_arn(published.state_machine_arn, issue_id),
+                auto_reply_blocked=email.auto_reply_blocked if email else "",
             )
+            data: dict[str, Any] = {"channel": channel, "fields": fields}
+            if email is not None:
+                data["email"] = email.details
             opened_event = TimelineEvent(
                 now,
                 "issue_opened",
-                f"{customer_values.get('name') or email} reported: {loaded.issue_type.name}",
-                actor=email,
-                data={"channel": channel, "fields": fields},
+                f"{reporter.name or reporter.email} reported: {loaded.issue_type.name}",
+                actor=reporter.email,
+                data=data,
             )
+            inbound = email.inbound(issue_id) if email else None
             try:
-                self._issues.create(NewIssue(issue, customer, is_new, opened_event, idempotency_key, request_hash))
+                self._issues.create(
+                    NewIssue(issue, customer, is_new, opened_event, idempotency_key, request_hash, inbound)
+                )
             except DuplicateKey:
                 if idempotency_key and (earlier := self._replay(idempotency_key, request_hash)):
+                    return earlier
+                if email and (earlier := self._received_before(email)):
                     return earlier
                 continue  # a reference or a new customer's address was taken meanwhile: try again
             self._start_workflow(issue, customer)
             return Opened(issue)
         raise Conflict("could not store the issue; please retry")
+
+    def _received_before(self, email: EmailOpening) -> Opened | None:
+        receipt = self._mail.receipt(email.receipt.ses_id, email.receipt.message_id) if self._mail else None
+        issue = self._issues.get(receipt.issue_id) if receipt and receipt.issue_id else None
+        return self.ensure_started(issue.id) if issue else None
+
+    def ensure_started(self, issue_id: str) -> Opened | None:
+        """Start the issue's workflow if an interrupted intake stored it without starting it."""
+        issue = self._issues.get(issue_id)
+        customer = self._issues.customer(issue.customer_id) if issue else None
+        if issue is None or customer is None:
+            return None
+        self._start_workflow(issue, customer)
+        return Opened(issue, replayed=True)
 
     def _validate(self, request: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:
         if not isinstance(request, Mapping):
@@ -146,13 +235,7 @@ class IntakeService:
         issue_id, recorded_hash = recorded
         if recorded_hash != request_hash:
             raise Conflict("this Idempotency-Key was already used for a different request")
-        issue = self._issues.get(issue_id)
-        if issue is None:
-            return None
-        customer = self._issues.customer(issue.customer_id)
-        if customer is not None:
-            self._start_workflow(issue, customer)  # in case the first attempt stopped before it
-        return Opened(issue, replayed=True)
+        return self.ensure_started(issue_id)
 
     def _start_workflow(self, issue: Issue, customer: Customer) -> None:
         loaded = self._types.version(issue.type_id, issue.type_version)

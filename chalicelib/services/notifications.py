@@ -1,35 +1,115 @@
-"""Emails to customers and to the members of a role, each recorded on the issue's timeline."""
+"""Emails to customers and to the members of a role, each recorded on the issue's timeline.
+
+Every email to a customer is part of the issue's thread: it asks for replies at the issue's own
+address (`support+<reference>@…`), carries a signed Message-ID and answers the customer's latest
+message, so that their reply comes back to the same issue. Automatic emails are marked as such
+(RFC 3834), are never sent to a bouncing address, and are capped per address.
+"""
 
 from __future__ import annotations
 
-from chalicelib.domain.issues import Customer, Issue, TimelineEvent
-from chalicelib.services.clock import Clock, utc_now
-from chalicelib.services.ports import Directory, IssueRepository, Mailer
+from datetime import timedelta
 
-#: RFC 3834: marks our automatic mail so that other systems don't answer it.
-AUTOMATIC_HEADERS = {"Auto-Submitted": "auto-replied"}
+from chalicelib.domain.email_threading import MessageIds, SupportAddress, with_reference
+from chalicelib.domain.issues import Customer, Issue, TimelineEvent
+from chalicelib.domain.mail_loops import AutomaticMailLimit
+from chalicelib.services.clock import Clock, utc_now
+from chalicelib.services.ports import Directory, IssueRepository, Mailer, MailRepository, ThreadEntry
+
+#: RFC 3834 marks our automatic mail so that other systems don't answer it; Exchange reads the second.
+AUTOMATIC_HEADERS = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
+#: How many earlier Message-IDs of the thread go into References.
+_REFERENCES_KEPT = 10
+OUT = "out"
+IN = "in"
+#: The message kind of the acknowledgement, the one automatic reply to the customer's first message.
+ACKNOWLEDGEMENT = "acknowledgement"
 
 
 class NotificationService:
-    def __init__(self, issues: IssueRepository, mailer: Mailer, directory: Directory, clock: Clock = utc_now):
+    def __init__(
+        self,
+        issues: IssueRepository,
+        mailer: Mailer,
+        directory: Directory,
+        mail: MailRepository,
+        support: SupportAddress,
+        message_ids: MessageIds,
+        limit: AutomaticMailLimit | None = None,
+        clock: Clock = utc_now,
+    ):
         self._issues = issues
         self._mailer = mailer
         self._directory = directory
+        self._mail = mail
+        self._support = support
+        self._message_ids = message_ids
+        self._limit = limit or AutomaticMailLimit()
         self._clock = clock
 
-    def email_customer(self, issue: Issue, customer: Customer, subject: str, body: str, kind: str) -> None:
-        """Send `body` to the customer; `kind` names the message on the timeline (e.g. outcome)."""
-        self._mailer.send([customer.email], subject, body, dict(AUTOMATIC_HEADERS))
+    def email_customer(
+        self,
+        issue: Issue,
+        customer: Customer,
+        subject: str,
+        body: str,
+        kind: str,
+        *,
+        automatic: bool = True,
+        actor: str = "caseflow",
+    ) -> bool:
+        """Send `body` to the customer in the issue's thread; `kind` names the message on the
+        timeline (e.g. acknowledgement, agent_reply). Returns False, with the reason on the
+        timeline, when the address bounces or an automatic email may not go out."""
+        address = customer.email
+        subject = with_reference(subject, issue.reference)
+        reason = self._why_not(issue, address, kind, automatic)
+        data = {"to": address, "message": kind, "body": body, "automatic": automatic}
+        if reason:
+            suppressed = TimelineEvent(self._clock(), "email_suppressed", f"not sent: {subject}", actor, data)
+            suppressed.data["reason"] = reason
+            self._issues.add_event(issue, suppressed)
+            return False
+        message_id = self._message_ids.new(issue.id)
+        headers = self._thread_headers(issue, message_id)
+        if automatic:
+            headers.update(AUTOMATIC_HEADERS)
+        self._mailer.send([address], subject, body, headers)
+        now = self._clock()
+        self._mail.add_to_thread(issue.id, ThreadEntry(message_id, OUT, now, self._mailer.sender))
+        if automatic:
+            self._mail.record_automatic_mail(address, now, now + self._limit.window)
         self._issues.add_event(
-            issue,
-            TimelineEvent(
-                self._clock(),
-                "email_sent",
-                subject,
-                actor="caseflow",
-                data={"to": customer.email, "message": kind, "body": body},
-            ),
+            issue, TimelineEvent(now, "email_sent", subject, actor, {**data, "message_id": message_id})
         )
+        return True
+
+    def _why_not(self, issue: Issue, address: str, kind: str, automatic: bool) -> str:
+        if self._mail.is_bouncing(address):
+            return f"mail to {address} bounces"
+        if not automatic:
+            return ""
+        if kind == ACKNOWLEDGEMENT and issue.auto_reply_blocked:
+            return f"no automatic reply to this message: {issue.auto_reply_blocked}"
+        sent = self._mail.automatic_mail_count(address, self._clock() - self._limit.window)
+        if not self._limit.allows(sent):
+            hours = self._limit.window / timedelta(hours=1)
+            return f"{address} got {sent} automatic emails in {hours:g} hours (the limit is {self._limit.limit})"
+        return ""
+
+    def _thread_headers(self, issue: Issue, message_id: str) -> dict[str, str]:
+        """Reply-To the issue's address; In-Reply-To the customer's latest message, or our latest."""
+        thread = self._mail.thread(issue.id)
+        headers = {"Message-ID": f"<{message_id}>", "Reply-To": self._support.for_issue(issue.reference)}
+        received = [entry for entry in thread if entry.direction == IN]
+        parent = received[-1] if received else (thread[-1] if thread else None)
+        if parent is not None:
+            headers["In-Reply-To"] = f"<{parent.message_id}>"
+            headers["References"] = " ".join(f"<{e.message_id}>" for e in thread[-_REFERENCES_KEPT:])
+        return headers
+
+    def can_reach(self, address: str) -> bool:
+        return not self._mail.is_bouncing(address)
 
     def notify_role(self, issue: Issue, role: str, subject: str, body: str) -> list[str]:
         """Email every member of `role` (or team); returns the addresses reached."""

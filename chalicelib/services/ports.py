@@ -50,6 +50,61 @@ class DuplicateKey(Exception):
 
 
 @dataclass(frozen=True)
+class ThreadEntry:
+    """One message of an issue's email thread."""
+
+    message_id: str
+    #: "in" (received) or "out" (sent).
+    direction: str
+    at: datetime
+    sender: str = ""
+    cc: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What became of an inbound message, keyed by its SES message id and its Message-ID."""
+
+    ses_id: str
+    message_id: str | None
+    #: opened, threaded, quarantined, bounce, report or automatic.
+    outcome: str
+    issue_id: str = ""
+    #: The customer-held step this message completes, if any (so that a retry can finish it).
+    waiting_step: str = ""
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """An inbound message filed on an issue: its receipt and its place in the thread."""
+
+    receipt: Receipt
+    entry: ThreadEntry | None
+
+
+@dataclass(frozen=True)
+class QuarantinedMail:
+    """Mail kept in S3 that opened no issue, for admins to look at."""
+
+    ses_id: str
+    received_at: datetime
+    reason: str
+    sender: str
+    subject: str
+    raw_key: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ses_id": self.ses_id,
+            "received_at": self.received_at.isoformat(),
+            "reason": self.reason,
+            "sender": self.sender,
+            "subject": self.subject,
+            "raw_key": self.raw_key,
+        }
+
+
+@dataclass(frozen=True)
 class NewIssue:
     issue: Issue
     customer: Customer
@@ -57,6 +112,8 @@ class NewIssue:
     first_event: TimelineEvent
     idempotency_key: str | None
     request_hash: str
+    #: Set when an email opened the issue: written in the same transaction (exactly once).
+    inbound: InboundRecord | None = None
 
 
 class IssueRepository(Protocol):
@@ -74,6 +131,9 @@ class IssueRepository(Protocol):
     def idempotent_request(self, key: str) -> tuple[str, str] | None: ...
 
     def get(self, issue_id: str) -> Issue | None: ...
+
+    def issue_id_by_reference(self, reference: str) -> str | None:
+        """The id of the issue with a reference such as CF-7K3Q9."""
 
     def update(self, issue_id: str, **changes: Any) -> None: ...
 
@@ -109,6 +169,50 @@ class IssueTypeRepository(Protocol):
     def versions(self, type_id: str) -> list[tuple[PublishedType, datetime]]: ...
 
     def save_version(self, published: PublishedType, now: datetime) -> None: ...
+
+
+class MailRepository(Protocol):
+    """Email bookkeeping: receipts (exactly once), threads, quarantine, bounces, automatic-mail caps."""
+
+    def receipt(self, ses_id: str, message_id: str | None) -> Receipt | None:
+        """The receipt of an earlier delivery of this message, by either key."""
+
+    def receipt_by_message_id(self, message_id: str) -> Receipt | None: ...
+
+    def file_on_issue(self, issue: Issue, event: TimelineEvent, inbound: InboundRecord) -> None:
+        """Write the event, the receipt and the thread entry at once; DuplicateKey if received before."""
+
+    def file_without_issue(self, receipt: Receipt, quarantined: QuarantinedMail | None) -> None:
+        """Record a message that opened no issue; DuplicateKey if received before."""
+
+    def issue_by_message_id(self, message_id: str) -> str | None: ...
+
+    def thread(self, issue_id: str) -> list[ThreadEntry]:
+        """The issue's messages, oldest first."""
+
+    def add_to_thread(self, issue_id: str, entry: ThreadEntry) -> None: ...
+
+    def quarantined(self, limit: int) -> list[QuarantinedMail]:
+        """The most recent quarantined messages, newest first."""
+
+    def is_bouncing(self, address: str) -> bool: ...
+
+    def mark_bouncing(self, address: str, at: datetime, detail: str) -> None: ...
+
+    def automatic_mail_count(self, address: str, since: datetime) -> int: ...
+
+    def record_automatic_mail(self, address: str, at: datetime, keep_until: datetime) -> None: ...
+
+
+class MailStore(Protocol):
+    """Raw inbound mail and attachments (S3)."""
+
+    def read(self, key: str) -> bytes: ...
+
+    def write(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def download_link(self, key: str, filename: str, seconds: int) -> str:
+        """A short-lived link to one object, e.g. an attachment for an agent."""
 
 
 class Outbox(Protocol):

@@ -22,13 +22,14 @@ from chalicelib.domain.assignees import CUSTOMER, EMAIL, Holder
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.fields import validate_values
 from chalicelib.domain.issue_types import Checkpoint, IssueType, Step
+from chalicelib.domain.issues import EMAIL as EMAIL_CHANNEL
 from chalicelib.domain.issues import RESOLVED, Customer, Issue, TimelineEvent, raised
 from chalicelib.domain.signed_links import sign, verify
 from chalicelib.domain.tasks import Task
 from chalicelib.domain.templates import render
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
-from chalicelib.services.notifications import NotificationService
+from chalicelib.services.notifications import ACKNOWLEDGEMENT, NotificationService
 from chalicelib.services.ports import IssueRepository, TaskRepository, WorkflowEngine
 from chalicelib.workflows import compiler
 
@@ -289,7 +290,9 @@ class TaskService:
             + "\n\nPlease quote the reference if you contact us about it.\n\nCaseflow customer service\n"
         )
         subject = f"We have received your report {issue.reference}: {issue_type.name}"
-        self._notifications.email_customer(issue, customer, subject, body, "acknowledgement")
+        if issue.channel == EMAIL_CHANNEL and issue.fields.get("subject"):
+            subject = f"Re: {issue.fields['subject']} [{issue.reference}]"
+        self._notifications.email_customer(issue, customer, subject, body, ACKNOWLEDGEMENT)
 
     def _email_customer(self, issue: Issue, step_id: str) -> None:
         issue_type = self._issue_type(issue)
@@ -403,14 +406,28 @@ class TaskService:
             issue,
             TimelineEvent(self._clock(), "customer_message", text.strip(), actor=actor, data={"channel": channel}),
         )
+        return {"resumed_step": self.resume_waiting_step(issue, text.strip(), actor)}
+
+    def waiting_step(self, issue_id: str) -> str | None:
+        """The step waiting for the customer's reply, if one is open."""
         waiting = next(
-            (t for t in self._tasks.for_issue(issue.id) if t.status == rules.OPEN and t.assigned_to.kind == CUSTOMER),
+            (t for t in self._tasks.for_issue(issue_id) if t.status == rules.OPEN and t.assigned_to.kind == CUSTOMER),
             None,
         )
-        if waiting is None:
-            return {"resumed_step": None}
-        self._record_completion(issue, waiting, {CUSTOMER_REPLY_FIELD: text.strip()}, actor, lambda _: None)
-        return {"resumed_step": waiting.step}
+        return waiting.step if waiting else None
+
+    def resume_waiting_step(self, issue: Issue, reply: str, actor: str, step_id: str | None = None) -> str | None:
+        """Complete the step waiting for the customer with their reply; returns its id, if any.
+
+        With `step_id`, only that step is resumed, and only while it still waits (a retried email
+        finishes what its first delivery started, and never answers a later wait).
+        """
+        step_id = step_id or self.waiting_step(issue.id)
+        waiting = self._tasks.get(issue.id, step_id) if step_id else None
+        if waiting is None or waiting.status != rules.OPEN or waiting.assigned_to.kind != CUSTOMER:
+            return None
+        self._record_completion(issue, waiting, {CUSTOMER_REPLY_FIELD: reply}, actor, lambda _: None)
+        return waiting.step
 
     def _task(self, task_id: str) -> tuple[Issue, Task]:
         issue_id, step_id = rules.parse_task_id(task_id)

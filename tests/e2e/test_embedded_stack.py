@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
 import time
 from datetime import date, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -29,9 +32,10 @@ def free_port() -> int:
 
 
 class Running:
-    def __init__(self, base: str, outbox: Path):
+    def __init__(self, base: str, outbox: Path, smtp_port: int):
         self.base = base
         self.outbox = outbox
+        self.smtp_port = smtp_port
         self.session = requests.Session()
 
     def login(self, username: str) -> dict[str, str]:
@@ -52,18 +56,26 @@ class Running:
         tasks = self.session.get(f"{self.base}/agent/tasks", headers=headers).json()["tasks"]
         return next((t for t in tasks if t["issue_id"] == issue_id), None)
 
+    def send_mail(self, message: EmailMessage | bytes, envelope_from: str = "customer@example.com") -> None:
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=10) as smtp:
+            if isinstance(message, bytes):
+                smtp.sendmail(envelope_from, ["support@caseflow.test"], message)
+            else:
+                smtp.send_message(message)
+
     def outbox_messages(self):
         return self.session.get(f"{self.base}/dev/outbox").json()["messages"]
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
-    api_port, aws_port = free_port(), free_port()
+    api_port, aws_port, smtp_port = free_port(), free_port(), free_port()
     outbox = tmp_path_factory.mktemp("outbox")
     env = {
         **os.environ,
         "CASEFLOW_API_PORT": str(api_port),
         "CASEFLOW_AWS_PORT": str(aws_port),
+        "CASEFLOW_SMTP_PORT": str(smtp_port),
         "CASEFLOW_OUTBOX_DIR": str(outbox),
     }
     for name in ("CASEFLOW_STAGE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
@@ -73,7 +85,7 @@ def running(tmp_path_factory):
         [sys.executable, "-m", "chalicelib.local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{api_port}"
-    stack = Running(base, outbox)
+    stack = Running(base, outbox, smtp_port)
     started = time.monotonic()
     try:
         while True:
@@ -224,3 +236,100 @@ def test_an_admin_defines_a_type_and_watches_its_warning_and_escalations(running
         assert planned[name] <= at < planned[name] + timedelta(seconds=5), (name, planned[name], at)
     assert "logistics-lead" in happened["level 1"]["text"] and "regional-manager" in happened["level 2"]["text"]
     assert running.session.get(issue_url, headers=ada).json()["priority"] == "high"
+
+
+def test_a_customer_mails_support_gets_the_acknowledgement_and_their_reply_lands_on_the_issue(running):
+    """Real SMTP to the embedded stack, as any mail program sends it; auto-replies and bounces get no answer."""
+    question = EmailMessage()
+    question["From"] = "Mira Kent <mira@example.com>"
+    question["To"] = "support@caseflow.test"
+    question["Subject"] = "Where is my loyalty card?"
+    question["Message-ID"] = "<question-1@example.com>"
+    question.set_content("I signed up three weeks ago and nothing has arrived.")
+    running.send_mail(question)
+
+    def to_mira():
+        return [m for m in running.outbox_messages() if m["to"] == "mira@example.com"]
+
+    [listed] = running.wait_for(to_mira, 20, "the acknowledgement")
+    ack = message_from_bytes(Path(listed["path"]).read_bytes(), policy=policy.default)
+    assert ack["In-Reply-To"] == "<question-1@example.com>" and ack["Auto-Submitted"] == "auto-replied"
+    reference = ack["Subject"].rsplit("[", 1)[1].rstrip("]")
+    alice = running.login("alice")
+
+    def answer_task():
+        tasks = running.session.get(f"{running.base}/agent/tasks", headers=alice).json()["tasks"]
+        return next((t for t in tasks if t["reference"] == reference), None)
+
+    issue_id = running.wait_for(answer_task, 20, "the answer task")["issue_id"]
+
+    reply = EmailMessage()
+    reply["From"] = "mira@example.com"
+    reply["To"] = ack["Reply-To"]
+    reply["Subject"] = f"Re: {ack['Subject']}"
+    reply["Message-ID"] = "<reply-1@example.com>"
+    reply["In-Reply-To"] = ack["Message-ID"]
+    reply.set_content("My member number is 4417.\n\nOn Monday, Caseflow wrote:\n> We have received your report")
+    running.send_mail(reply)
+    out_of_office = EmailMessage()
+    out_of_office["From"] = "mira@example.com"
+    out_of_office["To"] = ack["Reply-To"]
+    out_of_office["Subject"] = "Automatic reply: away until Monday"
+    out_of_office["Auto-Submitted"] = "auto-replied"
+    out_of_office["In-Reply-To"] = ack["Message-ID"]
+    out_of_office.set_content("I am away.")
+    running.send_mail(out_of_office)
+    running.send_mail(BOUNCE.format(message_id=ack["Message-ID"]).encode(), "")
+
+    def timeline():
+        return running.session.get(f"{running.base}/agent/issues/{issue_id}", headers=alice).json()["timeline"]
+
+    running.wait_for(
+        lambda: {"customer_message", "automatic_message", "delivery_failed"} <= {e["kind"] for e in timeline()},
+        20,
+        "the reply, the auto-reply and the bounce on the issue",
+    )
+    assert [e["text"] for e in timeline() if e["kind"] == "customer_message"] == ["My member number is 4417."]
+    time.sleep(2)
+    assert len(to_mira()) == 1, "an auto-reply or a bounce was answered"
+
+
+BOUNCE = """\
+From: MAILER-DAEMON@mx.example.com
+To: support@caseflow.test
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <bounce-e2e@mx.example.com>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
+
+--b1
+Content-Type: text/plain
+
+Delivery to mira@example.com failed.
+
+--b1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.com
+
+Final-Recipient: rfc822; mira@example.com
+Action: failed
+Status: 5.2.2
+
+--b1
+Content-Type: text/rfc822-headers
+
+Message-ID: {message_id}
+
+--b1--
+"""
+
+
+def test_the_relay_refuses_mail_for_other_addresses(running):
+    with smtplib.SMTP("127.0.0.1", running.smtp_port, timeout=10) as smtp:
+        try:
+            smtp.sendmail("mira@example.com", ["sales@caseflow.test"], b"Subject: wrong\r\n\r\nhi")
+        except smtplib.SMTPRecipientsRefused as refused:
+            assert refused.recipients["sales@caseflow.test"][0] == 550
+        else:
+            raise AssertionError("mail for another address was accepted")

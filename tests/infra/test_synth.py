@@ -23,7 +23,7 @@ import pytest
 
 from chalicelib import settings
 from chalicelib.adapters.dynamodb import schema
-from chalicelib.local.provision import DEMO_AGENTS, MAX_RECEIVES
+from chalicelib.local.provision import DEMO_AGENTS, INBOUND_DEAD_LETTER_QUEUE, MAX_RECEIVES
 
 pytestmark = pytest.mark.infra
 
@@ -65,6 +65,7 @@ FUNCTION_ENVIRONMENT = {
     settings.USER_POOL_ID,
     settings.USER_POOL_CLIENT_ID,
     settings.SENDER_ADDRESS,
+    settings.SUPPORT_ADDRESS,
     settings.WORKFLOW_ROLE_ARN,
     settings.STATE_MACHINE_PREFIX,
 }
@@ -227,6 +228,34 @@ def test_mail_bucket_is_private_encrypted_and_tls_only(synthesis: Synthesis) -> 
     assert any(
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         for s in _statements(bucket_policy)
+    )
+
+
+def test_ses_stores_inbound_mail_in_the_bucket_then_invokes_the_handler_with_a_dead_letter_queue(
+    synthesis: Synthesis,
+) -> None:
+    bucket_id, _ = synthesis.one("AWS::S3::Bucket")
+    _, rule = synthesis.one("AWS::SES::ReceiptRule")
+    properties = rule["Properties"]["Rule"]
+    assert properties["Enabled"] is True and properties["ScanEnabled"] is True
+    assert properties["Recipients"] == ["example.com"]
+    store, invoke = properties["Actions"]
+    assert store["S3Action"]["BucketName"] == _ref(bucket_id)
+    assert store["S3Action"]["ObjectKeyPrefix"] == settings.INBOUND_MAIL_PREFIX
+    assert _references(invoke["LambdaAction"]["FunctionArn"], "OnInboundEmail")
+    assert invoke["LambdaAction"]["InvocationType"] == "Event"
+    _, bucket_policy = synthesis.one("AWS::S3::BucketPolicy")
+    assert any(s.get("Principal") == {"Service": "ses.amazonaws.com"} for s in _statements(bucket_policy))
+    permissions = synthesis.of_type("AWS::Lambda::Permission").values()
+    assert any(p["Properties"]["Principal"] == "ses.amazonaws.com" for p in permissions)
+
+    queues = synthesis.of_type("AWS::SQS::Queue")
+    [dead_letters] = [n for n, q in queues.items() if q["Properties"].get("QueueName") == INBOUND_DEAD_LETTER_QUEUE]
+    handler = _chalice_functions(synthesis)["OnInboundEmail"]
+    assert handler["Properties"]["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": _get_att(dead_letters, "Arn")}
+    assert any(
+        "AwsCustomResource" in json.dumps(r) or "setActiveReceiptRuleSet" in json.dumps(r)
+        for r in synthesis.of_type("Custom::AWS").values()
     )
 
 

@@ -10,6 +10,8 @@ import json
 import os
 import time
 from collections.abc import Callable
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -119,6 +121,19 @@ class Stack:
             handled += 1
         return handled
 
+    def deliver_email(
+        self, raw: bytes, recipients: list[str] | None = None, ses_id: str | None = None, **verdicts: str
+    ) -> dict[str, str]:
+        """Do what SES inbound does: store the raw message in S3, then invoke the handler with the event."""
+        from chalicelib.local.smtp import LOCAL_VERDICTS, receive
+
+        config = settings.get()
+        event = receive(raw, config.mail_bucket, recipients or [config.support_address], "sender@example.com", ses_id)
+        event["Records"][0]["ses"]["receipt"].update(
+            {f"{name}Verdict": {"status": status} for name, status in {**LOCAL_VERDICTS, **verdicts}.items()}
+        )
+        return self.client.lambda_.invoke("on_inbound_email", event).payload["results"][0]
+
     def pump_until(self, condition: Callable[[], Any], timeout: float = 15, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
         while True:
@@ -147,16 +162,21 @@ class Stack:
         return executions[0]["status"]
 
 
-def sent_emails(to: str) -> list[dict[str, str]]:
-    """What SES (moto) was asked to send to an address: subject and body."""
-    from email import message_from_bytes, policy
-
+def sent_messages(to: str) -> list[EmailMessage]:
+    """What SES (moto) was asked to send to an address, as parsed messages, oldest first."""
     found = []
     for message in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages:
         raw = getattr(message, "raw_data", None)
         if raw is None or to not in getattr(message, "destinations", []):
             continue
-        parsed = message_from_bytes(raw.encode() if isinstance(raw, str) else raw, policy=policy.default)
+        found.append(message_from_bytes(raw.encode() if isinstance(raw, str) else raw, policy=policy.default))
+    return found
+
+
+def sent_emails(to: str) -> list[dict[str, str]]:
+    """What SES (moto) was asked to send to an address: subject and body."""
+    found = []
+    for parsed in sent_messages(to):
         found.append(
             {
                 "subject": str(parsed["Subject"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -64,6 +65,7 @@ class IssueItem(_Item):
     current_step = UnicodeAttribute(default="")
     priority = UnicodeAttribute(default="normal")
     resolved_at = UTCDateTimeAttribute(null=True)
+    auto_reply_blocked = UnicodeAttribute(default="")
     version = VersionAttribute()
 
 
@@ -156,3 +158,56 @@ class CatalogItem(_Item):
     definition = JSONAttribute()
     state_machine_arn = UnicodeAttribute()
     version = VersionAttribute()
+
+
+class ReceivedMailItem(_Item):
+    """pk=RECEIVED#ses:<SES message id> or RECEIVED#mid:<Message-ID>, sk=RECEIVED: what became of an
+    inbound message, so that a second delivery of it changes nothing (TTL 30 days)."""
+
+    outcome = UnicodeAttribute()
+    issue_id = UnicodeAttribute(default="")
+    waiting_step = UnicodeAttribute(default="")
+    expires_at = NumberAttribute()
+
+
+class MessageIdItem(_Item):
+    """pk=MSGID#<lower-case Message-ID>, sk=MSGID: the issue a message belongs to (email threading)."""
+
+    issue_id = UnicodeAttribute()
+    direction = UnicodeAttribute()
+
+
+class ThreadEntryItem(_Item):
+    """pk=ISSUE#<id>, sk=MAIL#<ulid>: one message of an issue's email thread, oldest first."""
+
+    message_id = UnicodeAttribute()
+    direction = UnicodeAttribute()
+    sender = UnicodeAttribute(default="")
+    cc = ListAttribute(of=UnicodeAttribute, default=list)
+    at = UTCDateTimeAttribute()
+
+
+class QuarantinedMailItem(_Item):
+    """pk=QUARANTINE, sk=<received at>#<SES message id>: mail kept in S3 that opened no issue."""
+
+    ses_id = UnicodeAttribute()
+    received_at = UTCDateTimeAttribute()
+    reason = UnicodeAttribute()
+    sender = UnicodeAttribute(default="")
+    subject = UnicodeAttribute(default="")
+    raw_key = UnicodeAttribute()
+
+
+class AddressStatusItem(_Item):
+    """pk=ADDRESS#<lower-case address>, sk=STATUS: whether mail to an address bounces."""
+
+    bouncing = BooleanAttribute(default=False)
+    bounced_at = UTCDateTimeAttribute(null=True)
+    detail = UnicodeAttribute(default="")
+
+
+class AutomaticMailItem(_Item):
+    """pk=ADDRESS#<lower-case address>, sk=AUTO#<ulid>: one automatic email sent to the address,
+    counted by a key-range Query for the per-address cap (TTL: the cap's window)."""
+
+    expires_at = NumberAttribute()

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
-from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib import settings
+from chalicelib.adapters.dynamodb.access import EVENT, event_item, get_or_none, issue_pk, transact
+from chalicelib.adapters.dynamodb.mail import inbound_items
 from chalicelib.adapters.dynamodb.models import (
     CatalogItem,
     CustomerEmailItem,
@@ -26,46 +24,28 @@ from chalicelib.adapters.dynamodb.models import (
 from chalicelib.domain import tasks as task_rules
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.issue_types import PublishedType
-from chalicelib.domain.issues import Customer, Issue, TimelineEvent, new_id
+from chalicelib.domain.issues import Customer, Issue, TimelineEvent
 from chalicelib.domain.tasks import Task
 from chalicelib.services.ports import DuplicateKey, NewIssue
 
-M = TypeVar("M", bound=Model)
 ISSUE = "ISSUE"
 TASK = "TASK#"
-EVENT = "EVENT#"
 CATALOG = "CATALOG"
 IDEMPOTENCY_TTL = timedelta(days=1)
 _LOCK_RETRIES = 8
-
-
-def _issue_pk(issue_id: str) -> str:
-    return f"ISSUE#{issue_id}"
-
-
-def _get_or_none(model: type[M], pk: str, sk: str, consistent_read: bool = False) -> M | None:
-    try:
-        return model.get(pk, sk, consistent_read=consistent_read)
-    except DoesNotExist:
-        return None
-
-
-def _connection() -> Connection:
-    config = settings.get()
-    return Connection(region=config.region, host=config.endpoint_url)
 
 
 class IssueRepository:
     """Issues, their customers and timelines."""
 
     def customer_by_email(self, email: str) -> Customer | None:
-        link = _get_or_none(CustomerEmailItem, f"EMAIL#{email}", "EMAIL")
+        link = get_or_none(CustomerEmailItem, f"EMAIL#{email}", "EMAIL")
         if link is None:
             return None
         return self.customer(link.customer_id)
 
     def customer(self, customer_id: str) -> Customer | None:
-        item = _get_or_none(CustomerItem, f"CUSTOMER#{customer_id}", "CUSTOMER")
+        item = get_or_none(CustomerItem, f"CUSTOMER#{customer_id}", "CUSTOMER")
         return Customer(customer_id, item.email, item.name, item.segment) if item else None
 
     def set_customer_segment(self, customer_id: str, segment: str) -> None:
@@ -73,70 +53,64 @@ class IssueRepository:
         item.update(actions=[CustomerItem.segment.set(segment)])
 
     def create(self, new: NewIssue) -> None:
-        """Write the issue, its reference, first event, customer and idempotency key at once.
+        """Write the issue, its reference, first event, customer, idempotency key and, for an email,
+        its receipt and thread entry at once.
 
         Raises DuplicateKey when any of the unique keys is taken; nothing is written then.
         """
         issue, customer = new.issue, new.customer
-        try:
-            with TransactWrite(connection=_connection()) as transaction:
-                transaction.save(self._issue_item(issue), condition=IssueItem.pk.does_not_exist())
-                transaction.save(
-                    ReferenceItem(f"REF#{issue.reference}", "REF", issue_id=issue.id),
-                    condition=ReferenceItem.pk.does_not_exist(),
-                )
-                transaction.save(self._event_item(issue, new.first_event))
-                if new.customer_is_new:
-                    transaction.save(
-                        CustomerItem(
-                            f"CUSTOMER#{customer.id}",
-                            "CUSTOMER",
-                            email=customer.email,
-                            name=customer.name,
-                            segment=customer.segment,
-                            created_at=issue.created_at,
-                        ),
-                        condition=CustomerItem.pk.does_not_exist(),
-                    )
-                    transaction.save(
-                        CustomerEmailItem(f"EMAIL#{customer.email}", "EMAIL", customer_id=customer.id),
-                        condition=CustomerEmailItem.pk.does_not_exist(),
-                    )
-                if new.idempotency_key:
-                    transaction.save(
-                        IdempotencyItem(
-                            f"IDEMPOTENCY#{new.idempotency_key}",
-                            "IDEMPOTENCY",
-                            issue_id=issue.id,
-                            request_hash=new.request_hash,
-                            expires_at=int((issue.created_at + IDEMPOTENCY_TTL).timestamp()),
-                        ),
-                        condition=IdempotencyItem.pk.does_not_exist(),
-                    )
-        except TransactWriteError as exc:
-            reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
-            if "ConditionalCheckFailed" in reasons:
-                raise DuplicateKey(reasons) from exc
-            raise
+        items: list[tuple[Any, Any]] = [
+            (self._issue_item(issue), IssueItem.pk.does_not_exist()),
+            (ReferenceItem(f"REF#{issue.reference}", "REF", issue_id=issue.id), ReferenceItem.pk.does_not_exist()),
+            (event_item(issue, new.first_event), None),
+        ]
+        if new.customer_is_new:
+            customer_item = CustomerItem(
+                f"CUSTOMER#{customer.id}",
+                "CUSTOMER",
+                email=customer.email,
+                name=customer.name,
+                segment=customer.segment,
+                created_at=issue.created_at,
+            )
+            items.append((customer_item, CustomerItem.pk.does_not_exist()))
+            address_item = CustomerEmailItem(f"EMAIL#{customer.email}", "EMAIL", customer_id=customer.id)
+            items.append((address_item, CustomerEmailItem.pk.does_not_exist()))
+        if new.idempotency_key:
+            idempotency_item = IdempotencyItem(
+                f"IDEMPOTENCY#{new.idempotency_key}",
+                "IDEMPOTENCY",
+                issue_id=issue.id,
+                request_hash=new.request_hash,
+                expires_at=int((issue.created_at + IDEMPOTENCY_TTL).timestamp()),
+            )
+            items.append((idempotency_item, IdempotencyItem.pk.does_not_exist()))
+        if new.inbound is not None:
+            items += inbound_items(issue, new.inbound, issue.created_at)
+        transact(items)
 
     def idempotent_request(self, key: str) -> tuple[str, str] | None:
         """The (issue id, request hash) recorded for an idempotency key, if any."""
-        item = _get_or_none(IdempotencyItem, f"IDEMPOTENCY#{key}", "IDEMPOTENCY", consistent_read=True)
+        item = get_or_none(IdempotencyItem, f"IDEMPOTENCY#{key}", "IDEMPOTENCY", consistent_read=True)
         return (item.issue_id, item.request_hash) if item else None
 
     def get(self, issue_id: str) -> Issue | None:
-        item = _get_or_none(IssueItem, _issue_pk(issue_id), ISSUE, consistent_read=True)
+        item = get_or_none(IssueItem, issue_pk(issue_id), ISSUE, consistent_read=True)
         return self._issue(item) if item else None
 
+    def issue_id_by_reference(self, reference: str) -> str | None:
+        link = get_or_none(ReferenceItem, f"REF#{reference.upper()}", "REF")
+        return link.issue_id if link else None
+
     def update(self, issue_id: str, **changes: Any) -> None:
-        item = IssueItem.get(_issue_pk(issue_id), ISSUE, consistent_read=True)
+        item = IssueItem.get(issue_pk(issue_id), ISSUE, consistent_read=True)
         IssueItem.update(item, actions=[getattr(IssueItem, name).set(value) for name, value in changes.items()])
 
     def add_event(self, issue: Issue, event: TimelineEvent) -> None:
-        self._event_item(issue, event).save()
+        event_item(issue, event).save()
 
     def timeline(self, issue_id: str) -> list[TimelineEvent]:
-        items = EventItem.query(_issue_pk(issue_id), EventItem.sk.startswith(EVENT))
+        items = EventItem.query(issue_pk(issue_id), EventItem.sk.startswith(EVENT))
         return [TimelineEvent(i.at, i.kind, i.text, i.actor, i.data or {}) for i in items]
 
     def customer_history(self, customer_id: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -150,7 +124,7 @@ class IssueRepository:
     @staticmethod
     def _issue_item(issue: Issue) -> IssueItem:
         return IssueItem(
-            _issue_pk(issue.id),
+            issue_pk(issue.id),
             ISSUE,
             reference=issue.reference,
             type_id=issue.type_id,
@@ -163,6 +137,7 @@ class IssueRepository:
             execution_arn=issue.execution_arn,
             current_step=issue.current_step,
             priority=issue.priority,
+            auto_reply_blocked=issue.auto_reply_blocked,
         )
 
     @staticmethod
@@ -181,22 +156,7 @@ class IssueRepository:
             current_step=item.current_step,
             priority=item.priority,
             resolved_at=item.resolved_at,
-        )
-
-    @staticmethod
-    def _event_item(issue: Issue, event: TimelineEvent) -> EventItem:
-        event_id = new_id()
-        return EventItem(
-            _issue_pk(issue.id),
-            f"{EVENT}{event_id}",
-            at=event.at,
-            kind=event.kind,
-            text=event.text,
-            actor=event.actor,
-            data=event.data,
-            issue_id=issue.id,
-            gsi2pk=f"CUSTOMER#{issue.customer_id}",
-            gsi2sk=event_id,
+            auto_reply_blocked=item.auto_reply_blocked,
         )
 
 
@@ -204,7 +164,7 @@ class TaskRepository:
     """Human tasks, changed only under optimistic locking (two actors race on them)."""
 
     def get(self, issue_id: str, step: str) -> Task | None:
-        item = _get_or_none(TaskItem, _issue_pk(issue_id), f"{TASK}{step}", consistent_read=True)
+        item = get_or_none(TaskItem, issue_pk(issue_id), f"{TASK}{step}", consistent_read=True)
         return self._task(item) if item else None
 
     def change(self, issue_id: str, step: str, decide: Callable[[Task | None], Task | None]) -> Task | None:
@@ -214,7 +174,7 @@ class TaskRepository:
         lost race it is called again with the fresh state.
         """
         for _ in range(_LOCK_RETRIES):
-            item = _get_or_none(TaskItem, _issue_pk(issue_id), f"{TASK}{step}", consistent_read=True)
+            item = get_or_none(TaskItem, issue_pk(issue_id), f"{TASK}{step}", consistent_read=True)
             current = self._task(item) if item else None
             wanted = decide(current)
             if wanted is None or wanted == current:
@@ -232,7 +192,7 @@ class TaskRepository:
         raise Conflict(f"task {issue_id}/{step} is changing too often; try again")
 
     def for_issue(self, issue_id: str) -> list[Task]:
-        return [self._task(i) for i in TaskItem.query(_issue_pk(issue_id), TaskItem.sk.startswith(TASK))]
+        return [self._task(i) for i in TaskItem.query(issue_pk(issue_id), TaskItem.sk.startswith(TASK))]
 
     def open_for_holders(self, holders: Iterable[str]) -> list[Task]:
         found: list[Task] = []
@@ -244,7 +204,7 @@ class TaskRepository:
     def _item(task: Task) -> TaskItem:
         is_open = task.status == task_rules.OPEN
         return TaskItem(
-            _issue_pk(task.issue_id),
+            issue_pk(task.issue_id),
             f"{TASK}{task.step}",
             task_id=task.id,
             issue_id=task.issue_id,
@@ -298,14 +258,14 @@ class IssueTypeRepository:
     """Published issue type versions and the catalogue of current ones."""
 
     def current(self, type_id: str) -> PublishedType | None:
-        item = _get_or_none(CatalogItem, CATALOG, f"ISSUETYPE#{type_id}")
+        item = get_or_none(CatalogItem, CATALOG, f"ISSUETYPE#{type_id}")
         return self._published(item) if item else None
 
     def all_current(self) -> list[PublishedType]:
         return [self._published(i) for i in CatalogItem.query(CATALOG)]
 
     def version(self, type_id: str, version: int) -> PublishedType | None:
-        item = _get_or_none(IssueTypeVersionItem, f"ISSUETYPE#{type_id}", f"VERSION#{version:06d}")
+        item = get_or_none(IssueTypeVersionItem, f"ISSUETYPE#{type_id}", f"VERSION#{version:06d}")
         return self._published(item) if item else None
 
     def versions(self, type_id: str) -> list[tuple[PublishedType, datetime]]:
@@ -315,7 +275,7 @@ class IssueTypeRepository:
 
     def save_version(self, published: PublishedType, now: datetime) -> None:
         """Record a new version and make it current; DuplicateKey if that version exists."""
-        catalog = _get_or_none(CatalogItem, CATALOG, f"ISSUETYPE#{published.type_id}", consistent_read=True)
+        catalog = get_or_none(CatalogItem, CATALOG, f"ISSUETYPE#{published.type_id}", consistent_read=True)
         try:
             IssueTypeVersionItem(
                 f"ISSUETYPE#{published.type_id}",

@@ -1,0 +1,68 @@
+"""Agents' replies to the customer by email, in the issue's thread, and links to what customers attached."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.agents import Agent
+from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from chalicelib.domain.fields import MAX_TEXT_LENGTH
+from chalicelib.domain.issues import Issue
+from chalicelib.services.issue_types import IssueTypeService
+from chalicelib.services.notifications import NotificationService
+from chalicelib.services.ports import IssueRepository, MailStore
+
+AGENT_REPLY = "agent_reply"
+#: How long an agent's link to an attachment works.
+ATTACHMENT_LINK_SECONDS = 300
+
+
+class ReplyService:
+    def __init__(
+        self,
+        issues: IssueRepository,
+        issue_types: IssueTypeService,
+        notifications: NotificationService,
+        store: MailStore,
+    ):
+        self._issues = issues
+        self._types = issue_types
+        self._notifications = notifications
+        self._store = store
+
+    def reply(self, issue_id: str, body: Any, agent: Agent) -> dict[str, Any]:
+        """Email the agent's text to the customer; their answer threads back to this issue."""
+        agent.require_any_role()
+        if not isinstance(body, str) or not body.strip():
+            raise ValidationFailed([FieldError("body", "is required")])
+        if len(body) > MAX_TEXT_LENGTH["long_text"]:
+            raise ValidationFailed([FieldError("body", f"must be at most {MAX_TEXT_LENGTH['long_text']} characters")])
+        issue = self._issue(issue_id)
+        customer = self._issues.customer(issue.customer_id)
+        if customer is None:
+            raise NotFound(f"issue {issue_id} has no customer")
+        if not self._notifications.can_reach(customer.email):
+            raise Conflict(f"mail to {customer.email} bounces; reach the customer another way")
+        topic = issue.fields.get("subject") or self._types.version(issue.type_id, issue.type_version).issue_type.name
+        subject = f"Re: {topic}"
+        self._notifications.email_customer(
+            issue, customer, subject, body.strip() + "\n", AGENT_REPLY, automatic=False, actor=agent.username
+        )
+        return {"issue_id": issue.id, "reference": issue.reference, "to": customer.email, "sent": True}
+
+    def attachment_link(self, issue_id: str, key: str, agent: Agent) -> dict[str, Any]:
+        """A short-lived download link to an attachment of one of the issue's messages."""
+        agent.require_any_role()
+        issue = self._issue(issue_id)
+        for event in self._issues.timeline(issue.id):
+            for attachment in event.data.get("email", {}).get("attachments", []):
+                if attachment.get("key") == key:
+                    url = self._store.download_link(key, attachment["name"], ATTACHMENT_LINK_SECONDS)
+                    return {"name": attachment["name"], "url": url, "expires_in": ATTACHMENT_LINK_SECONDS}
+        raise NotFound(f"issue {issue_id} has no attachment {key}")
+
+    def _issue(self, issue_id: str) -> Issue:
+        issue = self._issues.get(issue_id)
+        if issue is None:
+            raise NotFound(f"no issue {issue_id}")
+        return issue
