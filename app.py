@@ -9,6 +9,7 @@ from chalicelib.api.public import public
 from chalicelib.api.task_links import task_links
 from chalicelib.events.deployment import deployment
 from chalicelib.events.inbound_email import inbound_email
+from chalicelib.events.jobs import jobs
 from chalicelib.events.task_queue import task_queue
 
 app = Chalice(app_name="caseflow")
@@ -20,3 +21,4 @@ app.register_blueprint(dev)
 app.register_blueprint(task_queue)
 app.register_blueprint(deployment)
 app.register_blueprint(inbound_email)
+app.register_blueprint(jobs)

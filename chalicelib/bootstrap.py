@@ -8,20 +8,24 @@ from functools import lru_cache
 
 from chalicelib import settings
 from chalicelib.adapters.cognito import CognitoDirectory, CognitoTokenVerifier
+from chalicelib.adapters.dynamodb.classifier import ClassifierRepository
 from chalicelib.adapters.dynamodb.mail import MailRepository
 from chalicelib.adapters.dynamodb.repositories import IssueRepository, IssueTypeRepository, TaskRepository
 from chalicelib.adapters.outbox import OutboxFolder, OutboxMailer
-from chalicelib.adapters.s3 import S3MailStore
+from chalicelib.adapters.s3 import S3ObjectStore
 from chalicelib.adapters.ses import SesMailer
-from chalicelib.adapters.sqs import TaskQueue
+from chalicelib.adapters.sqs import JobQueue, TaskQueue
 from chalicelib.adapters.stepfunctions import StepFunctionsEngine
 from chalicelib.domain.email_threading import MessageIds, SupportAddress
 from chalicelib.domain.mail_loops import AutomaticMailLimit
 from chalicelib.services.administration import AdministrationService
 from chalicelib.services.auth import AuthService
+from chalicelib.services.classification import ClassificationService
+from chalicelib.services.classifier_training import ClassifierTrainingService
 from chalicelib.services.inbound_email import InboundEmailService
 from chalicelib.services.intake import IntakeService
 from chalicelib.services.issue_details import IssueDetailsService
+from chalicelib.services.issue_type_changes import IssueTypeChangeService
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.notifications import NotificationService
 from chalicelib.services.ports import Outbox
@@ -40,6 +44,9 @@ class Services:
     administration: AdministrationService
     inbound_email: InboundEmailService
     replies: ReplyService
+    classification: ClassificationService
+    classifier_training: ClassifierTrainingService
+    issue_type_changes: IssueTypeChangeService
     outbox: Outbox | None
 
 
@@ -59,12 +66,16 @@ def services() -> Services:
     verifier = CognitoTokenVerifier(config.jwks_url, config.token_issuer, config.user_pool_client_id)
     issue_types = IssueTypeService(IssueTypeRepository(), engine, lambda: queue.url, config.state_machine_prefix)
     mail = MailRepository()
-    store = S3MailStore(config.mail_bucket)
+    store = S3ObjectStore(config.mail_bucket)
     support = SupportAddress(config.support_address)
     message_ids = MessageIds(config.link_secret, support.domain)
     limit = AutomaticMailLimit(config.automatic_mail_limit, timedelta(hours=config.automatic_mail_window_hours))
     notifications = NotificationService(issues, mailer, directory, mail, support, message_ids, limit)
-    intake = IntakeService(issues, issue_types, engine, config.email_issue_type, mail)
+    classifier = ClassifierRepository()
+    classification = ClassificationService(
+        classifier, store, JobQueue(config.jobs_queue_name), config.classifier_threshold
+    )
+    intake = IntakeService(issues, issue_types, engine, config.email_issue_type, mail, classification)
     task_service = TaskService(
         issues, tasks, issue_types, engine, notifications, config.link_secret, config.public_url
     )
@@ -81,5 +92,12 @@ def services() -> Services:
             issues, mail, store, intake, task_service, support, message_ids, own_addresses
         ),
         replies=ReplyService(issues, issue_types, notifications, store),
+        classification=classification,
+        classifier_training=ClassifierTrainingService(
+            classifier, store, config.classifier_tuning, threshold=config.classifier_threshold
+        ),
+        issue_type_changes=IssueTypeChangeService(
+            issues, issue_types, engine, task_service, intake, classification
+        ),
         outbox=outbox,
     )

@@ -30,12 +30,18 @@ SMTP_PORT = "CASEFLOW_SMTP_PORT"
 AUTOMATIC_MAIL_LIMIT = "CASEFLOW_AUTOMATIC_MAIL_LIMIT"
 AUTOMATIC_MAIL_WINDOW_HOURS = "CASEFLOW_AUTOMATIC_MAIL_WINDOW_HOURS"
 EMAIL_ISSUE_TYPE = "CASEFLOW_EMAIL_ISSUE_TYPE"
+JOBS_QUEUE_NAME = "CASEFLOW_JOBS_QUEUE_NAME"
+CLASSIFIER_THRESHOLD = "CASEFLOW_CLASSIFIER_THRESHOLD"
+CLASSIFIER_TUNING = "CASEFLOW_CLASSIFIER_TUNING"
 REGION = "AWS_DEFAULT_REGION"
 ENDPOINT_URL = "AWS_ENDPOINT_URL"
 
 #: The queue's name is needed when `app.py` is imported (Chalice binds the SQS event source at
 #: import time), so it has a fixed default shared by infra and the local runtime.
 DEFAULT_TASK_QUEUE_NAME = "caseflow-tasks"
+#: Background jobs (classifier training); fixed for the same reason as the task queue.
+DEFAULT_JOBS_QUEUE_NAME = "caseflow-jobs"
+CLASSIFIER_TUNINGS = ("full", "quick")
 DEV_STAGE = "dev"
 #: Where SES's receipt rule stores inbound mail in the mail bucket: `<prefix><SES message id>`.
 INBOUND_MAIL_PREFIX = "inbound/"
@@ -70,6 +76,10 @@ class Settings:
     automatic_mail_limit: int
     automatic_mail_window_hours: int
     email_issue_type: str
+    jobs_queue_name: str
+    #: None: each model's own threshold, chosen when it was trained.
+    classifier_threshold: float | None
+    classifier_tuning: str
 
     @property
     def is_dev(self) -> bool:
@@ -116,6 +126,26 @@ def _address(environ: Mapping[str, str], name: str, default: str) -> str:
     return address.lower()
 
 
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = environ.get(name) or choices[0]
+    if value not in choices:
+        raise SettingsError(f"{name}: one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _threshold(environ: Mapping[str, str]) -> float | None:
+    raw = environ.get(CLASSIFIER_THRESHOLD, "")
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{CLASSIFIER_THRESHOLD}: not a number: {raw!r}") from None
+    if not 0 < value <= 1:
+        raise SettingsError(f"{CLASSIFIER_THRESHOLD}: must be above 0 and at most 1, not {value}")
+    return value
+
+
 def from_environ(environ: Mapping[str, str]) -> Settings:
     """Build settings from a mapping; missing optional values get local-friendly defaults."""
     stage = environ.get(STAGE, DEV_STAGE)
@@ -145,6 +175,9 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
         automatic_mail_limit=_positive(environ, AUTOMATIC_MAIL_LIMIT, 10),
         automatic_mail_window_hours=_positive(environ, AUTOMATIC_MAIL_WINDOW_HOURS, 24),
         email_issue_type=environ.get(EMAIL_ISSUE_TYPE, "general-enquiry"),
+        jobs_queue_name=environ.get(JOBS_QUEUE_NAME, DEFAULT_JOBS_QUEUE_NAME),
+        classifier_threshold=_threshold(environ),
+        classifier_tuning=_choice(environ, CLASSIFIER_TUNING, CLASSIFIER_TUNINGS),
     )
 
 

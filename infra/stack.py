@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -56,6 +61,12 @@ PUBLISH_TIMEOUT = cdk.Duration.minutes(3)
 # Logical ids that `chalice package` gives the resources of app.py (CamelCase of the Python names).
 CHALICE_ROLE = "DefaultRole"
 TASK_HANDLER = "OnTaskMessage"
+JOB_HANDLER = "OnJob"
+#: The functions that train the classifier (logical ids): they alone get the training layer.
+TRAINING_FUNCTIONS = (JOB_HANDLER, "NightlyRetraining")
+TRAINING_TIMEOUT = cdk.Duration.minutes(15)
+TRAINING_MEMORY_MB = 3008
+LAYERS_DIR = Path(__file__).resolve().parents[1] / "layers"
 INBOUND_MAIL_HANDLER = "OnInboundEmail"
 PUBLISH_HANDLER = "PublishIssueTypes"
 CHALICE_API_URL_OUTPUT = "EndpointURL"
@@ -105,6 +116,10 @@ class CaseflowStack(cdk.Stack):
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
         )
 
+        self.jobs_queue = self._queue_with_dead_letters(
+            "JobsQueue", settings.DEFAULT_JOBS_QUEUE_NAME, cdk.Duration.seconds(6 * TRAINING_TIMEOUT.to_seconds())
+        )
+        self.training_layer = self._training_layer()
         self.inbound_dead_letters = sqs.Queue(
             self,
             "InboundMailDeadLetterQueue",
@@ -160,20 +175,41 @@ class CaseflowStack(cdk.Stack):
 
         Its name is fixed: app.py binds the SQS event source to a queue *name* when imported.
         """
+        return self._queue_with_dead_letters("TaskQueue", settings.DEFAULT_TASK_QUEUE_NAME, QUEUE_VISIBILITY_TIMEOUT)
+
+    def _queue_with_dead_letters(self, construct_id: str, name: str, visibility: cdk.Duration) -> sqs.Queue:
         dead_letters = sqs.Queue(
             self,
-            "TaskDeadLetterQueue",
-            queue_name=settings.DEFAULT_TASK_QUEUE_NAME + DEAD_LETTER_SUFFIX,
+            construct_id.replace("Queue", "DeadLetterQueue"),
+            queue_name=name + DEAD_LETTER_SUFFIX,
             retention_period=cdk.Duration.days(14),
             enforce_ssl=True,
         )
         return sqs.Queue(
             self,
-            "TaskQueue",
-            queue_name=settings.DEFAULT_TASK_QUEUE_NAME,
-            visibility_timeout=QUEUE_VISIBILITY_TIMEOUT,
+            construct_id,
+            queue_name=name,
+            visibility_timeout=visibility,
             dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=MAX_RECEIVES),
             enforce_ssl=True,
+        )
+
+    def _training_layer(self) -> lambda_.LayerVersion:
+        """scikit-learn for the training functions only, pip-installed for Lambda's platform at
+        synthesis (`layers/README.md`); the serving path needs numpy alone."""
+        return lambda_.LayerVersion(
+            self,
+            "TrainingLayer",
+            code=lambda_.Code.from_asset(
+                str(LAYERS_DIR / "training"),
+                bundling=cdk.BundlingOptions(
+                    image=lambda_.Runtime.PYTHON_3_11.bundling_image,
+                    command=["bash", "-c", "pip install -r requirements.txt -t /asset-output/python"],
+                    local=_PipInstallForLambda(),
+                ),
+            ),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_11],
+            description="scikit-learn and scipy for Caseflow's classifier training",
         )
 
     # --- people and mail ----------------------------------------------------------------------
@@ -241,6 +277,7 @@ class CaseflowStack(cdk.Stack):
             settings.STAGE: STAGE,
             settings.TABLE_NAME: self.table.table_name,
             settings.TASK_QUEUE_NAME: settings.DEFAULT_TASK_QUEUE_NAME,
+            settings.JOBS_QUEUE_NAME: settings.DEFAULT_JOBS_QUEUE_NAME,
             settings.MAIL_BUCKET: self.mail_bucket.bucket_name,
             settings.USER_POOL_ID: self.user_pool.user_pool_id,
             settings.USER_POOL_CLIENT_ID: self.user_pool_client.user_pool_client_id,
@@ -272,6 +309,12 @@ class CaseflowStack(cdk.Stack):
         # The event source mapping names the queue through an ARN built from its name, not a Ref,
         # so CloudFormation would not know to create the queue first.
         api.get_resource(TASK_HANDLER).add_resource_dependency(self.task_queue.node.default_child)
+        api.get_resource(JOB_HANDLER).add_resource_dependency(self.jobs_queue.node.default_child)
+        for trainer in TRAINING_FUNCTIONS:
+            function = api.get_resource(trainer)
+            function.add_property_override("Layers", [self.training_layer.layer_version_arn])
+            function.add_property_override("Timeout", int(TRAINING_TIMEOUT.to_seconds()))
+            function.add_property_override("MemorySize", TRAINING_MEMORY_MB)
         # SES invokes the inbound handler asynchronously: Lambda retries twice, then keeps the event here.
         api.get_resource(INBOUND_MAIL_HANDLER).add_property_override(
             "DeadLetterQueue", {"Type": "SQS", "TargetArn": self.inbound_dead_letters.queue_arn}
@@ -292,7 +335,10 @@ class CaseflowStack(cdk.Stack):
             statements=[
                 *self._table_statements(),
                 *self._queue_statements(),
-                iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.inbound_dead_letters.queue_arn]),
+                iam.PolicyStatement(
+                    actions=["sqs:SendMessage", "sqs:GetQueueUrl"],
+                    resources=[self.inbound_dead_letters.queue_arn, self.jobs_queue.queue_arn],
+                ),
                 *self._state_machine_statements(),
                 self._mail_bucket_statement(),
                 iam.PolicyStatement(
@@ -339,7 +385,7 @@ class CaseflowStack(cdk.Stack):
                     "sqs:GetQueueAttributes",
                     "sqs:GetQueueUrl",
                 ],
-                resources=[self.task_queue.queue_arn],
+                resources=[self.task_queue.queue_arn, self.jobs_queue.queue_arn],
             )
         ]
 
@@ -469,6 +515,31 @@ class CaseflowStack(cdk.Stack):
         cdk.CfnOutput(self, "ApiUrl", value=api_url, description="Base URL of the Caseflow API")
         cdk.CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
         cdk.CfnOutput(self, "UserPoolClientId", value=self.user_pool_client.user_pool_client_id)
+
+
+@jsii.implements(cdk.ILocalBundling)
+class _PipInstallForLambda:
+    """Builds the training layer with this machine's pip, for Lambda's platform (no Docker needed).
+
+    numpy is left out: every function's bundle already has the same pinned numpy (requirements.txt),
+    and a function with its layers must stay under 250 MB unzipped.
+    """
+
+    def try_bundle(self, output_dir: str, *, image: Any = None, **options: Any) -> bool:
+        target = Path(output_dir) / "python"
+        subprocess.run(
+            [
+                sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                "--target", str(target), "--only-binary=:all:", "--platform", "manylinux2014_x86_64",
+                "--implementation", "cp", "--python-version", "3.11",
+                "-r", str(LAYERS_DIR / "training" / "requirements.txt"),
+            ],
+            check=True,
+        )
+        for path in [*target.glob("numpy*"), *target.rglob("tests"), *target.rglob("__pycache__")]:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+        return True
 
 
 def _string_attribute(name: str) -> dynamodb.Attribute:

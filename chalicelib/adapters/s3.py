@@ -1,4 +1,4 @@
-"""The mail bucket: raw inbound messages (written by SES's receipt rule) and their attachments."""
+"""The bucket: raw inbound messages (written by SES's receipt rule), attachments, classifier models."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import quote
 import boto3
 
 
-class S3MailStore:
+class S3ObjectStore:
     def __init__(self, bucket: str, client: Any = None):
         self._bucket = bucket
         self._client = client or boto3.client("s3")

@@ -56,6 +56,14 @@ class StepFunctionsEngine:
                 raise
             return self.execution_arn(state_machine_arn, name)
 
+    def stop(self, execution_arn: str, cause: str) -> None:
+        """Stop an execution; one that has already ended is left as it is."""
+        try:
+            self._client.stop_execution(executionArn=execution_arn, cause=cause[:32000])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ExecutionAlreadyStopped"):
+                raise
+
     def send_success(self, token: str, output: dict[str, Any]) -> bool:
         """Resume the waiting state; False when the token no longer waits (e.g. it timed out)."""
         try:

@@ -58,3 +58,17 @@ def set_segment(email: str) -> Response:
 def quarantine() -> Response:
     """Mail kept in S3 that opened no issue (unparseable, spam, loops, stray reports), newest first."""
     return json_response(200, {"messages": services().inbound_email.quarantined(current_agent(admin))})
+
+
+@admin.route("/admin/classifier", methods=["GET"])
+@maps_domain_errors
+def classifier_status() -> Response:
+    """The model in use, the latest training runs and how many examples agents have given."""
+    return json_response(200, services().classification.status(current_agent(admin)))
+
+
+@admin.route("/admin/classifier/training", methods=["POST"])
+@maps_domain_errors
+def train_classifier() -> Response:
+    """Queue a training run now instead of waiting for the night; GET /admin/classifier shows it."""
+    return json_response(202, services().classification.request_training(current_agent(admin)))

@@ -45,6 +45,12 @@ def issue_details(issue_id: str) -> Response:
     return json_response(200, services().issue_details.for_agent(issue_id, _agent()))
 
 
+@agents.route("/agent/issues/by-reference/{reference}", methods=["GET"])
+@maps_domain_errors
+def issue_by_reference(reference: str) -> Response:
+    return json_response(200, services().issue_details.by_reference(reference, _agent()))
+
+
 @agents.route("/agent/tasks/{task_id}/complete", methods=["POST"])
 @maps_domain_errors
 def complete_task(task_id: str) -> Response:
@@ -82,3 +88,14 @@ def attachment_link(issue_id: str) -> Response:
     agent = _agent()
     key = (agents.current_request.query_params or {}).get("key", "")
     return json_response(200, services().replies.attachment_link(issue_id, key, agent))
+
+
+@agents.route("/agent/issues/{issue_id}/type", methods=["POST"])
+@maps_domain_errors
+def set_issue_type(issue_id: str) -> Response:
+    """Confirm or correct the issue's type (`{"type"}`): a change moves it to that type's process,
+    and the classifier learns from it."""
+    agent = _agent()
+    body = json_body(agents.current_request.raw_body)
+    type_id = body.get("type") if isinstance(body, dict) else None
+    return json_response(200, services().issue_type_changes.set_type(issue_id, type_id, agent))

@@ -13,7 +13,7 @@ public = Blueprint(__name__)
 @public.route("/issue-types", methods=["GET"])
 @maps_domain_errors
 def list_issue_types() -> Response:
-    types = services().issue_types.list_current()
+    types = [t for t in services().issue_types.list_current() if t.public]
     return json_response(200, {"issue_types": [t.summary() for t in sorted(types, key=lambda t: t.id)]})
 
 

@@ -217,11 +217,14 @@ def _parse_date_value(field_type: str, raw: str) -> date | datetime | None:
         return None
 
 
-def validate_values(specs: tuple[FieldSpec, ...], values: Any, now: datetime, prefix: str = "fields") -> dict[str, Any]:
+def validate_values(
+    specs: tuple[FieldSpec, ...], values: Any, now: datetime, prefix: str = "fields", partial: bool = False
+) -> dict[str, Any]:
     """Check submitted values against their specs and return them cleaned.
 
     Every problem is collected, so the caller can show them all at once. `now` makes "not in
-    the future" rules testable with a fixed clock.
+    the future" rules testable with a fixed clock. `partial` accepts missing required values: an
+    issue whose type was chosen for the customer has only their own words.
     """
     if values is None:
         values = {}
@@ -248,7 +251,7 @@ def validate_values(specs: tuple[FieldSpec, ...], values: Any, now: datetime, pr
             cleaned.pop(spec.id, None)  # a hidden field's value would mislead whoever reads the issue
             errors = [e for e in errors if e.field != f"{prefix}.{spec.id}"]
             continue
-        required = spec.required or bool(spec.required_when and spec.required_when.holds(answered))
+        required = not partial and (spec.required or bool(spec.required_when and spec.required_when.holds(answered)))
         if required and spec.id not in cleaned and not any(e.field == f"{prefix}.{spec.id}" for e in errors):
             errors.append(FieldError(f"{prefix}.{spec.id}", "is required"))
     if errors:

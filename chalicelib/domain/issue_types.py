@@ -41,7 +41,7 @@ _TYPE_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 _STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 _SEGMENT = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 _ESCALATION_KEYS = {"after", "reassign", "notify", "raise_priority", "branch"}
-_TYPE_KEYS = {"id", "name", "description", "calendar", "calendars", "fields", "steps"}
+_TYPE_KEYS = {"id", "name", "description", "public", "calendar", "calendars", "fields", "steps"}
 _STEP_KEYS = {
     HUMAN_TASK: {"role", "assignee", "deadline", "deadline_by_segment", "calendar", "warnings", "fields", "escalation"},
     EMAIL_CUSTOMER: {"subject", "body"},
@@ -171,6 +171,8 @@ class IssueType:
     fields: tuple[FieldSpec, ...]
     steps: tuple[Step, ...]
     calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
+    #: False for types customers don't pick themselves, e.g. triage.
+    public: bool = True
 
     def all_steps(self) -> Iterator[Step]:
         """Every step, those inside parallel branches included, in order."""
@@ -190,6 +192,14 @@ class IssueType:
 
     def field(self, field_id: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.id == field_id), None)
+
+    @property
+    def free_text_field(self) -> FieldSpec | None:
+        """Where a customer's own words go when the type was chosen for them (by the classifier or
+        an agent): the first long text field, else the first text field."""
+        return next((f for f in self.fields if f.type == "long_text"), None) or next(
+            (f for f in self.fields if f.type == "text"), None
+        )
 
     def roles(self) -> set[str]:
         """Every group (role or team) that can hold or hear of one of this type's tasks."""
@@ -258,6 +268,9 @@ def parse_issue_type(raw: Any) -> IssueType:
     if default_calendar != ALWAYS_NAME and default_calendar not in calendars:
         problems.add("calendar", f"unknown calendar {default_calendar!r}; {_known(calendars)}")
         default_calendar = ALWAYS_NAME
+    public = raw.get("public", True)
+    if not isinstance(public, bool):
+        problems.add("public", "must be true or false")
     fields = parse_field_specs(raw.get("fields"), "fields", problems)
     parser = _StepParser(problems, calendars, default_calendar, fields)
     steps = parser.sequence(raw.get("steps"), "steps", top_level=True)
@@ -271,6 +284,7 @@ def parse_issue_type(raw: Any) -> IssueType:
         fields=fields,
         steps=steps,
         calendars=calendars,
+        public=public,
     )
 
 

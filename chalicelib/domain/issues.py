@@ -89,3 +89,11 @@ class Issue:
     resolved_at: datetime | None = None
     #: Why no automatic reply may go to the message that opened the issue (loop protection).
     auto_reply_blocked: str = ""
+    #: What the classifier said when it chose the type, or sent the issue to triage.
+    classification: dict[str, Any] | None = None
+    #: How many workflows the issue has had: a change of type starts the next one.
+    run: int = 1
+
+    @property
+    def execution_name(self) -> str:
+        return self.id if self.run == 1 else f"{self.id}-{self.run}"

@@ -55,18 +55,20 @@ class Provisioned:
     task_queue_url: str
     dead_letter_queue_url: str
     inbound_dead_letter_queue_url: str
+    jobs_queue_url: str
 
 
 def provision(config: Settings, demo_agents: dict[str, str] = DEMO_AGENTS) -> Provisioned:
     _table(config)
-    queue_url, dlq_url = _queues(config)
+    queue_url, dlq_url = _queue_with_dead_letters(config.task_queue_name)
+    jobs_url, _ = _queue_with_dead_letters(config.jobs_queue_name)
     inbound_dlq_url = boto3.client("sqs").create_queue(QueueName=INBOUND_DEAD_LETTER_QUEUE)["QueueUrl"]
     boto3.client("s3").create_bucket(Bucket=config.mail_bucket)
     ses = boto3.client("ses")
     ses.verify_domain_identity(Domain=config.sender_address.rpartition("@")[2])
     ses.verify_email_identity(EmailAddress=config.sender_address)
     pool_id, client_id = _user_pool(demo_agents)
-    return Provisioned(pool_id, client_id, queue_url, dlq_url, inbound_dlq_url)
+    return Provisioned(pool_id, client_id, queue_url, dlq_url, inbound_dlq_url, jobs_url)
 
 
 def _table(config: Settings) -> None:
@@ -83,12 +85,12 @@ def _table(config: Settings) -> None:
     )
 
 
-def _queues(config: Settings) -> tuple[str, str]:
+def _queue_with_dead_letters(name: str) -> tuple[str, str]:
     sqs = boto3.client("sqs")
-    dlq_url = sqs.create_queue(QueueName=config.task_queue_name + DEAD_LETTER_SUFFIX)["QueueUrl"]
+    dlq_url = sqs.create_queue(QueueName=name + DEAD_LETTER_SUFFIX)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue_url = sqs.create_queue(
-        QueueName=config.task_queue_name,
+        QueueName=name,
         Attributes={
             "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}),

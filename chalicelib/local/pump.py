@@ -103,3 +103,24 @@ class QueuePump:
             except Exception:
                 log.exception("polling the task queue failed")
                 self._stop.wait(1)
+
+
+class NightlyJobs:
+    """EventBridge's nightly schedule, locally: every 24 hours after start, queue a training run.
+
+    (On AWS the schedule invokes the training function itself; here the jobs queue's pump runs it.)
+    """
+
+    PERIOD_SECONDS = 24 * 3600
+
+    def __init__(self, classification: Any, stop: threading.Event):
+        self._classification = classification
+        self._stop = stop
+        self._thread = threading.Thread(target=self._run, name="nightly-jobs", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.PERIOD_SECONDS):
+            self._classification.queue_training("nightly")

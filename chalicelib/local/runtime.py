@@ -105,7 +105,7 @@ def main() -> int:
         signal.signal(stopping_signal, lambda *_: stop.set())
     _clear_outbox(config.outbox_dir or "")
     moto = start_moto(config.aws_port)
-    pump = server = relay = None
+    pump = server = relay = jobs_pump = None
     try:
         from chalicelib.local.provision import DEMO_AGENTS, DEMO_PASSWORD, provision
 
@@ -121,13 +121,20 @@ def main() -> int:
         from chalicelib.bootstrap import services
         from chalicelib.domain.email_threading import SupportAddress
         from chalicelib.events.inbound_email import on_inbound_email
+        from chalicelib.events.jobs import on_job
         from chalicelib.events.task_queue import on_task_message
-        from chalicelib.local.pump import QueuePump
+        from chalicelib.local.pump import NightlyJobs, QueuePump
         from chalicelib.local.smtp import InboundMailRelay
 
         published = services().issue_types.publish_seeds()
         pump = QueuePump(resources.task_queue_url, on_task_message, config.region)
         pump.start()
+        jobs_pump = QueuePump(resources.jobs_queue_url, on_job, config.region)
+        jobs_pump.start()
+        nightly = NightlyJobs(services().classification, stop)
+        nightly.start()
+        if services().classification.ensure_model():
+            log.info("training the classifier's first model in the background (about 10 s)")
         relay = InboundMailRelay(
             config.smtp_port,
             SupportAddress(config.support_address),
@@ -163,8 +170,9 @@ def main() -> int:
             server.server.server_close()
         if relay is not None:
             relay.stop()
-        if pump is not None:
-            pump.stop()
+        for running in (pump, jobs_pump):
+            if running is not None:
+                running.stop()
         moto.terminate()
         try:
             moto.wait(timeout=10)

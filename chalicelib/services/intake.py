@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
 from chalicelib.domain.fields import MAX_TEXT_LENGTH, FieldSpec, validate_values
+from chalicelib.domain.issue_types import IssueType
 from chalicelib.domain.issues import (
     EMAIL,
     OPEN,
@@ -26,8 +27,9 @@ from chalicelib.domain.issues import (
     new_reference,
     normalise_email,
 )
+from chalicelib.services.classification import AUTO, TRIAGE_TYPE, ClassificationService
 from chalicelib.services.clock import Clock, utc_now
-from chalicelib.services.issue_types import IssueTypeService
+from chalicelib.services.issue_types import IssueTypeService, LoadedType
 from chalicelib.services.ports import (
     DuplicateKey,
     InboundRecord,
@@ -90,6 +92,7 @@ class IntakeService:
         engine: WorkflowEngine,
         email_type: str = "general-enquiry",
         mail: MailRepository | None = None,
+        classifier: ClassificationService | None = None,
         clock: Clock = utc_now,
     ):
         self._issues = issues
@@ -97,6 +100,7 @@ class IntakeService:
         self._engine = engine
         self._email_type = email_type
         self._mail = mail
+        self._classifier = classifier
         self._clock = clock
 
     def open_issue(self, request: Any, idempotency_key: str | None = None, channel: str = WEB) -> Opened:
@@ -108,6 +112,8 @@ class IntakeService:
         request_hash = _hash(request)
         if idempotency_key and (earlier := self._replay(idempotency_key, request_hash)):
             return earlier
+        if isinstance(request, Mapping) and "type" not in request and "text" in request:
+            return self._open_free_text(request, idempotency_key, request_hash, channel)
         loaded, customer_values, fields = self._validate(request)
         return self._store(
             loaded,
@@ -118,20 +124,68 @@ class IntakeService:
             request_hash=request_hash,
         )
 
+    def _open_free_text(
+        self, request: Mapping[str, Any], idempotency_key: str | None, request_hash: str, channel: str
+    ) -> Opened:
+        """`{"customer", "text"}`: the classifier chooses the type, or the issue goes to triage."""
+        errors: list[FieldError] = []
+        customer_values: dict[str, Any] = {}
+        try:
+            customer_values = validate_values(_CUSTOMER_FIELDS, request.get("customer"), self._clock(), "customer")
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+        text = request.get("text")
+        limit = MAX_TEXT_LENGTH["long_text"]
+        if not isinstance(text, str) or not text.strip():
+            errors.append(FieldError("text", "is required: what happened, in the customer's words"))
+        elif len(text) > limit:
+            errors.append(FieldError("text", f"must be at most {limit} characters"))
+        if errors:
+            raise ValidationFailed(errors)
+        loaded, fields, classification = self._route(text.strip())
+        email = normalise_email(customer_values["email"])
+        return self._store(
+            loaded,
+            Customer(id="", email=email, name=customer_values.get("name", "")),
+            fields,
+            channel,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            classification=classification,
+        )
+
     def open_from_email(self, email: EmailOpening) -> Opened:
-        """Open an issue of the email type from a message that continues no issue.
+        """Open an issue from a message that continues no issue: of the type the classifier chooses,
+        in triage when it is not sure, or of the email type while no model exists.
 
         The message's receipt is written with the issue, so a second delivery finds it; a race
         with that second delivery returns the issue the first one opened.
         """
-        loaded = self._types.current(self._email_type)
-        values = {
-            "subject": email.subject.strip()[: MAX_TEXT_LENGTH["text"]] or "(no subject)",
-            "message": email.text.strip()[: MAX_TEXT_LENGTH["long_text"]] or "(no text)",
-        }
-        fields = validate_values(loaded.issue_type.fields, values, self._clock())
+        subject = email.subject.strip()[: MAX_TEXT_LENGTH["text"]] or "(no subject)"
+        text = email.text.strip()[: MAX_TEXT_LENGTH["long_text"]] or "(no text)"
         reporter = Customer(id="", email=email.sender, name=email.sender_name)
-        return self._store(loaded, reporter, fields, EMAIL, email=email)
+        routed = self._route(f"{subject}\n\n{text}", text, subject)
+        if routed[2] is None:
+            loaded = self._types.current(self._email_type)
+            fields = validate_values(loaded.issue_type.fields, {"subject": subject, "message": text}, self._clock())
+            return self._store(loaded, reporter, fields, EMAIL, email=email)
+        loaded, fields, classification = routed
+        return self._store(loaded, reporter, fields, EMAIL, email=email, classification=classification)
+
+    def _route(
+        self, text: str, customer_words: str | None = None, subject: str | None = None
+    ) -> tuple[LoadedType, dict[str, Any], dict[str, Any] | None]:
+        """The type for a customer's own words: the classifier's choice when it is sure, else triage.
+
+        Only the type's free-text field (and a subject field, if it has one) is filled: the rest
+        are asked along the process.
+        """
+        public = {t.id for t in self._types.list_current() if t.public}
+        verdict = self._classifier.classify(text, public) if self._classifier else None
+        chosen = verdict.label if verdict and verdict.routed == AUTO else TRIAGE_TYPE
+        loaded = self._types.current(chosen)
+        fields = carried_fields(loaded.issue_type, {}, customer_words or text, subject, self._clock())
+        return loaded, fields, verdict.as_dict() if verdict else None
 
     def _store(
         self,
@@ -143,6 +197,7 @@ class IntakeService:
         idempotency_key: str | None = None,
         request_hash: str = "",
         email: EmailOpening | None = None,
+        classification: dict[str, Any] | None = None,
     ) -> Opened:
         for _ in range(_ATTEMPTS):
             customer = self._issues.customer_by_email(reporter.email)
@@ -164,8 +219,11 @@ class IntakeService:
                 created_at=now,
                 execution_arn=self._engine.execution_arn(published.state_machine_arn, issue_id),
                 auto_reply_blocked=email.auto_reply_blocked if email else "",
+                classification=classification,
             )
             data: dict[str, Any] = {"channel": channel, "fields": fields}
+            if classification is not None:
+                data["classification"] = classification
             if email is not None:
                 data["email"] = email.details
             opened_event = TimelineEvent(
@@ -186,7 +244,7 @@ class IntakeService:
                 if email and (earlier := self._received_before(email)):
                     return earlier
                 continue  # a reference or a new customer's address was taken meanwhile: try again
-            self._start_workflow(issue, customer)
+            self.start_workflow(issue, customer)
             return Opened(issue)
         raise Conflict("could not store the issue; please retry")
 
@@ -201,7 +259,7 @@ class IntakeService:
         customer = self._issues.customer(issue.customer_id) if issue else None
         if issue is None or customer is None:
             return None
-        self._start_workflow(issue, customer)
+        self.start_workflow(issue, customer)
         return Opened(issue, replayed=True)
 
     def _validate(self, request: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:
@@ -237,11 +295,12 @@ class IntakeService:
             raise Conflict("this Idempotency-Key was already used for a different request")
         return self.ensure_started(issue_id)
 
-    def _start_workflow(self, issue: Issue, customer: Customer) -> None:
+    def start_workflow(self, issue: Issue, customer: Customer) -> None:
+        """Start the issue's workflow, named after the issue (and its run): a retried start starts nothing."""
         loaded = self._types.version(issue.type_id, issue.type_version)
         self._engine.start(
             loaded.published.state_machine_arn,
-            issue.id,
+            issue.execution_name,
             {
                 "issue_id": issue.id,
                 "type": issue.type_id,
@@ -251,6 +310,26 @@ class IntakeService:
                 "results": {},
             },
         )
+
+
+def carried_fields(
+    issue_type: IssueType, earlier: Mapping[str, Any], words: str, subject: str | None, now: Any
+) -> dict[str, Any]:
+    """The values an issue brings into a type chosen for it: the fields of the same id that are valid
+    there, the customer's own words in its free-text field, and the subject in a subject field."""
+    values = {spec.id: earlier[spec.id] for spec in issue_type.fields if spec.id in earlier}
+    free_text = issue_type.free_text_field
+    if free_text is not None and free_text.id not in values:
+        values[free_text.id] = words[: MAX_TEXT_LENGTH[free_text.type]]
+    if subject and issue_type.field("subject") is not None and "subject" not in values:
+        values["subject"] = subject[: MAX_TEXT_LENGTH["text"]]
+    kept = {}
+    for name, value in values.items():
+        try:
+            kept.update(validate_values(issue_type.fields, {name: value}, now, partial=True))
+        except ValidationFailed:
+            continue  # a value the new type does not accept stays on the timeline, not in its fields
+    return kept
 
 
 def _hash(request: Any) -> str:

@@ -17,6 +17,14 @@ class IssueDetailsService:
         self._tasks = tasks
         self._types = issue_types
 
+    def by_reference(self, reference: str, agent: Agent) -> dict[str, Any]:
+        """The issue a customer names by its reference (on the phone, in a letter)."""
+        agent.require_any_role()
+        issue_id = self._issues.issue_id_by_reference(reference.strip().upper())
+        if issue_id is None:
+            raise NotFound(f"no issue {reference}")
+        return self.for_agent(issue_id, agent)
+
     def for_agent(self, issue_id: str, agent: Agent) -> dict[str, Any]:
         agent.require_any_role()
         issue = self._issues.get(issue_id)
@@ -37,6 +45,7 @@ class IssueDetailsService:
             "created_at": issue.created_at.isoformat(),
             "resolved_at": issue.resolved_at.isoformat() if issue.resolved_at else None,
             "current_step": {"id": current.id, "name": current.name} if current else None,
+            "classification": issue.classification,
             "customer_segment": customer.segment if customer else None,
             "fields": issue.fields,
             "field_labels": {f.id: f.label for f in issue_type.fields},

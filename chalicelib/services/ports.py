@@ -22,6 +22,8 @@ class WorkflowEngine(Protocol):
 
     def send_success(self, token: str, output: dict[str, Any]) -> bool: ...
 
+    def stop(self, execution_arn: str, cause: str) -> None: ...
+
 
 class Mailer(Protocol):
     sender: str
@@ -153,6 +155,9 @@ class TaskRepository(Protocol):
 
     def for_issue(self, issue_id: str) -> list[Task]: ...
 
+    def archive(self, issue_id: str, run: int) -> None:
+        """Keep the tasks of a workflow that ended early (the issue changed type) apart from the next one's."""
+
     def open_for_holders(self, holders: Iterable[str]) -> list[Task]:
         """Open tasks held by any of these holder keys (`role:hr`, `user:sam`), soonest due first."""
 
@@ -204,8 +209,8 @@ class MailRepository(Protocol):
     def record_automatic_mail(self, address: str, at: datetime, keep_until: datetime) -> None: ...
 
 
-class MailStore(Protocol):
-    """Raw inbound mail and attachments (S3)."""
+class ObjectStore(Protocol):
+    """The bucket: raw inbound mail, attachments, classifier models (S3)."""
 
     def read(self, key: str) -> bytes: ...
 
@@ -213,6 +218,51 @@ class MailStore(Protocol):
 
     def download_link(self, key: str, filename: str, seconds: int) -> str:
         """A short-lived link to one object, e.g. an attachment for an agent."""
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A trained classifier model: where its blob is, and how it did on the held-back examples."""
+
+    version: str
+    key: str
+    threshold: float
+    trained_at: datetime
+    metrics: dict[str, Any]
+    promoted: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "key": self.key,
+            "threshold": self.threshold,
+            "trained_at": self.trained_at.isoformat(),
+            "metrics": self.metrics,
+            "promoted": self.promoted,
+        }
+
+
+class ClassifierRepository(Protocol):
+    """The current model, the record of training runs, and agents' labelled examples."""
+
+    def current_model(self) -> ModelRecord | None: ...
+
+    def record_training(self, record: ModelRecord) -> None:
+        """Keep the run's record; a promoted model becomes the current one."""
+
+    def trainings(self, limit: int) -> list[ModelRecord]:
+        """The latest training runs, newest first."""
+
+    def save_example(self, issue_id: str, text: str, label: str, source: str, at: datetime) -> None:
+        """An agent's decision about an issue's type; a later decision about the same issue replaces it."""
+
+    def examples(self) -> list[tuple[str, str]]: ...
+
+
+class JobQueue(Protocol):
+    """Background work for a function of its own (e.g. training, which needs scikit-learn)."""
+
+    def submit(self, job: dict[str, Any]) -> None: ...
 
 
 class Outbox(Protocol):

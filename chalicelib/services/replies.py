@@ -10,7 +10,7 @@ from chalicelib.domain.fields import MAX_TEXT_LENGTH
 from chalicelib.domain.issues import Issue
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.notifications import NotificationService
-from chalicelib.services.ports import IssueRepository, MailStore
+from chalicelib.services.ports import IssueRepository, ObjectStore
 
 AGENT_REPLY = "agent_reply"
 #: How long an agent's link to an attachment works.
@@ -23,7 +23,7 @@ class ReplyService:
         issues: IssueRepository,
         issue_types: IssueTypeService,
         notifications: NotificationService,
-        store: MailStore,
+        store: ObjectStore,
     ):
         self._issues = issues
         self._types = issue_types

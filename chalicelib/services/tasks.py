@@ -19,6 +19,7 @@ from chalicelib.domain import issue_types as types
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.assignees import CUSTOMER, EMAIL, Holder
+from chalicelib.domain.email_threading import subject_without_prefixes
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.fields import validate_values
 from chalicelib.domain.issue_types import Checkpoint, IssueType, Step
@@ -96,6 +97,8 @@ class TaskService:
         issue = self._issues.get(str(message.get("issue_id")))
         if issue is None:
             raise UnknownMessage(f"no issue {message.get('issue_id')!r}")
+        if message.get("execution") and issue.execution_arn and message["execution"] != issue.execution_arn:
+            return  # from a workflow stopped when the issue changed type
         if kind == compiler.KIND_OPEN:
             self._engine.send_success(message["token"], self._open(issue, message))
         elif kind == compiler.KIND_WAIT:
@@ -276,6 +279,8 @@ class TaskService:
         return f"{self._public_url}/t/{token}"
 
     def _acknowledge(self, issue: Issue) -> None:
+        if issue.run > 1:
+            return  # the customer was answered when the issue first came in; it only changed type
         issue_type = self._issue_type(issue)
         customer = self._customer(issue)
         lines = [
@@ -290,9 +295,17 @@ class TaskService:
             + "\n\nPlease quote the reference if you contact us about it.\n\nCaseflow customer service\n"
         )
         subject = f"We have received your report {issue.reference}: {issue_type.name}"
-        if issue.channel == EMAIL_CHANNEL and issue.fields.get("subject"):
-            subject = f"Re: {issue.fields['subject']} [{issue.reference}]"
+        if issue.channel == EMAIL_CHANNEL:
+            subject = f"Re: {self._email_subject(issue)} [{issue.reference}]"
         self._notifications.email_customer(issue, customer, subject, body, ACKNOWLEDGEMENT)
+
+    def _email_subject(self, issue: Issue) -> str:
+        """The subject of the customer's email that opened the issue, for the reply to it."""
+        if issue.fields.get("subject"):
+            return str(issue.fields["subject"])
+        opened = next(iter(self._issues.timeline(issue.id)), None)
+        email = opened.data.get("email", {}) if opened else {}
+        return subject_without_prefixes(str(email.get("subject") or "")) or "your message"
 
     def _email_customer(self, issue: Issue, step_id: str) -> None:
         issue_type = self._issue_type(issue)
@@ -407,6 +420,21 @@ class TaskService:
             TimelineEvent(self._clock(), "customer_message", text.strip(), actor=actor, data={"channel": channel}),
         )
         return {"resumed_step": self.resume_waiting_step(issue, text.strip(), actor)}
+
+    def retire(self, issue: Issue, reason: str) -> list[str]:
+        """Close the open tasks of a workflow that was stopped, and archive all of its tasks."""
+        now = self._clock()
+        closed = []
+        for task in self._tasks.for_issue(issue.id):
+            if task.status == rules.OPEN:
+                self._change(
+                    issue.id,
+                    task.step,
+                    lambda current: rules.close(current, checkpoint=current.checkpoint, reason=reason, now=now),
+                )
+                closed.append(task.step)
+        self._tasks.archive(issue.id, issue.run)
+        return closed
 
     def waiting_step(self, issue_id: str) -> str | None:
         """The step waiting for the customer's reply, if one is open."""

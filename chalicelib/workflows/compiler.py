@@ -125,6 +125,7 @@ class _Compiler:
             "MessageBody": {
                 **body,
                 "issue_id.$": "$.issue_id",
+                "execution.$": "$$.Execution.Id",
                 "token.$": "$$.Task.Token",
                 "entered_at.$": "$$.State.EnteredTime",
             },

@@ -6,6 +6,7 @@ One stack serves the module: it takes a few seconds to start.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import smtplib
 import socket
@@ -254,14 +255,11 @@ def test_a_customer_mails_support_gets_the_acknowledgement_and_their_reply_lands
     [listed] = running.wait_for(to_mira, 20, "the acknowledgement")
     ack = message_from_bytes(Path(listed["path"]).read_bytes(), policy=policy.default)
     assert ack["In-Reply-To"] == "<question-1@example.com>" and ack["Auto-Submitted"] == "auto-replied"
-    reference = ack["Subject"].rsplit("[", 1)[1].rstrip("]")
+    reference = re.search(r"CF-[0-9A-Z]{5}", ack["Subject"]).group(0)
     alice = running.login("alice")
-
-    def answer_task():
-        tasks = running.session.get(f"{running.base}/agent/tasks", headers=alice).json()["tasks"]
-        return next((t for t in tasks if t["reference"] == reference), None)
-
-    issue_id = running.wait_for(answer_task, 20, "the answer task")["issue_id"]
+    found = running.session.get(f"{running.base}/agent/issues/by-reference/{reference}", headers=alice)
+    assert found.status_code == 200 and found.json()["channel"] == "email", found.text
+    issue_id = found.json()["id"]
 
     reply = EmailMessage()
     reply["From"] = "mira@example.com"
@@ -333,3 +331,44 @@ def test_the_relay_refuses_mail_for_other_addresses(running):
             assert refused.recipients["sales@caseflow.test"][0] == 550
         else:
             raise AssertionError("mail for another address was accepted")
+
+
+LATE_PARCEL = "My parcel still has not arrived. Tracking has said 'out for delivery' for six days now."
+
+
+def test_free_text_is_routed_by_the_classifier_and_a_correction_feeds_the_next_training(running):
+    ada = running.login("ada")
+
+    def status():
+        return running.session.get(f"{running.base}/admin/classifier", headers=ada).json()
+
+    first = running.wait_for(lambda: status()["current"], 90, "the first model (trained at start-up)")
+
+    def report(text: str, email: str) -> dict:
+        body = {"customer": {"email": email}, "text": text}
+        response = running.session.post(f"{running.base}/issues", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    late = report(LATE_PARCEL, "late.parcel@example.com")
+    assert late["type"] == "late-delivery"
+    lee = running.login("lee")
+    running.wait_for(lambda: running.task(lee, late["id"]), 20, "the logistics task, opened without a person")
+
+    vague = report("Hi, I have a question about something, please call me back.", "vague.e2e@example.com")
+    assert vague["type"] == "triage"
+    alice = running.login("alice")
+    running.wait_for(lambda: running.task(alice, vague["id"]), 20, "the triage task")
+    moved = running.session.post(
+        f"{running.base}/agent/issues/{vague['id']}/type", json={"type": "general-enquiry"}, headers=alice
+    )
+    assert moved.status_code == 200 and moved.json()["learned"] == "corrected", moved.text
+
+    asked = running.session.post(f"{running.base}/admin/classifier/training", headers=ada)
+    assert asked.status_code == 202
+    latest = running.wait_for(
+        lambda: next((t for t in status()["trainings"] if t["version"] != first["version"]), None),
+        90,
+        "the training run an admin asked for",
+    )
+    assert latest["metrics"]["from_agents"] >= 1

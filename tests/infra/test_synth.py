@@ -61,6 +61,7 @@ FUNCTION_ENVIRONMENT = {
     settings.PUBLIC_URL,
     settings.TABLE_NAME,
     settings.TASK_QUEUE_NAME,
+    settings.JOBS_QUEUE_NAME,
     settings.MAIL_BUCKET,
     settings.USER_POOL_ID,
     settings.USER_POOL_CLIENT_ID,
@@ -124,6 +125,8 @@ def _synth_environment(outdir: Path) -> dict[str, str]:
     credentials), plus the region and the output directory."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CASEFLOW_", "CDK_"))}
     environ.update({"AWS_DEFAULT_REGION": "us-east-1", "CDK_OUTDIR": str(outdir)})
+    # The training layer is not built here (pip would fetch ~60 MB of wheels); `make synth` builds it.
+    environ["CDK_CONTEXT_JSON"] = json.dumps({"aws:cdk:bundling-stacks": []})
     return environ
 
 
@@ -257,6 +260,31 @@ def test_ses_stores_inbound_mail_in_the_bucket_then_invokes_the_handler_with_a_d
         "AwsCustomResource" in json.dumps(r) or "setActiveReceiptRuleSet" in json.dumps(r)
         for r in synthesis.of_type("Custom::AWS").values()
     )
+
+
+def test_training_runs_nightly_and_on_request_with_the_training_layer_alone(synthesis: Synthesis) -> None:
+    functions = _chalice_functions(synthesis)
+    [(layer_id, _)] = synthesis.of_type("AWS::Lambda::LayerVersion").items()
+    trainers = {name for name, f in functions.items() if f["Properties"].get("Layers") == [_ref(layer_id)]}
+    assert trainers == {"OnJob", "NightlyRetraining"}
+    assert all(functions[name]["Properties"]["Timeout"] == 900 for name in trainers)
+    [nightly] = [e for e in functions["NightlyRetraining"]["Properties"]["Events"].values()]
+    assert nightly["Type"] == "Schedule" and nightly["Properties"]["Schedule"] == "cron(0 3 * * ? *)"
+    queues = synthesis.of_type("AWS::SQS::Queue")
+    [(jobs_id, jobs)] = [(n, q) for n, q in queues.items() if q["Properties"].get("QueueName") == "caseflow-jobs"]
+    assert jobs["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0] in queues
+    assert jobs["Properties"]["VisibilityTimeout"] >= 6 * 900
+    assert jobs_id in _as_list(functions["OnJob"]["DependsOn"])
+
+
+def test_the_functions_bundle_has_every_runtime_requirement(synthesis: Synthesis) -> None:
+    """`chalice package` leaves out a requirement without a wheel for Lambda's platform, silently."""
+    import zipfile
+
+    [bundle] = [p for p in synthesis.template_path.parent.glob("asset.*.zip") if zipfile.is_zipfile(p)]
+    names = {name.split("/")[0] for name in zipfile.ZipFile(bundle).namelist()}
+    for package in ("numpy", "pynamodb", "jinja2", "yaml", "jwt", "ulid", "holidays", "aws_lambda_powertools"):
+        assert package in names, f"{package} is missing from the functions' bundle"
 
 
 def test_user_pool_has_a_password_client_and_a_group_per_role(synthesis: Synthesis) -> None:

@@ -66,6 +66,8 @@ class IssueItem(_Item):
     priority = UnicodeAttribute(default="normal")
     resolved_at = UTCDateTimeAttribute(null=True)
     auto_reply_blocked = UnicodeAttribute(default="")
+    classification = JSONAttribute(null=True)
+    run = NumberAttribute(default=1)
     version = VersionAttribute()
 
 
@@ -211,3 +213,23 @@ class AutomaticMailItem(_Item):
     counted by a key-range Query for the per-address cap (TTL: the cap's window)."""
 
     expires_at = NumberAttribute()
+
+
+class ModelItem(_Item):
+    """pk=CLASSIFIER, sk=MODEL#<version> for each training run; sk=CURRENT for the model in use."""
+
+    version = UnicodeAttribute()
+    key = UnicodeAttribute()
+    threshold = NumberAttribute()
+    trained_at = UTCDateTimeAttribute()
+    metrics = JSONAttribute(default=dict)
+    promoted = BooleanAttribute(default=False)
+
+
+class ExampleItem(_Item):
+    """pk=EXAMPLES, sk=ISSUE#<id>: an agent's decision about an issue's type, a labelled example."""
+
+    text = UnicodeAttribute()
+    label = UnicodeAttribute()
+    source = UnicodeAttribute()
+    at = UTCDateTimeAttribute()

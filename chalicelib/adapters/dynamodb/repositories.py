@@ -30,6 +30,8 @@ from chalicelib.services.ports import DuplicateKey, NewIssue
 
 ISSUE = "ISSUE"
 TASK = "TASK#"
+#: Tasks of an issue's earlier workflow, before its type changed: `ARCHIVED#<run>#<step>`.
+ARCHIVED = "ARCHIVED#"
 CATALOG = "CATALOG"
 IDEMPOTENCY_TTL = timedelta(days=1)
 _LOCK_RETRIES = 8
@@ -138,6 +140,8 @@ class IssueRepository:
             current_step=issue.current_step,
             priority=issue.priority,
             auto_reply_blocked=issue.auto_reply_blocked,
+            classification=issue.classification,
+            run=issue.run,
         )
 
     @staticmethod
@@ -157,6 +161,8 @@ class IssueRepository:
             priority=item.priority,
             resolved_at=item.resolved_at,
             auto_reply_blocked=item.auto_reply_blocked,
+            classification=item.classification,
+            run=int(item.run or 1),
         )
 
 
@@ -193,6 +199,15 @@ class TaskRepository:
 
     def for_issue(self, issue_id: str) -> list[Task]:
         return [self._task(i) for i in TaskItem.query(issue_pk(issue_id), TaskItem.sk.startswith(TASK))]
+
+    def archive(self, issue_id: str, run: int) -> None:
+        """Move the issue's tasks out of the way of the next workflow (which may reuse step ids)."""
+        for item in TaskItem.query(issue_pk(issue_id), TaskItem.sk.startswith(TASK)):
+            copy = self._item(self._task(item))
+            copy.sk = f"{ARCHIVED}{run}#{item.step}"
+            copy.gsi1pk = copy.gsi1sk = None
+            copy.save()
+            item.delete()
 
     def open_for_holders(self, holders: Iterable[str]) -> list[Task]:
         found: list[Task] = []

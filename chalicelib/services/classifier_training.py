@@ -1,0 +1,123 @@
+"""Retraining the classifier: the shipped sample plus agents' decisions, judged on a held-back slice.
+
+A new model replaces the current one only if it is not worse on the same held-back examples, so a
+bad batch of corrections cannot make routing worse overnight. This runs in the training function
+(nightly, or when an admin asks), the only one with scikit-learn: it is imported when a run starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from chalicelib.classifier.examples import read_examples
+from chalicelib.classifier.serving import Model
+from chalicelib.services.clock import Clock, utc_now
+from chalicelib.services.ports import ClassifierRepository, ModelRecord, ObjectStore
+
+log = logging.getLogger(__name__)
+SAMPLE = Path(__file__).resolve().parents[1] / "classifier" / "data" / "train.csv"
+MODEL_PREFIX = "models/"
+#: One example in five of each label is held back to judge the new model against the current one.
+HELD_BACK_EVERY = 5
+MIN_EXAMPLES_PER_LABEL = 2
+SEED = 0
+
+
+class ClassifierTrainingService:
+    def __init__(
+        self,
+        repository: ClassifierRepository,
+        store: ObjectStore,
+        tuning: str = "full",
+        clock: Clock = utc_now,
+        sample: Path = SAMPLE,
+        config: Any = None,
+        threshold: float | None = None,
+    ):
+        self._repository = repository
+        self._store = store
+        self._tuning = tuning
+        self._clock = clock
+        self._sample = sample
+        self._config = config
+        self._threshold = threshold
+
+    def retrain(self, reason: str) -> dict[str, Any]:
+        """Train on the sample and the agents' examples; promote the model if it is not worse."""
+        from chalicelib.classifier import training
+
+        from_agents = self._repository.examples()
+        examples = self._examples(from_agents)
+        held_back, rest = _split(examples)
+        counts = _label_counts(rest)
+        usable = [e for e in rest if counts[e[1]] >= MIN_EXAMPLES_PER_LABEL]
+        held_back = [e for e in held_back if counts[e[1]] >= MIN_EXAMPLES_PER_LABEL]
+        config = self._config or (
+            training.TrainingConfig() if self._tuning == "full" else _quick(training.TrainingConfig)
+        )
+        now = self._clock()
+        version = now.strftime("%Y%m%dT%H%M%S")
+        candidate = training.export(training.train(usable, seed=SEED, config=config), version)
+        # Coverage and accuracy at the threshold this deployment routes with (its own, or the model's).
+        score = training.evaluate(candidate, held_back, threshold=self._threshold)
+        current = self._repository.current_model()
+        current_score = None
+        if current is not None:
+            current_score = training.evaluate(Model.from_bytes(self._store.read(current.key)), held_back).accuracy
+        promoted = current_score is None or score.accuracy >= current_score
+        key = f"{MODEL_PREFIX}{version}.npz"
+        self._store.write(key, candidate.to_bytes(), "application/octet-stream")
+        metrics = {
+            "reason": reason,
+            "examples": len(usable),
+            "from_agents": len(from_agents),
+            "held_back": len(held_back),
+            "accuracy": round(score.accuracy, 4),
+            "macro_f1": round(score.macro_f1, 4),
+            "threshold": score.threshold,
+            "coverage": round(score.coverage, 4),
+            "auto_accuracy": None if score.auto_accuracy is None else round(score.auto_accuracy, 4),
+            "current_accuracy": None if current_score is None else round(current_score, 4),
+            "left_out_labels": sorted(label for label, n in counts.items() if n < MIN_EXAMPLES_PER_LABEL),
+        }
+        record = ModelRecord(version, key, candidate.threshold, now, metrics, promoted)
+        self._repository.record_training(record)
+        log.info("classifier trained", extra={"version": version, "promoted": promoted, **metrics})
+        return record.as_dict()
+
+    def _examples(self, from_agents: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The sample, then the agents' examples; an agent's label wins over the sample's for the same text."""
+        by_text = {e.text: e.label for e in read_examples(self._sample)}
+        by_text.update(dict(from_agents))
+        return list(by_text.items())
+
+
+def _split(examples: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Every fifth example of each label (in a seeded shuffle) is held back."""
+    by_label: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for example in sorted(examples):
+        by_label[example[1]].append(example)
+    held_back, rest = [], []
+    for label in sorted(by_label):
+        group = by_label[label]
+        random.Random(f"{SEED}:{label}").shuffle(group)
+        for index, example in enumerate(group):
+            (held_back if index % HELD_BACK_EVERY == HELD_BACK_EVERY - 1 else rest).append(example)
+    return held_back, rest
+
+
+def _label_counts(examples: list[tuple[str, str]]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for _, label in examples:
+        counts[label] += 1
+    return counts
+
+
+def _quick(config_type: Callable[..., Any]) -> Any:
+    """One setting and three folds: seconds instead of tens of seconds (tests, small machines)."""
+    return config_type(c_values=(30.0,), char_min_df=(2,), folds=3)

@@ -1,0 +1,97 @@
+"""An agent sets or corrects an issue's type: the issue moves to that type's process, and the
+classifier learns from the decision.
+
+Moving stops the running workflow, closes and archives its tasks, carries the issue's data over
+(the fields the new type has, and the customer's own words in its free-text field) and starts the
+new type's workflow as the issue's next run. The customer is not acknowledged again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from chalicelib.domain.agents import Agent
+from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from chalicelib.domain.issues import RESOLVED, Issue, TimelineEvent
+from chalicelib.services.classification import ClassificationService
+from chalicelib.services.clock import Clock, utc_now
+from chalicelib.services.intake import IntakeService, carried_fields
+from chalicelib.services.issue_types import IssueTypeService
+from chalicelib.services.ports import IssueRepository, WorkflowEngine
+from chalicelib.services.tasks import TaskService
+
+
+class IssueTypeChangeService:
+    def __init__(
+        self,
+        issues: IssueRepository,
+        issue_types: IssueTypeService,
+        engine: WorkflowEngine,
+        tasks: TaskService,
+        intake: IntakeService,
+        classifier: ClassificationService,
+        clock: Clock = utc_now,
+    ):
+        self._issues = issues
+        self._types = issue_types
+        self._engine = engine
+        self._tasks = tasks
+        self._intake = intake
+        self._classifier = classifier
+        self._clock = clock
+
+    def set_type(self, issue_id: str, type_id: Any, agent: Agent) -> dict[str, Any]:
+        """Confirm or change the issue's type; a change moves a running issue to the new process."""
+        agent.require_any_role()
+        if not isinstance(type_id, str) or not type_id:
+            raise ValidationFailed([FieldError("type", "is required")])
+        issue = self._issues.get(issue_id)
+        if issue is None:
+            raise NotFound(f"no issue {issue_id}")
+        try:
+            target = self._types.current(type_id)
+        except (NotFound, ValidationFailed):
+            raise ValidationFailed([FieldError("type", f"no issue type {type_id!r}")]) from None
+        if not target.issue_type.public:
+            raise ValidationFailed([FieldError("type", f"{type_id} cannot be chosen for an issue")])
+        if issue.status == RESOLVED and type_id != issue.type_id:
+            raise Conflict("a resolved issue keeps its type")
+        current = self._types.version(issue.type_id, issue.type_version).issue_type
+        words_field = current.free_text_field
+        words = str(issue.fields.get(words_field.id, "")) if words_field else ""
+        predicted = (issue.classification or {}).get("label")
+        learned = self._classifier.learn(issue.id, words, type_id, predicted) if words else None
+        if type_id == issue.type_id:
+            self._event(issue, "type_confirmed", f"{agent.username} confirmed the type {current.name}", agent)
+            return {"issue_id": issue.id, "type": type_id, "moved": False, "learned": learned}
+
+        self._engine.stop(issue.execution_arn, f"the issue moved to {type_id} ({agent.username})")
+        closed = self._tasks.retire(issue, f"the issue moved to {target.issue_type.name}")
+        fields = carried_fields(target.issue_type, issue.fields, words, issue.fields.get("subject"), self._clock())
+        moved = replace(
+            issue, type_id=type_id, type_version=target.published.version, fields=fields, run=issue.run + 1
+        )
+        moved = replace(
+            moved,
+            current_step="",
+            execution_arn=self._engine.execution_arn(target.published.state_machine_arn, moved.execution_name),
+        )
+        self._issues.update(
+            issue.id,
+            type_id=moved.type_id,
+            type_version=moved.type_version,
+            fields=fields,
+            run=moved.run,
+            execution_arn=moved.execution_arn,
+            current_step="",
+        )
+        text = f"{agent.username} changed the type from {current.name} to {target.issue_type.name}"
+        self._event(moved, "type_changed", text, agent, previous=issue.type_id, closed_steps=closed, learned=learned)
+        customer = self._issues.customer(issue.customer_id)
+        if customer is not None:
+            self._intake.start_workflow(moved, customer)
+        return {"issue_id": issue.id, "type": type_id, "moved": True, "learned": learned, "closed_steps": closed}
+
+    def _event(self, issue: Issue, kind: str, text: str, agent: Agent, **data: Any) -> None:
+        self._issues.add_event(issue, TimelineEvent(self._clock(), kind, text, agent.username, data))
