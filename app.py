@@ -6,6 +6,8 @@ from chalicelib.api.admin import admin
 from chalicelib.api.agents import agents
 from chalicelib.api.dev import dev
 from chalicelib.api.public import public
+from chalicelib.api.public_pages import public_pages
+from chalicelib.api.status_pages import status_pages
 from chalicelib.api.task_links import task_links
 from chalicelib.events.deployment import deployment
 from chalicelib.events.inbound_email import inbound_email
@@ -14,9 +16,11 @@ from chalicelib.events.task_queue import task_queue
 
 app = Chalice(app_name="caseflow")
 app.register_blueprint(public)
+app.register_blueprint(public_pages)
 app.register_blueprint(agents)
 app.register_blueprint(admin)
 app.register_blueprint(task_links)
+app.register_blueprint(status_pages)
 app.register_blueprint(dev)
 app.register_blueprint(task_queue)
 app.register_blueprint(deployment)

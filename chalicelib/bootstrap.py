@@ -10,7 +10,9 @@ from chalicelib import settings
 from chalicelib.adapters.cognito import CognitoDirectory, CognitoTokenVerifier
 from chalicelib.adapters.dynamodb.classifier import ClassifierRepository
 from chalicelib.adapters.dynamodb.mail import MailRepository
+from chalicelib.adapters.dynamodb.rate_limits import RateLimitRepository
 from chalicelib.adapters.dynamodb.repositories import IssueRepository, IssueTypeRepository, TaskRepository
+from chalicelib.adapters.dynamodb.surveys import SurveyRepository
 from chalicelib.adapters.outbox import OutboxFolder, OutboxMailer
 from chalicelib.adapters.s3 import S3ObjectStore
 from chalicelib.adapters.ses import SesMailer
@@ -30,7 +32,11 @@ from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.notifications import NotificationService
 from chalicelib.services.ports import Outbox
 from chalicelib.services.replies import ReplyService
+from chalicelib.services.status_links import StatusLinks
+from chalicelib.services.status_pages import StatusPageService
+from chalicelib.services.surveys import SurveyService
 from chalicelib.services.tasks import TaskService
+from chalicelib.services.web_forms import FormLimits, WebFormService
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,10 @@ class Services:
     classification: ClassificationService
     classifier_training: ClassifierTrainingService
     issue_type_changes: IssueTypeChangeService
+    status_links: StatusLinks
+    status_pages: StatusPageService
+    surveys: SurveyService
+    web_forms: WebFormService
     outbox: Outbox | None
 
 
@@ -76,8 +86,18 @@ def services() -> Services:
         classifier, store, JobQueue(config.jobs_queue_name), config.classifier_threshold
     )
     intake = IntakeService(issues, issue_types, engine, config.email_issue_type, mail, classification)
+    status_links = StatusLinks(config.link_secret, config.public_url)
+    surveys = SurveyService(issues, SurveyRepository(), notifications, intake, config.link_secret, config.public_url)
     task_service = TaskService(
-        issues, tasks, issue_types, engine, notifications, config.link_secret, config.public_url
+        issues,
+        tasks,
+        issue_types,
+        engine,
+        notifications,
+        config.link_secret,
+        config.public_url,
+        on_resolved=surveys.send,
+        status_link=status_links.link_for,
     )
     own_addresses = (config.sender_address, config.support_address)
     return Services(
@@ -96,8 +116,25 @@ def services() -> Services:
         classifier_training=ClassifierTrainingService(
             classifier, store, config.classifier_tuning, threshold=config.classifier_threshold
         ),
+        status_links=status_links,
+        status_pages=StatusPageService(
+            issues, tasks, issue_types, task_service, notifications, status_links, store
+        ),
+        surveys=surveys,
         issue_type_changes=IssueTypeChangeService(
             issues, issue_types, engine, task_service, intake, classification
+        ),
+        web_forms=WebFormService(
+            issue_types,
+            intake,
+            status_links,
+            RateLimitRepository(),
+            config.link_secret,
+            FormLimits(
+                config.form_rate_per_address,
+                config.form_rate_per_email,
+                timedelta(minutes=config.form_rate_window_minutes),
+            ),
         ),
         outbox=outbox,
     )

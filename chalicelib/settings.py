@@ -33,6 +33,9 @@ EMAIL_ISSUE_TYPE = "CASEFLOW_EMAIL_ISSUE_TYPE"
 JOBS_QUEUE_NAME = "CASEFLOW_JOBS_QUEUE_NAME"
 CLASSIFIER_THRESHOLD = "CASEFLOW_CLASSIFIER_THRESHOLD"
 CLASSIFIER_TUNING = "CASEFLOW_CLASSIFIER_TUNING"
+FORM_RATE_PER_ADDRESS = "CASEFLOW_FORM_RATE_PER_ADDRESS"
+FORM_RATE_PER_EMAIL = "CASEFLOW_FORM_RATE_PER_EMAIL"
+FORM_RATE_WINDOW_MINUTES = "CASEFLOW_FORM_RATE_WINDOW_MINUTES"
 REGION = "AWS_DEFAULT_REGION"
 ENDPOINT_URL = "AWS_ENDPOINT_URL"
 
@@ -80,6 +83,10 @@ class Settings:
     #: None: each model's own threshold, chosen when it was trained.
     classifier_threshold: float | None
     classifier_tuning: str
+    #: Web form posts allowed per client address, and reports per customer email, in each window.
+    form_rate_per_address: int = 20
+    form_rate_per_email: int = 5
+    form_rate_window_minutes: int = 60
 
     @property
     def is_dev(self) -> bool:
@@ -178,6 +185,9 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
         jobs_queue_name=environ.get(JOBS_QUEUE_NAME, DEFAULT_JOBS_QUEUE_NAME),
         classifier_threshold=_threshold(environ),
         classifier_tuning=_choice(environ, CLASSIFIER_TUNING, CLASSIFIER_TUNINGS),
+        form_rate_per_address=_positive(environ, FORM_RATE_PER_ADDRESS, 20),
+        form_rate_per_email=_positive(environ, FORM_RATE_PER_EMAIL, 5),
+        form_rate_window_minutes=_positive(environ, FORM_RATE_WINDOW_MINUTES, 60),
     )
 
 

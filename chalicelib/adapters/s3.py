@@ -29,3 +29,30 @@ class S3ObjectStore:
             },
             ExpiresIn=seconds,
         )
+
+    def upload_form(self, key: str, max_bytes: int, redirect: str, seconds: int) -> dict[str, Any]:
+        """A presigned POST: a browser form uploads one file straight to this key, at most
+        `max_bytes` (S3 enforces the policy), then S3 sends the browser to `redirect`."""
+        return self._client.generate_presigned_post(
+            Bucket=self._bucket,
+            Key=key,
+            Fields={"success_action_redirect": redirect},
+            Conditions=[["content-length-range", 1, max_bytes], {"success_action_redirect": redirect}],
+            ExpiresIn=seconds,
+        )
+
+    def head(self, key: str, length: int) -> tuple[int, bytes] | None:
+        """The object's size and first `length` bytes; None if there is no such object."""
+        try:
+            size = self._client.head_object(Bucket=self._bucket, Key=key)["ContentLength"]
+        except self._client.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        if size == 0:
+            return 0, b""
+        first = self._client.get_object(Bucket=self._bucket, Key=key, Range=f"bytes=0-{length - 1}")["Body"].read()
+        return size, first
+
+    def delete(self, key: str) -> None:
+        self._client.delete_object(Bucket=self._bucket, Key=key)

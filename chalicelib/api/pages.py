@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
+from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from chalice import Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from chalicelib.domain import csrf
 
 _ENV = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(("html",)),
 )
+#: The pages' one stylesheet, served at STYLESHEET_URL; its content hash in the URL lets browsers cache it for good.
+STYLESHEET = (Path(__file__).parent / "static" / "caseflow.css").read_bytes()
+STYLESHEET_PATH = "/assets/caseflow.css"
+STYLESHEET_URL = f"{STYLESHEET_PATH}?v={hashlib.sha256(STYLESHEET).hexdigest()[:12]}"
+_ENV.globals["stylesheet_url"] = STYLESHEET_URL
 SECURITY_HEADERS = {
     "Content-Type": "text/html; charset=utf-8",
-    "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'; "
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -23,11 +32,38 @@ SECURITY_HEADERS = {
 }
 
 
-def page(status: int, template: str, **context: Any) -> Response:
-    return Response(body=_ENV.get_template(template).render(**context), status_code=status, headers=SECURITY_HEADERS)
+def page(status: int, template: str, *, extra_headers: dict[str, str] | None = None, **context: Any) -> Response:
+    return Response(
+        body=_ENV.get_template(template).render(**context),
+        status_code=status,
+        headers={**SECURITY_HEADERS, **(extra_headers or {})},
+    )
 
 
 def form_values(raw: bytes | None, multi: set[str]) -> dict[str, Any]:
     """A urlencoded form as field values: lists for the named multi-value fields, text otherwise."""
     parsed = parse_qs((raw or b"").decode("utf-8", errors="replace"), keep_blank_values=True)
     return {name: values if name in multi else values[-1] for name, values in parsed.items()}
+
+
+def posting_to(url: str) -> dict[str, str]:
+    """Headers for a page whose form posts to another origin (e.g. an upload straight to S3)."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    policy = SECURITY_HEADERS["Content-Security-Policy"].replace("form-action 'self'", f"form-action 'self' {origin}")
+    return {"Content-Security-Policy": policy}
+
+
+def form_cookie(headers: Any) -> str | None:
+    """The CSRF cookie a browser sent (`chalicelib/domain/csrf.py`), if any."""
+    try:
+        morsel = SimpleCookie(headers.get("cookie", "")).get(csrf.COOKIE)
+    except CookieError:
+        return None
+    return morsel.value if morsel else None
+
+
+def set_form_cookie(value: str, secure: bool) -> dict[str, str]:
+    """One cookie for every form of the site: HttpOnly, SameSite=Strict, Secure over HTTPS."""
+    flags = "; Secure" if secure else ""
+    return {"Set-Cookie": f"{csrf.COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict{flags}"}

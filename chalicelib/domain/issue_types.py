@@ -16,6 +16,7 @@ from typing import Any
 
 from chalicelib.domain import conditions as cond
 from chalicelib.domain.assignees import Assignee, Holder, parse_assignee, parse_holder
+from chalicelib.domain.attachments import AttachmentRules, parse_attachment_rules
 from chalicelib.domain.calendars import ALWAYS, ALWAYS_NAME, BusinessCalendar, parse_calendar
 from chalicelib.domain.conditions import When, parse_when
 from chalicelib.domain.durations import parse_duration
@@ -41,7 +42,7 @@ _TYPE_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 _STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 _SEGMENT = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 _ESCALATION_KEYS = {"after", "reassign", "notify", "raise_priority", "branch"}
-_TYPE_KEYS = {"id", "name", "description", "public", "calendar", "calendars", "fields", "steps"}
+_TYPE_KEYS = {"id", "name", "description", "public", "calendar", "calendars", "fields", "attachments", "steps"}
 _STEP_KEYS = {
     HUMAN_TASK: {"role", "assignee", "deadline", "deadline_by_segment", "calendar", "warnings", "fields", "escalation"},
     EMAIL_CUSTOMER: {"subject", "body"},
@@ -49,7 +50,15 @@ _STEP_KEYS = {
     RESOLVE: set(),
     PARALLEL: {"branches"},
 }
-_COMMON_STEP_KEYS = {"id", "name", "kind", "when"}
+_COMMON_STEP_KEYS = {"id", "name", "customer_label", "kind", "when"}
+#: What a customer reads about a step that has no `customer_label` of its own: never a role name.
+DEFAULT_CUSTOMER_LABELS = {
+    HUMAN_TASK: "Our team is looking into it",
+    PARALLEL: "Our teams are looking into it",
+    WAIT_FOR_CUSTOMER: "Waiting for your reply",
+    EMAIL_CUSTOMER: "We are writing to you",
+    RESOLVE: "Resolved",
+}
 #: What the customer wrote, as the result of a wait_for_customer step (`results.<step>.reply`).
 REPLY_FIELD = FieldSpec(id="reply", label="The customer's reply", type="long_text")
 
@@ -130,6 +139,12 @@ class Step:
     body: str = ""
     close_after: timedelta | None = None
     branches: tuple[tuple[Step, ...], ...] = ()
+    #: What the customer sees of this step on the status page and the confirmation.
+    customer_label: str = ""
+
+    @property
+    def label_for_customer(self) -> str:
+        return self.customer_label or DEFAULT_CUSTOMER_LABELS[self.kind]
 
     def deadline_for(self, segment: str) -> timedelta:
         """The step's deadline for a customer segment (VIPs may get a shorter one)."""
@@ -173,6 +188,8 @@ class IssueType:
     calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
     #: False for types customers don't pick themselves, e.g. triage.
     public: bool = True
+    #: What customers may attach (uploaded straight to S3); None: nothing.
+    attachments: AttachmentRules | None = None
 
     def all_steps(self) -> Iterator[Step]:
         """Every step, those inside parallel branches included, in order."""
@@ -272,6 +289,7 @@ def parse_issue_type(raw: Any) -> IssueType:
     if not isinstance(public, bool):
         problems.add("public", "must be true or false")
     fields = parse_field_specs(raw.get("fields"), "fields", problems)
+    attachments = parse_attachment_rules(raw.get("attachments"), "attachments", problems)
     parser = _StepParser(problems, calendars, default_calendar, fields)
     steps = parser.sequence(raw.get("steps"), "steps", top_level=True)
     parser.check_references(steps)
@@ -285,6 +303,7 @@ def parse_issue_type(raw: Any) -> IssueType:
         steps=steps,
         calendars=calendars,
         public=public,
+        attachments=attachments,
     )
 
 
@@ -361,7 +380,17 @@ class _StepParser:
             problems.add(f"{path}.{key}", f"unknown key for a {kind} step; use {allowed}")
         name = str(item.get("name") or step_id)
         when = parse_when(item.get("when"), f"{path}.when", problems)
-        common: dict[str, Any] = {"id": step_id, "name": name, "kind": kind, "when": when}
+        customer_label = item.get("customer_label", "")
+        if not isinstance(customer_label, str) or len(customer_label) > 120:
+            problems.add(f"{path}.customer_label", "must be text of at most 120 characters")
+            customer_label = ""
+        common: dict[str, Any] = {
+            "id": step_id,
+            "name": name,
+            "kind": kind,
+            "when": when,
+            "customer_label": customer_label.strip(),
+        }
         if kind in (EMAIL_CUSTOMER, WAIT_FOR_CUSTOMER):
             subject, body = self._message(item, path, kind)
             common.update(subject=subject, body=body)

@@ -39,6 +39,8 @@ DEMO_AGENTS = {
     "ed": "engineering",
     "leah": "legal",
     "cora": "comms",
+    "sue": "supervisor",
+    "cole": "cs-lead",
 }
 DEAD_LETTER_SUFFIX = "-dlq"
 #: Where inbound mail events go when the handler keeps failing (the function's dead-letter queue).

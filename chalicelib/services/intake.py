@@ -124,6 +124,18 @@ class IntakeService:
             request_hash=request_hash,
         )
 
+    def open_internal(
+        self, type_id: str, customer: Customer, fields: dict[str, Any], channel: str, key: str
+    ) -> Opened:
+        """Open an issue Caseflow itself raises for a customer (e.g. service recovery); `key` makes it once."""
+        loaded = self._types.current(type_id)
+        cleaned = validate_values(loaded.issue_type.fields, fields, self._clock())
+        request_hash = _hash({"type": type_id, "customer": customer.email, "fields": cleaned})
+        if earlier := self._replay(key, request_hash):
+            return earlier
+        reporter = Customer(id="", email=customer.email, name=customer.name)
+        return self._store(loaded, reporter, cleaned, channel, idempotency_key=key, request_hash=request_hash)
+
     def _open_free_text(
         self, request: Mapping[str, Any], idempotency_key: str | None, request_hash: str, channel: str
     ) -> Opened:

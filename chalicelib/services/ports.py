@@ -219,6 +219,14 @@ class ObjectStore(Protocol):
     def download_link(self, key: str, filename: str, seconds: int) -> str:
         """A short-lived link to one object, e.g. an attachment for an agent."""
 
+    def upload_form(self, key: str, max_bytes: int, redirect: str, seconds: int) -> dict[str, Any]:
+        """`{"url", "fields"}` of a form that uploads one file straight to `key` (a presigned POST)."""
+
+    def head(self, key: str, length: int) -> tuple[int, bytes] | None:
+        """Size and first bytes of an object, or None."""
+
+    def delete(self, key: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class ModelRecord:
@@ -259,6 +267,28 @@ class ClassifierRepository(Protocol):
     def examples(self) -> list[tuple[str, str]]: ...
 
 
+@dataclass(frozen=True)
+class SurveyAnswer:
+    question: str
+    score: int
+    answered_at: datetime
+    first_answered_at: datetime
+    comment: str = ""
+
+
+class SurveyRepository(Protocol):
+    """Customers' survey answers per resolved issue, and the recovery issue an unhappy answer opened."""
+
+    def answer(self, issue_id: str, question: str) -> SurveyAnswer | None: ...
+
+    def save(self, issue_id: str, answer: SurveyAnswer) -> None: ...
+
+    def recovery_issue(self, issue_id: str) -> str | None: ...
+
+    def claim_recovery(self, issue_id: str, recovery_issue_id: str) -> bool:
+        """Link the recovery issue, once; False if another one was linked first."""
+
+
 class JobQueue(Protocol):
     """Background work for a function of its own (e.g. training, which needs scikit-learn)."""
 
@@ -269,3 +299,10 @@ class Outbox(Protocol):
     """The local copies of sent emails (dev stage only)."""
 
     def messages(self) -> list[dict[str, str]]: ...
+
+
+class RateLimiter(Protocol):
+    """Atomic counters per key (the key names its time window); each expires at `expires_at`."""
+
+    def hit(self, key: str, limit: int, expires_at: datetime, unit: str | None = None) -> bool:
+        """Count one hit, or one distinct `unit` (the same unit again counts once); False when over `limit`."""

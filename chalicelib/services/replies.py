@@ -55,7 +55,8 @@ class ReplyService:
         agent.require_any_role()
         issue = self._issue(issue_id)
         for event in self._issues.timeline(issue.id):
-            for attachment in event.data.get("email", {}).get("attachments", []):
+            found = [*event.data.get("email", {}).get("attachments", []), *event.data.get("attachments", [])]
+            for attachment in found:
                 if attachment.get("key") == key:
                     url = self._store.download_link(key, attachment["name"], ATTACHMENT_LINK_SECONDS)
                     return {"name": attachment["name"], "url": url, "expires_in": ATTACHMENT_LINK_SECONDS}

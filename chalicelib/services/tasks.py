@@ -79,6 +79,8 @@ class TaskService:
         link_secret: str,
         public_url: str,
         clock: Clock = utc_now,
+        on_resolved: Callable[[Issue], Any] | None = None,
+        status_link: Callable[[str], str] | None = None,
     ):
         self._issues = issues
         self._tasks = tasks
@@ -88,6 +90,10 @@ class TaskService:
         self._link_secret = link_secret
         self._public_url = public_url.rstrip("/")
         self._clock = clock
+        #: What else happens when an issue is resolved (the satisfaction survey).
+        self._on_resolved = on_resolved
+        #: The customer's status page of an issue, given in the acknowledgement.
+        self._status_link = status_link
 
     # The workflow's side
 
@@ -292,7 +298,9 @@ class TaskService:
             f"Dear {customer.name or 'customer'},\n\nWe have received your report and will keep you "
             f"informed by email.\n\nReference: {issue.reference}\nType: {issue_type.name}\n"
             + "\n".join(lines)
-            + "\n\nPlease quote the reference if you contact us about it.\n\nCaseflow customer service\n"
+            + "\n\nPlease quote the reference if you contact us about it.\n"
+            + (f"Follow your issue here: {self._status_link(issue.id)}\n" if self._status_link else "")
+            + "\nCaseflow customer service\n"
         )
         subject = f"We have received your report {issue.reference}: {issue_type.name}"
         if issue.channel == EMAIL_CHANNEL:
@@ -347,6 +355,8 @@ class TaskService:
         now = self._clock()
         self._issues.update(issue.id, status=RESOLVED, resolved_at=now, current_step="")
         self._event(issue, "issue_resolved", "the issue is resolved")
+        if self._on_resolved is not None:
+            self._on_resolved(issue)
 
     # The holders' side
 

@@ -53,6 +53,8 @@ ROLES = {
     "engineering-oncall",
     "legal",
     "comms",
+    "supervisor",
+    "cs-lead",
 }
 #: Every variable the stack must set for the functions (the rest of settings are local-only).
 FUNCTION_ENVIRONMENT = {

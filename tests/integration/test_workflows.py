@@ -66,7 +66,8 @@ def test_rude_staff_runs_from_report_to_resolution(stack):
 
     issue = stack.issue(issue_id)
     kinds = [e["kind"] for e in issue["timeline"]]
-    assert kinds[0] == "issue_opened" and kinds[-1] == "issue_resolved"
+    assert kinds[0] == "issue_opened" and kinds[-2:] == ["issue_resolved", "email_sent"]
+    assert issue["timeline"][-1]["data"]["message"] == "survey"
     assert kinds.count("task_completed") == 2 and "escalated" not in kinds
     assert issue["customer"]["email"] == "rude.report@example.com"
     assert [t["status"] for t in issue["tasks"]] == ["completed", "completed"]

@@ -8,6 +8,7 @@ from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -233,3 +234,27 @@ class ExampleItem(_Item):
     label = UnicodeAttribute()
     source = UnicodeAttribute()
     at = UTCDateTimeAttribute()
+
+
+class SurveyAnswerItem(_Item):
+    """pk=ISSUE#<id>, sk=SURVEY#<csat|nps>: the customer's answer to one question about the issue."""
+
+    score = NumberAttribute()
+    answered_at = UTCDateTimeAttribute()
+    first_answered_at = UTCDateTimeAttribute()
+    comment = UnicodeAttribute(default="")
+
+
+class RecoveryLinkItem(_Item):
+    """pk=ISSUE#<id>, sk=RECOVERY: the service-recovery issue an unhappy answer opened (one per issue)."""
+
+    recovery_issue_id = UnicodeAttribute()
+
+
+class RateLimitItem(_Item):
+    """pk=RATE#<key, naming its window>, sk=RATE: an atomic counter of hits, or a set of distinct
+    units (e.g. form submissions), for one rate limit's window (TTL: the window's end)."""
+
+    hits = NumberAttribute(null=True)
+    units = UnicodeSetAttribute(null=True)
+    expires_at = NumberAttribute()

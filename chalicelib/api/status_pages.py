@@ -1,0 +1,149 @@
+"""Customers' status pages and survey answers: signed links, no account.
+
+A bad or expired status link gets a page that offers a new one by email, and says the same thing
+whether or not the address or the issue exists.
+"""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.pages import form_cookie, form_values, page, posting_to, set_form_cookie
+from chalicelib.bootstrap import services
+from chalicelib.domain import csrf
+from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.signed_links import LinkExpired, LinkInvalid
+
+status_pages = Blueprint(__name__)
+_FORM = "application/x-www-form-urlencoded"
+_BAD_LINK = (LinkInvalid, LinkExpired, NotFound)
+STATUS = "status"
+SURVEY = "survey"
+
+
+def _guarded(
+    status_code: int, template: str, scope: str, headers: dict[str, str] | None = None, **context: object
+) -> Response:
+    """A page whose forms carry a CSRF token; the browser gets the form cookie if it has none."""
+    cookie = form_cookie(status_pages.current_request.headers)
+    extra = dict(headers or {})
+    if not csrf.well_formed(cookie):
+        cookie = csrf.new_cookie()
+        extra.update(set_form_cookie(cookie, services().config.public_url.startswith("https://")))
+    token = csrf.token(services().config.link_secret, cookie or "", scope)
+    return page(status_code, template, extra_headers=extra, csrf=token, **context)
+
+
+def _forged(values: dict[str, object], scope: str) -> Response | None:
+    """A 403 page when a post does not carry the token of the browser's own form."""
+    cookie = form_cookie(status_pages.current_request.headers)
+    if csrf.valid(services().config.link_secret, cookie, scope, str(values.get(csrf.FIELD, ""))):
+        return None
+    return page(
+        403,
+        "message.html",
+        title="Please reload the page",
+        message="For your safety we could not accept this form. Reload the page and send it again.",
+    )
+
+
+def _bad_status_link(exc: Exception) -> Response:
+    if isinstance(exc, LinkExpired):
+        return _guarded(410, "status_problem.html", STATUS, title="This link has expired", message="It worked 90 days.")
+    return _guarded(404, "status_problem.html", STATUS, title="This link does not work", message="Check the link.")
+
+
+def _status_page(token: str, status_code: int = 200, **context: object) -> Response:
+    """The status page, with a form to upload a file straight to S3 when the issue's type takes files."""
+    status = services().status_pages
+    upload = status.upload_form(token)
+    headers = posting_to(upload["url"]) if upload else None
+    return _guarded(status_code, "status.html", STATUS, headers, view=status.view(token), upload=upload, **context)
+
+
+@status_pages.route("/s/{token}", methods=["GET"])
+def show_status(token: str) -> Response:
+    try:
+        return _status_page(token)
+    except _BAD_LINK as exc:
+        return _bad_status_link(exc)
+
+
+@status_pages.route("/s/{token}/uploaded", methods=["GET"])
+def file_uploaded(token: str) -> Response:
+    """Where S3 sends the customer after an upload: the file is checked and put on the issue."""
+    key = (status_pages.current_request.query_params or {}).get("key")
+    try:
+        services().status_pages.record_upload(token, key)
+    except _BAD_LINK as exc:
+        return _bad_status_link(exc)
+    except ValidationFailed as exc:
+        return _status_page(token, 400, upload_error=exc.errors[0].message)
+    return _status_page(token, notice="Thank you, we have your file.")
+
+
+@status_pages.route("/s/{token}", methods=["POST"], content_types=[_FORM])
+def reply_on_status_page(token: str) -> Response:
+    """The customer writes to us from the status page, exactly as by email."""
+    values = form_values(status_pages.current_request.raw_body, set())
+    message = values.get("message", "")
+    if forged := _forged(values, STATUS):
+        return forged
+    try:
+        services().status_pages.reply(token, message)
+    except _BAD_LINK as exc:
+        return _bad_status_link(exc)
+    except ValidationFailed as exc:
+        return _status_page(token, 400, error=exc.errors[0].message, message=message)
+    return _status_page(token, notice="Thank you, we have your message.")
+
+
+@status_pages.route("/s", methods=["POST"], content_types=[_FORM])
+def new_status_link() -> Response:
+    values = form_values(status_pages.current_request.raw_body, set())
+    email = values.get("email", "")
+    if forged := _forged(values, STATUS):
+        return forged
+    try:
+        services().status_pages.send_new_link(email)
+    except ValidationFailed as exc:
+        return _guarded(400, "status_problem.html", STATUS, title="Get a new link", message=exc.errors[0].message)
+    return page(
+        200,
+        "message.html",
+        title="Check your email",
+        message=f"If we have an issue for {email}, we have emailed it a new link. It may take a few minutes.",
+    )
+
+
+def _bad_survey_link(exc: Exception) -> Response:
+    if isinstance(exc, Conflict):
+        return page(409, "message.html", title="You have answered already", message=str(exc))
+    if isinstance(exc, LinkExpired):
+        return page(410, "message.html", title="This survey has closed", message="Thank you all the same.")
+    return page(404, "message.html", title="This link does not work", message="Check that it was copied whole.")
+
+
+@status_pages.route("/survey/{token}", methods=["GET"])
+def answer_survey(token: str) -> Response:
+    """One click records the score the link carries; clicking again changes nothing."""
+    try:
+        return _guarded(200, "survey.html", SURVEY, answer=services().surveys.answer(token))
+    except (*_BAD_LINK, Conflict) as exc:
+        return _bad_survey_link(exc)
+
+
+@status_pages.route("/survey/{token}", methods=["POST"], content_types=[_FORM])
+def comment_on_survey(token: str) -> Response:
+    values = form_values(status_pages.current_request.raw_body, set())
+    comment = values.get("comment", "")
+    if forged := _forged(values, SURVEY):
+        return forged
+    surveys = services().surveys
+    try:
+        answer = surveys.comment(token, comment)
+    except (*_BAD_LINK, Conflict) as exc:
+        return _bad_survey_link(exc)
+    except ValidationFailed as exc:
+        return _guarded(400, "survey.html", SURVEY, answer=surveys.answer(token), error=exc.errors[0].message)
+    return page(200, "survey.html", answer=answer, commented=True)

@@ -1,0 +1,304 @@
+"""The view model of a customer's form: what the template renders for each field, as plain data.
+
+Every decision about the markup (which input, which attributes, which hint, where an error goes,
+what stays filled in) is made here, so the template stays a loop and the tests can check each
+field kind without parsing HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain.conditions import FIELD, Condition, When
+from chalicelib.domain.errors import FieldError
+from chalicelib.domain.fields import MAX_TEXT_LENGTH, TODAY, FieldSpec, Option
+from chalicelib.domain.issue_types import IssueType
+from chalicelib.services.web_forms import (
+    CSRF_FIELD,
+    CUSTOMER_EMAIL,
+    CUSTOMER_NAME,
+    HONEYPOT_FIELD,
+    SUBMISSION_FIELD,
+    FormPage,
+)
+
+#: A choice with at most this many options is a group of radio buttons, else a drop-down list.
+MAX_RADIOS = 4
+YES_NO = (Option("yes", "Yes"), Option("no", "No"))
+CUSTOMER_FIELDS = (
+    FieldSpec(
+        id=CUSTOMER_EMAIL,
+        label="Your email address",
+        type="email",
+        required=True,
+        help="We send your reference and every update to this address.",
+    ),
+    FieldSpec(id=CUSTOMER_NAME, label="Your name", type="text", max=200),
+)
+_INPUT_TYPES = {"email": "email", "phone": "tel", "number": "number", "date": "date", "datetime": "datetime-local"}
+_AUTOCOMPLETE = {CUSTOMER_EMAIL: "email", CUSTOMER_NAME: "name"}
+_OPERATOR_WORDS = {
+    "equals": "is",
+    "not_equals": "is not",
+    "in": "is one of",
+    "not_in": "is not one of",
+    "greater_than": "is more than",
+    "less_than": "is less than",
+    "at_least": "is at least",
+    "at_most": "is at most",
+}
+
+
+@dataclass(frozen=True)
+class OptionView:
+    id: str
+    value: str
+    label: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class FieldView:
+    id: str
+    label: str
+    #: input, textarea, select, radios or checkboxes.
+    widget: str
+    input_type: str
+    required: bool
+    help: str
+    hints: tuple[str, ...]
+    error: str
+    value: str
+    options: tuple[OptionView, ...]
+    #: Extra attributes of the input (min, max, maxlength, pattern, ...), rendered escaped.
+    attributes: tuple[tuple[str, str], ...]
+
+    @property
+    def help_id(self) -> str:
+        return f"{self.id}-help"
+
+    @property
+    def hint_id(self) -> str:
+        return f"{self.id}-hint"
+
+    @property
+    def error_id(self) -> str:
+        return f"{self.id}-error"
+
+    @property
+    def described_by(self) -> str:
+        """The ids of the texts that describe the input: its error first, then help and hints."""
+        ids = [
+            self.error_id if self.error else "",
+            self.help_id if self.help else "",
+            self.hint_id if self.hints else "",
+        ]
+        return " ".join(i for i in ids if i)
+
+    @property
+    def is_group(self) -> bool:
+        return self.widget in ("radios", "checkboxes")
+
+
+@dataclass(frozen=True)
+class ErrorLink:
+    """One line of the error summary; `href` is empty for a problem no field can fix."""
+
+    href: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FormView:
+    type_id: str
+    title: str
+    description: str
+    fields: tuple[FieldView, ...]
+    customer_fields: tuple[FieldView, ...]
+    errors: tuple[ErrorLink, ...]
+    csrf_token: str
+    submission_id: str
+    csrf_field: str = CSRF_FIELD
+    submission_field: str = SUBMISSION_FIELD
+    honeypot_field: str = HONEYPOT_FIELD
+
+
+def form_view(page: FormPage) -> FormView:
+    """Everything the form template needs, from the type's definition and what the customer sent."""
+    issue_type = page.issue_type
+    messages = _messages_by_input(issue_type, page.errors)
+    fields = tuple(_field_view(spec, issue_type, page, messages.get(spec.id, "")) for spec in issue_type.fields)
+    customer = tuple(_field_view(spec, issue_type, page, messages.get(spec.id, "")) for spec in CUSTOMER_FIELDS)
+    return FormView(
+        type_id=issue_type.id,
+        title=issue_type.name,
+        description=issue_type.description,
+        fields=fields,
+        customer_fields=customer,
+        errors=_summary(fields + customer, page.errors, issue_type),
+        csrf_token=page.csrf_token,
+        submission_id=page.submission_id,
+    )
+
+
+def one_line(description: str) -> str:
+    """The first line of a type's description, for the catalogue."""
+    return description.strip().splitlines()[0] if description.strip() else ""
+
+
+def _input_id(issue_type: IssueType, error_field: str) -> str | None:
+    """The form input an intake error is about (`fields.store` → `store`), if the form has one."""
+    if error_field == "customer.email":
+        return CUSTOMER_EMAIL
+    if error_field == "customer.name":
+        return CUSTOMER_NAME
+    name = error_field.removeprefix("fields.")
+    return name if error_field.startswith("fields.") and issue_type.field(name) else None
+
+
+def _messages_by_input(issue_type: IssueType, errors: Sequence[FieldError]) -> dict[str, str]:
+    labels = {spec.id: spec.label for spec in issue_type.fields + CUSTOMER_FIELDS}
+    found: dict[str, str] = {}
+    for error in errors:
+        input_id = _input_id(issue_type, error.field)
+        if input_id and input_id not in found:
+            found[input_id] = _sentence(labels[input_id], error.message)
+    return found
+
+
+def _sentence(label: str, message: str) -> str:
+    """ "Store is required." rather than the API's "fields.store: is required"."""
+    if message.startswith("must match the pattern"):
+        message = "is not in the expected format"
+    return f"{label} {message}."
+
+
+def _summary(
+    views: tuple[FieldView, ...], errors: Sequence[FieldError], issue_type: IssueType
+) -> tuple[ErrorLink, ...]:
+    links = [ErrorLink(f"#{view.id}", view.error) for view in views if view.error]
+    for error in errors:
+        if _input_id(issue_type, error.field) is None:
+            links.append(ErrorLink("", f"{error.field}: {error.message}"))
+    return tuple(links)
+
+
+def _field_view(spec: FieldSpec, issue_type: IssueType, page: FormPage, error: str) -> FieldView:
+    sent = [v for v in page.values.get(spec.id, []) if v != ""]
+    value = sent[-1] if sent else ""
+    widget, options = _widget(spec, sent)
+    return FieldView(
+        id=spec.id,
+        label=spec.label,
+        widget=widget,
+        input_type=_INPUT_TYPES.get(spec.type, "text"),
+        required=spec.required,
+        help=spec.help,
+        hints=_hints(spec, issue_type, page.zone),
+        error=error,
+        value=value,
+        options=options,
+        attributes=_attributes(spec, page.now, page.zone),
+    )
+
+
+def _widget(spec: FieldSpec, sent: list[str]) -> tuple[str, tuple[OptionView, ...]]:
+    if spec.type == "long_text":
+        return "textarea", ()
+    if spec.type in ("choice", "multi_choice", "yes_no"):
+        options = YES_NO if spec.type == "yes_no" else spec.options
+        views = tuple(
+            OptionView(spec.id if i == 0 else f"{spec.id}-{i + 1}", o.value, o.label, o.value in sent)
+            for i, o in enumerate(options)
+        )
+        if spec.type == "multi_choice":
+            return "checkboxes", views
+        if spec.type == "choice" and len(options) > MAX_RADIOS:
+            return "select", views
+        return "radios", views
+    return "input", ()
+
+
+def _attributes(spec: FieldSpec, now: datetime, zone: str) -> tuple[tuple[str, str], ...]:
+    attributes: list[tuple[str, str]] = []
+    if spec.id in _AUTOCOMPLETE:
+        attributes.append(("autocomplete", _AUTOCOMPLETE[spec.id]))
+    if spec.type in MAX_TEXT_LENGTH:
+        limit = min(spec.max, MAX_TEXT_LENGTH[spec.type]) if spec.max is not None else MAX_TEXT_LENGTH[spec.type]
+        attributes.append(("maxlength", str(limit)))
+        if spec.min is not None:
+            attributes.append(("minlength", str(spec.min)))
+        if spec.pattern:
+            attributes.append(("pattern", spec.pattern.removeprefix("^").removesuffix("$")))
+    if spec.type == "phone":
+        attributes.append(("autocomplete", "tel"))
+    if spec.type == "number":
+        attributes += [("inputmode", "decimal"), ("step", "any")]
+        attributes += [
+            (bound, _number(getattr(spec, bound))) for bound in ("min", "max") if getattr(spec, bound) is not None
+        ]
+    if spec.type in ("date", "datetime"):
+        for bound in ("min", "max"):
+            limit = getattr(spec, bound)
+            if limit is not None:
+                attributes.append((bound, _date_bound(spec.type, limit, now, zone)))
+    return tuple(attributes)
+
+
+def _number(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _date_bound(kind: str, limit: Any, now: datetime, zone: str) -> str:
+    """An HTML min/max for a date or local date-time input ("today" is today in the form's zone)."""
+    if limit != TODAY:
+        text = str(limit)
+        return text[:10] if kind == "date" else text[:16]
+    local = now.astimezone(ZoneInfo(zone))
+    return local.date().isoformat() if kind == "date" else local.strftime("%Y-%m-%dT%H:%M")
+
+
+def _hints(spec: FieldSpec, issue_type: IssueType, zone: str) -> tuple[str, ...]:
+    hints = []
+    shown = _condition_words(spec.shown_when, issue_type)
+    required = _condition_words(spec.required_when, issue_type)
+    if shown and shown == required:
+        hints.append(f"Only if {shown}; then it is required.")
+    else:
+        if shown:
+            hints.append(f"Only if {shown}.")
+        if required and not spec.required:
+            hints.append(f"Required if {required}.")
+    if spec.pattern and not spec.help:
+        hints.append(f"In the format {spec.pattern.removeprefix('^').removesuffix('$')}.")
+    if spec.type == "datetime":
+        hints.append(f"Local time in {zone.replace('_', ' ')}.")
+    return tuple(hints)
+
+
+def _condition_words(when: When | None, issue_type: IssueType) -> str:
+    """A condition in the customer's words, e.g. “Reason” is “I had cancelled the service”."""
+    if when is None:
+        return ""
+    return " and ".join(_one_condition(c, issue_type) for c in when.conditions if c.subject == FIELD)
+
+
+def _one_condition(condition: Condition, issue_type: IssueType) -> str:
+    other = issue_type.field(condition.ref)
+    label = other.label if other else condition.ref
+    if condition.operator == "is_set":
+        return f"you answered “{label}”" if condition.value else f"you left “{label}” empty"
+    values = condition.value if isinstance(condition.value, list) else [condition.value]
+    shown = ", ".join(f"“{_shown_value(other, v)}”" for v in values)
+    words = _OPERATOR_WORDS.get(condition.operator, condition.operator.replace("_", " "))
+    return f"“{label}” {words} {shown}"
+
+
+def _shown_value(spec: FieldSpec | None, value: Any) -> str:
+    if spec is None:
+        return str(value)
+    return str(spec.display(value))

@@ -1,0 +1,197 @@
+"""What a customer sees of their issue on its status page, and what they can do there.
+
+The page shows the status, the current step under its customer-facing label (never a role or a
+person), when we expect to be done, and the customer-visible timeline: what they told us and what
+we sent them, never internal events or task answers. A reply there is filed exactly as a reply
+by email would be: it resumes a step that waits for the customer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import tasks as rules
+from chalicelib.domain.attachments import SNIFF_BYTES, sniff
+from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
+from chalicelib.domain.fields import MAX_TEXT_LENGTH
+from chalicelib.domain.issue_types import HUMAN_TASK, PARALLEL, WAIT_FOR_CUSTOMER, IssueType
+from chalicelib.domain.issues import RESOLVED, Issue, TimelineEvent, new_id
+from chalicelib.services.clock import Clock, utc_now
+from chalicelib.services.issue_types import IssueTypeService
+from chalicelib.services.notifications import NotificationService
+from chalicelib.services.ports import IssueRepository, ObjectStore, TaskRepository
+from chalicelib.services.status_links import StatusLinks
+from chalicelib.services.tasks import TaskService
+
+WEB = "web"
+#: Where customers' uploads go in the bucket: `uploads/<issue id>/<ulid>`.
+UPLOADS = "uploads/"
+UPLOAD_FORM_SECONDS = 3600
+#: Timeline events a customer sees, and how each is told.
+_VISIBLE = {"issue_opened", "customer_message", "email_sent", "attachment_added"}
+_TIMED_KINDS = (HUMAN_TASK, PARALLEL, WAIT_FOR_CUSTOMER)
+NEW_LINK = "status_link"
+
+
+class StatusPageService:
+    def __init__(
+        self,
+        issues: IssueRepository,
+        tasks: TaskRepository,
+        issue_types: IssueTypeService,
+        task_service: TaskService,
+        notifications: NotificationService,
+        links: StatusLinks,
+        store: ObjectStore,
+        clock: Clock = utc_now,
+    ):
+        self._issues = issues
+        self._tasks = tasks
+        self._types = issue_types
+        self._task_service = task_service
+        self._notifications = notifications
+        self._links = links
+        self._store = store
+        self._clock = clock
+
+    def view(self, token: str) -> dict[str, Any]:
+        """The status page of the issue a token names; LinkInvalid/LinkExpired for a bad token."""
+        issue = self._issue(token)
+        issue_type = self._types.version(issue.type_id, issue.type_version).issue_type
+        open_tasks = [t for t in self._tasks.for_issue(issue.id) if t.status == rules.OPEN]
+        current = next((s for s in issue_type.all_steps() if s.id == issue.current_step), None)
+        if current is None and open_tasks:
+            current = issue_type.step(open_tasks[0].step)
+        waiting_for_customer = any(t.assigned_to.kind == "customer" for t in open_tasks)
+        return {
+            "reference": issue.reference,
+            "type_name": issue_type.name,
+            "status": issue.status,
+            "resolved": issue.status == RESOLVED,
+            "opened_at": issue.created_at,
+            "resolved_at": issue.resolved_at,
+            "current_step": current.label_for_customer if current and issue.status != RESOLVED else None,
+            "waiting_for_customer": waiting_for_customer,
+            "expected_by": None if issue.status == RESOLVED else self._expected_by(issue_type, issue, open_tasks),
+            "timeline": [self._visible(e, issue_type) for e in self._issues.timeline(issue.id) if e.kind in _VISIBLE],
+        }
+
+    def upload_form(self, token: str) -> dict[str, Any] | None:
+        """A form that sends one file straight to S3 (a presigned POST), then back to this page;
+        None when the type takes no attachments, the issue is resolved or has all it may have."""
+        issue = self._issue(token)
+        rules = self._types.version(issue.type_id, issue.type_version).issue_type.attachments
+        if rules is None or issue.status == RESOLVED or self._attachment_count(issue) >= rules.max_files:
+            return None
+        key = f"{UPLOADS}{issue.id}/{new_id()}"
+        redirect = f"{self._links.public_url}/s/{token}/uploaded"
+        form = self._store.upload_form(key, rules.max_bytes, redirect, UPLOAD_FORM_SECONDS)
+        return {**form, "label": rules.label, "types": rules.types, "max_mb": rules.max_bytes // (1024 * 1024)}
+
+    def record_upload(self, token: str, key: Any) -> dict[str, Any]:
+        """S3 sent the customer back after an upload: check the file and put it on the issue.
+
+        The file is judged by its first bytes and its size, not by what the browser claimed; a file
+        that breaks the type's rules is deleted and the customer is told why.
+        """
+        issue = self._issue(token)
+        rules = self._types.version(issue.type_id, issue.type_version).issue_type.attachments
+        if rules is None or not isinstance(key, str) or not key.startswith(f"{UPLOADS}{issue.id}/"):
+            raise ValidationFailed([FieldError("file", "this upload does not belong to this issue")])
+        if any(a.get("key") == key for a in self._attachments(issue)):
+            return {"key": key, "recorded": False}
+        found = self._store.head(key, SNIFF_BYTES)
+        if found is None:
+            raise ValidationFailed([FieldError("file", "the upload did not arrive; please try again")])
+        size, first_bytes = found
+        content_type = sniff(first_bytes)
+        problem = ""
+        if size == 0 or size > rules.max_bytes:
+            problem = f"files must be at most {rules.max_bytes // (1024 * 1024)} MB"
+        elif content_type not in rules.types:
+            problem = "this kind of file is not accepted here; send " + ", ".join(t.split("/")[1] for t in rules.types)
+        if problem:
+            self._store.delete(key)
+            raise ValidationFailed([FieldError("file", problem)])
+        name = f"{issue.reference}-{len(self._attachments(issue)) + 1}.{content_type.split('/')[1]}"
+        attachment = {"name": name, "content_type": content_type, "size": size, "key": key, "inline": False}
+        event = TimelineEvent(self._clock(), "attachment_added", name, "customer", {"attachments": [attachment]})
+        self._issues.add_event(issue, event)
+        return {"key": key, "recorded": True}
+
+    def _attachments(self, issue: Issue) -> list[dict[str, Any]]:
+        return [
+            a for e in self._issues.timeline(issue.id) if e.kind == "attachment_added" for a in e.data["attachments"]
+        ]
+
+    def _attachment_count(self, issue: Issue) -> int:
+        return len(self._attachments(issue))
+
+    def reply(self, token: str, text: Any) -> dict[str, Any]:
+        """The customer writes on the status page: filed as their message, resuming a waiting step."""
+        issue = self._issue(token)
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationFailed([FieldError("message", "is required")])
+        limit = MAX_TEXT_LENGTH["long_text"]
+        if len(text) > limit:
+            raise ValidationFailed([FieldError("message", f"must be at most {limit} characters")])
+        customer = self._issues.customer(issue.customer_id)
+        actor = customer.email if customer else "customer"
+        return self._task_service.customer_replied(issue.id, text, WEB, actor)
+
+    def send_new_link(self, email: Any) -> None:
+        """Email the status link of the customer's latest issue, if there is one; say nothing either way."""
+        if not isinstance(email, str) or "@" not in email:
+            raise ValidationFailed([FieldError("email", "enter the email address you reported with")])
+        customer = self._issues.customer_by_email(email.strip().lower())
+        if customer is None:
+            return
+        history = self._issues.customer_history(customer.id, limit=50)
+        issue_id = next((e["issue_id"] for e in history if e["kind"] == "issue_opened"), None)
+        issue = self._issues.get(issue_id) if issue_id else None
+        if issue is None:
+            return
+        body = (
+            f"Dear {customer.name or 'customer'},\n\nHere is a new link to follow your issue {issue.reference}:\n"
+            f"{self._links.link_for(issue.id)}\n\nIt works for 90 days.\n\nCaseflow customer service\n"
+        )
+        self._notifications.email_customer(issue, customer, f"Your status link for {issue.reference}", body, NEW_LINK)
+
+    def _issue(self, token: str) -> Issue:
+        issue = self._issues.get(self._links.issue_in(token))
+        if issue is None:
+            raise NotFound("this issue no longer exists")
+        return issue
+
+    def _expected_by(self, issue_type: IssueType, issue: Issue, open_tasks: list[Any]) -> datetime | None:
+        """The current step's deadline, then each later timed step's deadline on its own calendar."""
+        if not open_tasks:
+            return None
+        moment = max(t.due_at for t in open_tasks)
+        steps = list(issue_type.steps)
+        current_ids = {t.step for t in open_tasks}
+        index = max((i for i, s in enumerate(steps) if s.id in current_ids or _contains(s, current_ids)), default=-1)
+        for step in steps[index + 1 :]:
+            if step.kind in (HUMAN_TASK, WAIT_FOR_CUSTOMER) and step.deadline and step.when is None:
+                moment = issue_type.calendar(step.calendar).add(moment, step.deadline)
+        return moment
+
+    @staticmethod
+    def _visible(event: TimelineEvent, issue_type: IssueType) -> dict[str, Any]:
+        """One timeline entry as the customer reads it: their words, or what we emailed them."""
+        if event.kind == "email_sent":
+            return {"at": event.at, "who": "us", "title": event.text, "text": event.data.get("body", "")}
+        if event.kind == "issue_opened":
+            email = event.data.get("email") or {}
+            values = event.data.get("fields") or {}
+            shown = [f"{f.label}: {f.display(values[f.id])}" for f in issue_type.fields if f.id in values]
+            text = email.get("full_text") or "\n".join(shown)
+            return {"at": event.at, "who": "you", "title": "You reported the issue", "text": text}
+        if event.kind == "attachment_added":
+            return {"at": event.at, "who": "you", "title": "You added a file", "text": event.text}
+        return {"at": event.at, "who": "you", "title": "You wrote", "text": event.text}
+
+
+def _contains(step: Any, ids: set[str]) -> bool:
+    return any(inner.id in ids for branch in step.branches for inner in branch)

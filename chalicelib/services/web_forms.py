@@ -1,0 +1,319 @@
+"""Customers' web forms: the catalogue, a type's form, and a report sent through it.
+
+A report goes through the same intake as `POST /issues`; around it this service guards the form:
+a CSRF token bound to a cookie and the type, a honeypot that bots fill and people don't, and rate
+limits per client address and per customer email. Form text becomes the validator's values in
+`form_request`, a plain function the tests call directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain import csrf
+from chalicelib.domain.calendars import ALWAYS_NAME
+from chalicelib.domain.conditions import FIELD
+from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from chalicelib.domain.issue_types import EMAIL_CUSTOMER, HUMAN_TASK, PARALLEL, WAIT_FOR_CUSTOMER, IssueType, Step
+from chalicelib.domain.issues import WEB, new_id, new_reference, normalise_email
+from chalicelib.services.clock import Clock, utc_now
+from chalicelib.services.intake import IntakeService
+from chalicelib.services.issue_types import IssueTypeService
+from chalicelib.services.ports import RateLimiter
+from chalicelib.services.status_links import StatusLinks
+
+log = logging.getLogger(__name__)
+
+#: Form names that are not the type's fields. Field ids are lower_snake_case, so hyphens can't clash.
+CUSTOMER_EMAIL = "customer-email"
+CUSTOMER_NAME = "customer-name"
+CSRF_FIELD = csrf.FIELD
+SUBMISSION_FIELD = "submission-id"
+HONEYPOT_FIELD = "website-address"
+CSRF_COOKIE = csrf.COOKIE
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
+_LOOKS_LIKE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_SHOWN_KINDS = (HUMAN_TASK, PARALLEL, WAIT_FOR_CUSTOMER)
+IDEMPOTENCY_PREFIX = "web-form:"
+
+
+@dataclass(frozen=True)
+class FormLimits:
+    per_address: int = 20
+    per_email: int = 5
+    window: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class FormPage:
+    """A form to render: blank, or as sent with its errors. `new_cookie` is set when not None."""
+
+    issue_type: IssueType
+    csrf_token: str
+    submission_id: str
+    zone: str
+    now: datetime
+    values: Mapping[str, list[str]] = field(default_factory=dict)
+    errors: tuple[FieldError, ...] = ()
+    new_cookie: str | None = None
+
+
+@dataclass(frozen=True)
+class StepPreview:
+    label: str
+    expected: str
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    issue_type: IssueType
+    reference: str
+    steps: tuple[StepPreview, ...]
+    status_link: str
+
+    @property
+    def emails_customer(self) -> bool:
+        """Whether the process writes to the customer (with its outcome) on its way."""
+        return any(step.kind == EMAIL_CUSTOMER for step in self.issue_type.all_steps())
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The form's CSRF token or submission id did not match: the form must be reloaded."""
+
+    type_id: str
+
+
+@dataclass(frozen=True)
+class Limited:
+    """Too many posts from this address or reports for this email in the current window."""
+
+    type_id: str
+    retry_at: datetime
+    retry_after: timedelta
+
+
+@dataclass(frozen=True)
+class AlreadySent:
+    """The submission id was used for a report with other answers (e.g. edited after going back)."""
+
+    type_id: str
+
+
+Outcome = FormPage | Confirmation | Refused | Limited | AlreadySent
+
+
+def parse_form(raw: bytes | None) -> dict[str, list[str]]:
+    """A urlencoded body as every name's list of values (checkboxes repeat their name)."""
+    return parse_qs((raw or b"").decode("utf-8", errors="replace"), keep_blank_values=True)
+
+
+def form_request(issue_type: IssueType, submitted: Mapping[str, list[str]], zone: str = "UTC") -> dict[str, Any]:
+    """The intake request for a submitted form: numbers, yes/no as booleans, checkbox lists,
+    local date-times in `zone` with their offset, and empty answers left out.
+
+    Text that can't be converted is passed on as typed, so the validator names the problem.
+    """
+    fields: dict[str, Any] = {}
+    for spec in issue_type.fields:
+        raw = [v.strip() for v in submitted.get(spec.id, [])]
+        if spec.type == "multi_choice":
+            chosen = [v for v in raw if v]
+            if chosen:
+                fields[spec.id] = chosen
+            continue
+        text = raw[-1] if raw else ""
+        if text:
+            fields[spec.id] = _converted(spec.type, text, zone)
+    customer = {"email": _last(submitted, CUSTOMER_EMAIL), "name": _last(submitted, CUSTOMER_NAME)}
+    return {"type": issue_type.id, "customer": {k: v for k, v in customer.items() if v}, "fields": fields}
+
+
+def _last(submitted: Mapping[str, list[str]], name: str) -> str:
+    values = submitted.get(name) or [""]
+    return values[-1].strip()
+
+
+def _converted(kind: str, text: str, zone: str) -> Any:
+    if kind == "number":
+        for convert in (int, float):
+            try:
+                return convert(text)
+            except ValueError:
+                pass
+        return text
+    if kind == "yes_no":
+        return {"yes": True, "no": False}.get(text.lower(), text)
+    if kind == "datetime" and _LOCAL_DATETIME.match(text):
+        return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).isoformat()
+    return text
+
+
+def form_zone(issue_type: IssueType) -> str:
+    """The time zone a customer's local date-time is read in: the type's first business calendar's."""
+    for step in issue_type.all_steps():
+        if step.calendar != ALWAYS_NAME and step.calendar in issue_type.calendars:
+            return issue_type.calendars[step.calendar].timezone
+    return "UTC"
+
+
+def expected_time(deadline: timedelta, calendar: str) -> str:
+    """A deadline as a customer reads it: "usually within 8 working hours", or "within 2 hours" on 24x7."""
+    seconds = int(deadline.total_seconds())
+    working = calendar != ALWAYS_NAME
+    if seconds % 86400 == 0 and not working:
+        amount, unit = seconds // 86400, "day"
+    elif seconds % 3600 == 0:
+        amount, unit = seconds // 3600, "hour"
+    elif seconds % 60 == 0:
+        amount, unit = seconds // 60, "minute"
+    else:
+        amount, unit = seconds, "second"
+    words = f"{amount} {'working ' if working else ''}{unit}{'' if amount == 1 else 's'}"
+    return f"usually within {words}" if working else f"within {words}"
+
+
+def what_happens_next(issue_type: IssueType, fields: Mapping[str, Any] | None = None) -> tuple[StepPreview, ...]:
+    """The customer-facing steps in order: people's tasks, parallel work and waits for the customer.
+
+    A step that runs only on some condition is left out unless it depends on the customer's own
+    answers and they meet it: what happens later depends on decisions nobody has made yet.
+    """
+    previews = []
+    for step in issue_type.steps:
+        if step.kind not in _SHOWN_KINDS or not _applies(step, fields or {}):
+            continue
+        previews.append(StepPreview(step.label_for_customer, _step_time(step)))
+    return tuple(previews)
+
+
+def _applies(step: Step, fields: Mapping[str, Any]) -> bool:
+    if step.when is None:
+        return True
+    return all(c.subject == FIELD for c in step.when.conditions) and step.when.holds(fields)
+
+
+def _step_time(step: Step) -> str:
+    if step.kind == HUMAN_TASK and step.deadline is not None:
+        return expected_time(step.deadline, step.calendar)
+    return ""
+
+
+class WebFormService:
+    def __init__(
+        self,
+        issue_types: IssueTypeService,
+        intake: IntakeService,
+        status_links: StatusLinks,
+        limiter: RateLimiter,
+        secret: str,
+        limits: FormLimits = FormLimits(),
+        clock: Clock = utc_now,
+    ):
+        self._types = issue_types
+        self._intake = intake
+        self._links = status_links
+        self._limiter = limiter
+        self._secret = secret.encode()
+        self._limits = limits
+        self._clock = clock
+
+    def catalogue(self) -> list[IssueType]:
+        """The types customers may report, by name."""
+        return sorted((t for t in self._types.list_current() if t.public), key=lambda t: t.name.lower())
+
+    def blank_form(self, type_id: str, cookie: str | None) -> FormPage:
+        """A fresh form; NotFound for an unknown or non-public type. Keeps a well-formed cookie."""
+        issue_type = self._public_type(type_id)
+        new_cookie = None if cookie and _TOKEN.match(cookie) else secrets.token_urlsafe(24)
+        return self._page(issue_type, cookie=new_cookie or cookie or "", new_cookie=new_cookie)
+
+    def submit(self, type_id: str, submitted: Mapping[str, list[str]], cookie: str | None, address: str) -> Outcome:
+        """Check the form's guards, then open the issue through the intake; NotFound for an unknown type."""
+        issue_type = self._public_type(type_id)
+        submission_id = _last(submitted, SUBMISSION_FIELD)
+        if not cookie or not hmac.compare_digest(_last(submitted, CSRF_FIELD), self._csrf(cookie, issue_type.id)):
+            return Refused(issue_type.id)
+        if not _TOKEN.match(submission_id):
+            return Refused(issue_type.id)
+        if limited := self._limit(issue_type.id, "address", address, None, self._limits.per_address):
+            return limited
+        if _last(submitted, HONEYPOT_FIELD):
+            log.warning("web form honeypot filled: nothing opened", extra={"type": issue_type.id})
+            return self._confirmation(issue_type, new_reference(), new_id(), {})
+        zone = form_zone(issue_type)
+        request = form_request(issue_type, submitted, zone)
+        email = request["customer"].get("email", "")
+        if _LOOKS_LIKE_EMAIL.match(email):
+            per_email = self._limits.per_email
+            if limited := self._limit(issue_type.id, "email", normalise_email(email), submission_id, per_email):
+                return limited
+        try:
+            opened = self._intake.open_issue(request, idempotency_key=IDEMPOTENCY_PREFIX + submission_id, channel=WEB)
+        except ValidationFailed as exc:
+            return self._page(issue_type, cookie, submitted, tuple(exc.errors), submission_id)
+        except Conflict:
+            return AlreadySent(issue_type.id)
+        return self._confirmation(issue_type, opened.issue.reference, opened.issue.id, opened.issue.fields)
+
+    def _public_type(self, type_id: str) -> IssueType:
+        try:
+            issue_type = self._types.current(type_id).issue_type
+        except ValidationFailed:
+            raise NotFound(f"no form for {type_id!r}") from None
+        if not issue_type.public:
+            raise NotFound(f"no form for {type_id!r}")
+        return issue_type
+
+    def _page(
+        self,
+        issue_type: IssueType,
+        cookie: str,
+        values: Mapping[str, list[str]] | None = None,
+        errors: tuple[FieldError, ...] = (),
+        submission_id: str | None = None,
+        new_cookie: str | None = None,
+    ) -> FormPage:
+        return FormPage(
+            issue_type=issue_type,
+            csrf_token=self._csrf(cookie, issue_type.id),
+            submission_id=submission_id or secrets.token_urlsafe(18),
+            zone=form_zone(issue_type),
+            now=self._clock(),
+            values=values or {},
+            errors=errors,
+            new_cookie=new_cookie,
+        )
+
+    def _csrf(self, cookie: str, type_id: str) -> str:
+        return csrf.token(self._secret.decode(), cookie, type_id)
+
+    def _limit(self, type_id: str, kind: str, who: str, unit: str | None, limit: int) -> Limited | None:
+        """Count this post in the current window; Limited, saying when the window ends, if over."""
+        now = self._clock()
+        seconds = int(self._limits.window.total_seconds())
+        window = int(now.timestamp()) // seconds
+        ends = datetime.fromtimestamp((window + 1) * seconds, tz=now.tzinfo)
+        # Keys hold a keyed hash, not the address or email itself.
+        digest = hmac.new(self._secret, f"{kind}|{who}".encode(), hashlib.sha256).hexdigest()[:32]
+        if self._limiter.hit(f"form-{kind}#{digest}#{window}", limit, ends, unit):
+            return None
+        return Limited(type_id, ends, ends - now)
+
+    def _confirmation(
+        self, issue_type: IssueType, reference: str, issue_id: str, fields: Mapping[str, Any]
+    ) -> Confirmation:
+        return Confirmation(
+            issue_type, reference, what_happens_next(issue_type, fields), self._links.link_for(issue_id)
+        )

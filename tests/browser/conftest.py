@@ -1,0 +1,182 @@
+"""Browser tests: the embedded stack (`python -m chalicelib.local`) on free ports, seen through headless Chromium.
+
+Chromium is Debian's (/usr/bin/chromium), driven by Playwright for Python; nothing here downloads a browser.
+Without /usr/bin/chromium the tests are skipped, except under CI (the CI variable is set), where they fail.
+Screenshots go to test-artifacts/ at the repository root. Timings are printed (see them with -rP).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+MOBILE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 900}
+STARTUP_TIMEOUT = 90
+
+_timings: dict[str, float] = {}
+_browser_test_wallclock: list[float] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.nodeid.startswith("tests/browser/"):
+        _browser_test_wallclock.extend((report.start, report.stop))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+    if not _browser_test_wallclock:
+        return
+    terminalreporter.section("browser timings")
+    for name, seconds in _timings.items():
+        terminalreporter.write_line(f"{name}: {seconds:.2f} s")
+    total = max(_browser_test_wallclock) - min(_browser_test_wallclock)
+    terminalreporter.write_line(f"browser suite (setup to last test): {total:.2f} s")
+
+
+def record(name: str, seconds: float) -> None:
+    """Keep a timing for the summary and print it into the current test's captured output."""
+    _timings[name] = seconds
+    print(f"{name}: {seconds:.2f} s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, base: str, outbox: Path):
+        self.base = base
+        self.outbox = outbox
+
+    def url(self, path: str) -> str:
+        return f"{self.base}{path}"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    api_port, aws_port, smtp_port = free_port(), free_port(), free_port()
+    outbox = tmp_path_factory.mktemp("browser-outbox")
+    env = {
+        **os.environ,
+        "CASEFLOW_API_PORT": str(api_port),
+        "CASEFLOW_AWS_PORT": str(aws_port),
+        "CASEFLOW_SMTP_PORT": str(smtp_port),
+        "CASEFLOW_OUTBOX_DIR": str(outbox),
+        "CASEFLOW_CLASSIFIER_TUNING": "quick",
+    }
+    for name in ("CASEFLOW_STAGE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        env.pop(name, None)
+    log_path = tmp_path_factory.mktemp("browser-log") / "caseflow.log"
+    log = log_path.open("w+")
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{api_port}"
+    try:
+        while True:
+            assert process.poll() is None, f"the stack exited early:\n{log_path.read_text()[-3000:]}"
+            try:
+                if requests.get(f"{base}/issue-types", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() - started < STARTUP_TIMEOUT, f"the stack did not start within {STARTUP_TIMEOUT} s"
+            time.sleep(0.25)
+        record("embedded stack start", time.monotonic() - started)
+        yield Stack(base, outbox)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+        finally:
+            log.close()
+        assert code == 0, log_path.read_text()[-3000:]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; under CI the browser tests must run", pytrace=False)
+        pytest.skip(message)
+    started = time.monotonic()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+        record("chromium launch", time.monotonic() - started)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _page(browser: Browser, viewport: dict[str, int], mobile: bool) -> Iterator[Page]:
+    context = browser.new_context(viewport=viewport, is_mobile=mobile, has_touch=mobile, device_scale_factor=1)
+    context.set_default_timeout(15_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def mobile_page(browser: Browser, stack: Stack) -> Iterator[Page]:
+    """A 360x740 phone-sized page (touch, mobile viewport meta honoured)."""
+    yield from _page(browser, MOBILE, mobile=True)
+
+
+@pytest.fixture
+def desktop_page(browser: Browser, stack: Stack) -> Iterator[Page]:
+    """A 1280x900 desktop page."""
+    yield from _page(browser, DESKTOP, mobile=False)
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Write a full-page PNG to test-artifacts/<name>.png and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path.relative_to(ROOT)}")
+    return path
+
+
+def scroll_width(page: Page) -> int:
+    """The document's full width in CSS pixels: wider than the viewport means the page scrolls sideways."""
+    return page.evaluate("document.documentElement.scrollWidth")
