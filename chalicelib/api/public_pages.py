@@ -71,6 +71,7 @@ def send_form(type_id: str) -> Response:
             steps=outcome.steps,
             status_link=outcome.status_link,
             emails_customer=outcome.emails_customer,
+            attachments=outcome.issue_type.attachments,
         )
     if isinstance(outcome, Refused):
         return _problem(
