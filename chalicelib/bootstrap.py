@@ -13,6 +13,7 @@ from chalicelib.adapters.dynamodb.mail import MailRepository
 from chalicelib.adapters.dynamodb.rate_limits import RateLimitRepository
 from chalicelib.adapters.dynamodb.repositories import IssueRepository, IssueTypeRepository, TaskRepository
 from chalicelib.adapters.dynamodb.surveys import SurveyRepository
+from chalicelib.adapters.metrics import EmfMetrics
 from chalicelib.adapters.outbox import OutboxFolder, OutboxMailer
 from chalicelib.adapters.s3 import S3ObjectStore
 from chalicelib.adapters.ses import SesMailer
@@ -80,14 +81,21 @@ def services() -> Services:
     support = SupportAddress(config.support_address)
     message_ids = MessageIds(config.link_secret, support.domain)
     limit = AutomaticMailLimit(config.automatic_mail_limit, timedelta(hours=config.automatic_mail_window_hours))
-    notifications = NotificationService(issues, mailer, directory, mail, support, message_ids, limit)
+    metrics = EmfMetrics()
+    notifications = NotificationService(
+        issues, mailer, directory, mail, support, message_ids, limit, metrics=metrics
+    )
     classifier = ClassifierRepository()
     classification = ClassificationService(
         classifier, store, JobQueue(config.jobs_queue_name), config.classifier_threshold
     )
-    intake = IntakeService(issues, issue_types, engine, config.email_issue_type, mail, classification)
+    intake = IntakeService(
+        issues, issue_types, engine, config.email_issue_type, mail, classification, metrics=metrics
+    )
     status_links = StatusLinks(config.link_secret, config.public_url)
-    surveys = SurveyService(issues, SurveyRepository(), notifications, intake, config.link_secret, config.public_url)
+    surveys = SurveyService(
+        issues, SurveyRepository(), notifications, intake, config.link_secret, config.public_url, metrics=metrics
+    )
     task_service = TaskService(
         issues,
         tasks,
@@ -98,6 +106,7 @@ def services() -> Services:
         config.public_url,
         on_resolved=surveys.send,
         status_link=status_links.link_for,
+        metrics=metrics,
     )
     own_addresses = (config.sender_address, config.support_address)
     return Services(
@@ -122,7 +131,7 @@ def services() -> Services:
         ),
         surveys=surveys,
         issue_type_changes=IssueTypeChangeService(
-            issues, issue_types, engine, task_service, intake, classification
+            issues, issue_types, engine, task_service, intake, classification, metrics=metrics
         ),
         web_forms=WebFormService(
             issue_types,

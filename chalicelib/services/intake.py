@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib.domain import measurements
 from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
 from chalicelib.domain.fields import MAX_TEXT_LENGTH, FieldSpec, validate_values
 from chalicelib.domain.issue_types import IssueType
@@ -27,6 +28,7 @@ from chalicelib.domain.issues import (
     new_reference,
     normalise_email,
 )
+from chalicelib.domain.measurements import Measurement
 from chalicelib.services.classification import AUTO, TRIAGE_TYPE, ClassificationService
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService, LoadedType
@@ -35,7 +37,9 @@ from chalicelib.services.ports import (
     InboundRecord,
     IssueRepository,
     MailRepository,
+    Metrics,
     NewIssue,
+    NoMetrics,
     Receipt,
     ThreadEntry,
     WorkflowEngine,
@@ -94,6 +98,7 @@ class IntakeService:
         mail: MailRepository | None = None,
         classifier: ClassificationService | None = None,
         clock: Clock = utc_now,
+        metrics: Metrics | None = None,
     ):
         self._issues = issues
         self._types = issue_types
@@ -102,6 +107,7 @@ class IntakeService:
         self._mail = mail
         self._classifier = classifier
         self._clock = clock
+        self._metrics = metrics or NoMetrics()
 
     def open_issue(self, request: Any, idempotency_key: str | None = None, channel: str = WEB) -> Opened:
         """Open an issue from `{"type", "customer": {"email", "name"}, "fields": {...}}`."""
@@ -257,6 +263,7 @@ class IntakeService:
                     return earlier
                 continue  # a reference or a new customer's address was taken meanwhile: try again
             self.start_workflow(issue, customer)
+            self._metrics.record(_opening_measurements(issue, classification))
             return Opened(issue)
         raise Conflict("could not store the issue; please retry")
 
@@ -322,6 +329,14 @@ class IntakeService:
                 "results": {},
             },
         )
+
+
+def _opening_measurements(issue: Issue, classification: dict[str, Any] | None) -> list[Measurement]:
+    found = measurements.issue_opened(issue.type_id, issue.channel)
+    if classification is not None:
+        auto = classification.get("routed") == AUTO
+        found += measurements.classified(issue.type_id) if auto else measurements.triage_needed()
+    return found
 
 
 def carried_fields(

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from chalicelib.domain import measurements
 from chalicelib.domain.email_threading import MessageIds, SupportAddress, with_reference
 from chalicelib.domain.issues import Customer, Issue, TimelineEvent
 from chalicelib.domain.mail_loops import AutomaticMailLimit
 from chalicelib.services.clock import Clock, utc_now
-from chalicelib.services.ports import Directory, IssueRepository, Mailer, MailRepository, ThreadEntry
+from chalicelib.services.ports import (
+    Directory,
+    IssueRepository,
+    Mailer,
+    MailRepository,
+    Metrics,
+    NoMetrics,
+    ThreadEntry,
+)
 
 #: RFC 3834 marks our automatic mail so that other systems don't answer it; Exchange reads the second.
 AUTOMATIC_HEADERS = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
@@ -24,6 +33,8 @@ OUT = "out"
 IN = "in"
 #: The message kind of the acknowledgement, the one automatic reply to the customer's first message.
 ACKNOWLEDGEMENT = "acknowledgement"
+#: Emails that are not a response to the customer (docs/kpis.md, first response time).
+NOT_A_RESPONSE = {ACKNOWLEDGEMENT, "reminder", "survey", "status_link"}
 
 
 class NotificationService:
@@ -37,6 +48,7 @@ class NotificationService:
         message_ids: MessageIds,
         limit: AutomaticMailLimit | None = None,
         clock: Clock = utc_now,
+        metrics: Metrics | None = None,
     ):
         self._issues = issues
         self._mailer = mailer
@@ -46,6 +58,7 @@ class NotificationService:
         self._message_ids = message_ids
         self._limit = limit or AutomaticMailLimit()
         self._clock = clock
+        self._metrics = metrics or NoMetrics()
 
     def email_customer(
         self,
@@ -79,10 +92,19 @@ class NotificationService:
         self._mail.add_to_thread(issue.id, ThreadEntry(message_id, OUT, now, self._mailer.sender))
         if automatic:
             self._mail.record_automatic_mail(address, now, now + self._limit.window)
+        if kind not in NOT_A_RESPONSE and not self._responded_before(issue):
+            seconds = (now - issue.created_at).total_seconds()
+            self._metrics.record(measurements.first_response(issue.type_id, seconds))
         self._issues.add_event(
             issue, TimelineEvent(now, "email_sent", subject, actor, {**data, "message_id": message_id})
         )
         return True
+
+    def _responded_before(self, issue: Issue) -> bool:
+        return any(
+            e.kind == "email_sent" and e.data.get("message") not in NOT_A_RESPONSE
+            for e in self._issues.timeline(issue.id)
+        )
 
     def _why_not(self, issue: Issue, address: str, kind: str, automatic: bool) -> str:
         if self._mail.is_bouncing(address):

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.issue_types import PublishedType
 from chalicelib.domain.issues import Customer, Issue, TimelineEvent
+from chalicelib.domain.measurements import Measurement
 from chalicelib.domain.tasks import Task
 
 
@@ -287,6 +288,19 @@ class SurveyRepository(Protocol):
 
     def claim_recovery(self, issue_id: str, recovery_issue_id: str) -> bool:
         """Link the recovery issue, once; False if another one was linked first."""
+
+
+class Metrics(Protocol):
+    """CloudWatch metrics of domain events (`chalicelib/domain/measurements.py`)."""
+
+    def record(self, measurements: list[Measurement]) -> None: ...
+
+
+class NoMetrics:
+    """Metrics that go nowhere: for services built without a metrics port (unit tests)."""
+
+    def record(self, measurements: list[Measurement]) -> None:
+        return None
 
 
 class JobQueue(Protocol):

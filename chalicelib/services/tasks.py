@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain import deadlines
+from chalicelib.domain import deadlines, measurements
 from chalicelib.domain import issue_types as types
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.agents import Agent
@@ -31,7 +31,7 @@ from chalicelib.domain.templates import render
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.notifications import ACKNOWLEDGEMENT, NotificationService
-from chalicelib.services.ports import IssueRepository, TaskRepository, WorkflowEngine
+from chalicelib.services.ports import IssueRepository, Metrics, NoMetrics, TaskRepository, WorkflowEngine
 from chalicelib.workflows import compiler
 
 #: How long an outside party's link to a task form stays valid.
@@ -81,6 +81,7 @@ class TaskService:
         clock: Clock = utc_now,
         on_resolved: Callable[[Issue], Any] | None = None,
         status_link: Callable[[str], str] | None = None,
+        metrics: Metrics | None = None,
     ):
         self._issues = issues
         self._tasks = tasks
@@ -94,6 +95,7 @@ class TaskService:
         self._on_resolved = on_resolved
         #: The customer's status page of an issue, given in the acknowledgement.
         self._status_link = status_link
+        self._metrics = metrics or NoMetrics()
 
     # The workflow's side
 
@@ -150,6 +152,8 @@ class TaskService:
         )
         if change == rules.OPENED:
             self._announce_opening(issue, step, task)
+            if step.kind != types.WAIT_FOR_CUSTOMER:
+                self._metrics.record(measurements.task_opened(issue.type_id))
         return deadlines.timers(list(task.schedule), self._clock())
 
     def _change(self, issue_id: str, step_id: str, decide: Any) -> tuple[Task, str]:
@@ -236,9 +240,11 @@ class TaskService:
         if point.kind == types.WARNING:
             text = f"{step.name}: {point.percent}% of the time to the deadline has passed; due {due}"
             self._event(issue, "sla_warning", text, task, percent=point.percent)
+            self._metrics.record(measurements.sla_warning(issue.type_id))
             self._notify_holder(issue, task, task.assigned_to, f"Reminder {issue.reference}: {step.name} is due {due}")
         if point.kind == types.BREACH:
             self._event(issue, "deadline_breached", f"{step.name}: the deadline has passed", task)
+            self._metrics.record(measurements.sla_breached(issue.type_id, step.id))
         if point.kind == types.REMINDER:
             customer = self._customer(issue)
             context = self._template_context(issue, issue_type, customer)
@@ -247,6 +253,7 @@ class TaskService:
         level = point.level
         if level is None:
             return
+        self._metrics.record(measurements.escalated(level.number))
         if level.reassign:
             text = f"{step.name}: escalated to {level.reassign.describe()} (level {level.number})"
             self._event(issue, "escalated", text, task, level=level.number)
@@ -355,6 +362,7 @@ class TaskService:
         now = self._clock()
         self._issues.update(issue.id, status=RESOLVED, resolved_at=now, current_step="")
         self._event(issue, "issue_resolved", "the issue is resolved")
+        self._metrics.record(measurements.resolved(issue.type_id, (now - issue.created_at).total_seconds()))
         if self._on_resolved is not None:
             self._on_resolved(issue)
 
@@ -498,6 +506,8 @@ class TaskService:
         else:
             on_time = "" if now <= done.due_at else " (after the deadline)"
             self._event(issue, "task_completed", f"{step.name}: completed by {by}{on_time}", done, actor=by)
+            in_time = now <= done.due_at if step.deadline else None
+            self._metrics.record(measurements.task_completed(issue.type_id, step.id, in_time))
         if done.needs_delivery:
             self._deliver(done)
         return task_view(done)

@@ -1,0 +1,56 @@
+"""The metrics each domain event emits match the table in docs/kpis.md: names, dimensions, values."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from chalicelib.domain import measurements as m
+
+DOCS = (Path(__file__).resolve().parents[2] / "docs" / "kpis.md").read_text()
+
+
+def documented() -> dict[str, tuple[str, ...]]:
+    """Metric name -> its documented dimensions, from the Metrics (EMF) table."""
+    table = DOCS.split("## Metrics (EMF)", 1)[1]
+    found = {}
+    for row in re.findall(r"^\| (\w+) \|.*?\| ([^|]*) \| \d+ \|$", table, re.MULTILINE):
+        name, dimensions = row
+        found[name] = tuple(re.findall(r"\b([A-Z]\w+)\b", dimensions.split("(")[0])) if "{" in dimensions else ()
+    return found
+
+
+EMITTED = [
+    *m.issue_opened("rude-staff", "web"),
+    *m.first_response("rude-staff", 60),
+    *m.resolved("rude-staff", 3600),
+    *m.task_opened("rude-staff"),
+    *m.task_completed("rude-staff", "manager_opinion", True),
+    *m.sla_warning("rude-staff"),
+    *m.sla_breached("rude-staff", "manager_opinion"),
+    *m.escalated(2),
+    *m.survey_answered("csat", 5, "rude-staff"),
+    *m.survey_answered("nps", 3, "rude-staff"),
+    *m.classified("late-delivery"),
+    *m.triage_needed(),
+    *m.type_corrected("late-delivery"),
+]
+
+
+def test_every_emitted_metric_is_documented_with_its_dimensions():
+    docs = documented()
+    for measurement in EMITTED:
+        assert measurement.name in docs, f"{measurement.name} is not in docs/kpis.md"
+        assert tuple(name for name, _ in measurement.dimensions) == docs[measurement.name], measurement.name
+
+
+def test_survey_scores_become_values_whose_average_is_the_kpi():
+    csat = [m.survey_answered("csat", score, "t")[0].value for score in range(1, 6)]
+    nps = [m.survey_answered("nps", score, "t")[0].value for score in range(0, 11)]
+    assert csat == [0, 0, 0, 100, 100]
+    assert nps == [-100] * 7 + [0, 0, 100, 100]
+
+
+def test_sla_met_is_sent_only_for_steps_with_a_deadline():
+    assert [x.name for x in m.task_completed("t", "s", None)] == ["TaskCompleted"]
+    assert [x.value for x in m.task_completed("t", "s", False)] == [1, 0]
