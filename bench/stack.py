@@ -1,6 +1,6 @@
 """The stacks benchmarks run on: the embedded stack as a subprocess, or the app on moto in-process.
 
-`Embedded` starts `python -m chalicelib.local` on free ports, as the e2e tests do, and is driven
+`Embedded` starts `python -m chalicelib.local` on free ports (the e2e and browser tests use it too), driven
 over HTTP. `in_process()` runs the app under `mock_aws` with Step Functions executing, as the
 integration tests' `stack` fixture does, with a hand-cranked task queue pump.
 """

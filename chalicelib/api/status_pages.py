@@ -55,10 +55,10 @@ def _bad_status_link(exc: Exception) -> Response:
 
 def _status_page(token: str, status_code: int = 200, **context: object) -> Response:
     """The status page, with a form to upload a file straight to S3 when the issue's type takes files."""
-    status = services().status_pages
-    upload = status.upload_form(token)
+    view = services().status_pages.view(token)
+    upload = view["upload"]
     headers = posting_to(upload["url"]) if upload else None
-    return _guarded(status_code, "status.html", STATUS, headers, view=status.view(token), upload=upload, **context)
+    return _guarded(status_code, "status.html", STATUS, headers, view=view, upload=upload, **context)
 
 
 @status_pages.route("/s/{token}", methods=["GET"])

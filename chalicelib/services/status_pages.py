@@ -64,6 +64,7 @@ class StatusPageService:
         if current is None and open_tasks:
             current = issue_type.step(open_tasks[0].step)
         waiting_for_customer = any(t.assigned_to.kind == "customer" for t in open_tasks)
+        timeline = self._issues.timeline(issue.id)
         return {
             "reference": issue.reference,
             "type_name": issue_type.name,
@@ -74,15 +75,15 @@ class StatusPageService:
             "current_step": current.label_for_customer if current and issue.status != RESOLVED else None,
             "waiting_for_customer": waiting_for_customer,
             "expected_by": None if issue.status == RESOLVED else self._expected_by(issue_type, issue, open_tasks),
-            "timeline": [self._visible(e, issue_type) for e in self._issues.timeline(issue.id) if e.kind in _VISIBLE],
+            "timeline": [self._visible(e, issue_type) for e in timeline if e.kind in _VISIBLE],
+            "upload": self._upload_form(token, issue, issue_type, len(_attachments(timeline))),
         }
 
-    def upload_form(self, token: str) -> dict[str, Any] | None:
-        """A form that sends one file straight to S3 (a presigned POST), then back to this page;
+    def _upload_form(self, token: str, issue: Issue, issue_type: IssueType, attached: int) -> dict[str, Any] | None:
+        """A form that sends one file straight to S3 (a presigned POST), then back to the status page;
         None when the type takes no attachments, the issue is resolved or has all it may have."""
-        issue = self._issue(token)
-        rules = self._types.version(issue.type_id, issue.type_version).issue_type.attachments
-        if rules is None or issue.status == RESOLVED or self._attachment_count(issue) >= rules.max_files:
+        rules = issue_type.attachments
+        if rules is None or issue.status == RESOLVED or attached >= rules.max_files:
             return None
         key = f"{UPLOADS}{issue.id}/{new_id()}"
         redirect = f"{self._links.public_url}/s/{token}/uploaded"
@@ -99,7 +100,8 @@ class StatusPageService:
         rules = self._types.version(issue.type_id, issue.type_version).issue_type.attachments
         if rules is None or not isinstance(key, str) or not key.startswith(f"{UPLOADS}{issue.id}/"):
             raise ValidationFailed([FieldError("file", "this upload does not belong to this issue")])
-        if any(a.get("key") == key for a in self._attachments(issue)):
+        attached = _attachments(self._issues.timeline(issue.id))
+        if any(a.get("key") == key for a in attached):
             return {"key": key, "recorded": False}
         found = self._store.head(key, SNIFF_BYTES)
         if found is None:
@@ -114,19 +116,11 @@ class StatusPageService:
         if problem:
             self._store.delete(key)
             raise ValidationFailed([FieldError("file", problem)])
-        name = f"{issue.reference}-{len(self._attachments(issue)) + 1}.{content_type.split('/')[1]}"
+        name = f"{issue.reference}-{len(attached) + 1}.{content_type.split('/')[1]}"
         attachment = {"name": name, "content_type": content_type, "size": size, "key": key, "inline": False}
         event = TimelineEvent(self._clock(), "attachment_added", name, "customer", {"attachments": [attachment]})
         self._issues.add_event(issue, event)
         return {"key": key, "recorded": True}
-
-    def _attachments(self, issue: Issue) -> list[dict[str, Any]]:
-        return [
-            a for e in self._issues.timeline(issue.id) if e.kind == "attachment_added" for a in e.data["attachments"]
-        ]
-
-    def _attachment_count(self, issue: Issue) -> int:
-        return len(self._attachments(issue))
 
     def reply(self, token: str, text: Any) -> dict[str, Any]:
         """The customer writes on the status page: filed as their message, resuming a waiting step."""
@@ -191,6 +185,11 @@ class StatusPageService:
         if event.kind == "attachment_added":
             return {"at": event.at, "who": "you", "title": "You added a file", "text": event.text}
         return {"at": event.at, "who": "you", "title": "You wrote", "text": event.text}
+
+
+def _attachments(timeline: list[TimelineEvent]) -> list[dict[str, Any]]:
+    """The files the customer added, from the issue's timeline."""
+    return [a for e in timeline if e.kind == "attachment_added" for a in e.data["attachments"]]
 
 
 def _contains(step: Any, ids: set[str]) -> bool:

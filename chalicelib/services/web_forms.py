@@ -236,14 +236,14 @@ class WebFormService:
     def blank_form(self, type_id: str, cookie: str | None) -> FormPage:
         """A fresh form; NotFound for an unknown or non-public type. Keeps a well-formed cookie."""
         issue_type = self._public_type(type_id)
-        new_cookie = None if cookie and _TOKEN.match(cookie) else secrets.token_urlsafe(24)
+        new_cookie = None if csrf.well_formed(cookie) else csrf.new_cookie()
         return self._page(issue_type, cookie=new_cookie or cookie or "", new_cookie=new_cookie)
 
     def submit(self, type_id: str, submitted: Mapping[str, list[str]], cookie: str | None, address: str) -> Outcome:
         """Check the form's guards, then open the issue through the intake; NotFound for an unknown type."""
         issue_type = self._public_type(type_id)
         submission_id = _last(submitted, SUBMISSION_FIELD)
-        if not cookie or not hmac.compare_digest(_last(submitted, CSRF_FIELD), self._csrf(cookie, issue_type.id)):
+        if not csrf.valid(self._secret.decode(), cookie, issue_type.id, _last(submitted, CSRF_FIELD)):
             return Refused(issue_type.id)
         if not _TOKEN.match(submission_id):
             return Refused(issue_type.id)

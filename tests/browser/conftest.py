@@ -8,17 +8,14 @@ Screenshots go to test-artifacts/ at the repository root. Timings are printed (s
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from bench.stack import Embedded
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -35,7 +32,6 @@ CHROMIUM_FLAGS = [
 ]
 MOBILE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
-STARTUP_TIMEOUT = 90
 
 _timings: dict[str, float] = {}
 _browser_test_wallclock: list[float] = []
@@ -69,11 +65,6 @@ def record(name: str, seconds: float) -> None:
     print(f"{name}: {seconds:.2f} s")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 class Stack:
     def __init__(self, base: str, outbox: Path):
@@ -85,49 +76,15 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    api_port, aws_port, smtp_port = free_port(), free_port(), free_port()
-    outbox = tmp_path_factory.mktemp("browser-outbox")
-    env = {
-        **os.environ,
-        "CASEFLOW_API_PORT": str(api_port),
-        "CASEFLOW_AWS_PORT": str(aws_port),
-        "CASEFLOW_SMTP_PORT": str(smtp_port),
-        "CASEFLOW_OUTBOX_DIR": str(outbox),
-        "CASEFLOW_CLASSIFIER_TUNING": "quick",
-    }
-    for name in ("CASEFLOW_STAGE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        env.pop(name, None)
-    log_path = tmp_path_factory.mktemp("browser-log") / "caseflow.log"
-    log = log_path.open("w+")
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chalicelib.local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{api_port}"
+def stack() -> Iterator[Stack]:
+    embedded = Embedded()
     try:
-        while True:
-            assert process.poll() is None, f"the stack exited early:\n{log_path.read_text()[-3000:]}"
-            try:
-                if requests.get(f"{base}/issue-types", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() - started < STARTUP_TIMEOUT, f"the stack did not start within {STARTUP_TIMEOUT} s"
-            time.sleep(0.25)
-        record("embedded stack start", time.monotonic() - started)
-        yield Stack(base, outbox)
+        with embedded:
+            record("embedded stack start", embedded.started_in)
+            yield Stack(embedded.base, embedded.outbox)
+        assert embedded.exit_code == 0, embedded.log_text()[-3000:]
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            code = process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise
-        finally:
-            log.close()
-        assert code == 0, log_path.read_text()[-3000:]
+        embedded.cleanup()
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,9 @@ One stack serves the module: it takes a few seconds to start.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import smtplib
 import socket
-import subprocess
-import sys
 import time
 from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
@@ -21,15 +17,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from bench.stack import Embedded
+
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Caseflow-demo-1"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Running:
@@ -69,47 +61,17 @@ class Running:
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory):
-    api_port, aws_port, smtp_port = free_port(), free_port(), free_port()
-    outbox = tmp_path_factory.mktemp("outbox")
-    env = {
-        **os.environ,
-        "CASEFLOW_API_PORT": str(api_port),
-        "CASEFLOW_AWS_PORT": str(aws_port),
-        "CASEFLOW_SMTP_PORT": str(smtp_port),
-        "CASEFLOW_OUTBOX_DIR": str(outbox),
-    }
-    for name in ("CASEFLOW_STAGE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        env.pop(name, None)
-    log = (tmp_path_factory.mktemp("log") / "caseflow.log").open("w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chalicelib.local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{api_port}"
-    stack = Running(base, outbox, smtp_port)
-    started = time.monotonic()
+def running():
+    embedded = Embedded()
     try:
-        while True:
-            assert process.poll() is None, f"the stack exited early:\n{Path(log.name).read_text()[-3000:]}"
-            try:
-                if requests.get(f"{base}/issue-types", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() - started < 90, "the stack did not start within 90 s"
-            time.sleep(0.25)
-        print(f"embedded stack started in {time.monotonic() - started:.1f} s")
-        yield stack
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            code = process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
+        with embedded:
+            print(f"embedded stack started in {embedded.started_in:.1f} s")
+            yield Running(embedded.base, embedded.outbox, embedded.smtp_port)
         with socket.socket() as probe:
-            assert probe.connect_ex(("127.0.0.1", aws_port)) != 0, "the moto server outlived Ctrl-C"
-        assert code == 0, Path(log.name).read_text()[-3000:]
+            assert probe.connect_ex(("127.0.0.1", embedded.aws_port)) != 0, "the moto server outlived Ctrl-C"
+        assert embedded.exit_code == 0, embedded.log_text()[-3000:]
+    finally:
+        embedded.cleanup()
 
 
 def test_a_newcomer_files_a_report_and_two_agents_resolve_it(running):
