@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e infra-test synth clean
+.PHONY: run test lint unit integration e2e infra-test synth clean demo-data
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -37,3 +37,7 @@ synth: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) var infra/cdk.out .pytest_cache .ruff_cache
+
+# A month of demo activity (5,000 issues by default) on the stack `make run` is serving.
+demo-data: $(INSTALLED)
+	$(PYTHON) -m bench.demo_month $(DEMO_ARGS)

@@ -193,6 +193,9 @@ def in_process() -> Iterator[InProcess]:
     from chalice.test import Client
     from moto import mock_aws
 
+    from chalicelib.local import moto_patches
+
+    moto_patches.apply()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         from chalicelib import bootstrap, settings
         from chalicelib.local.provision import DEMO_AGENTS, provision

@@ -15,6 +15,7 @@ import argparse
 import copy
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from re import _parser as sre  # type: ignore[attr-defined]
@@ -146,6 +147,7 @@ class Run:
     type_id: str
     variant: Variant
     status: str = ""
+    issue_id: str = ""
     path: list[str] = field(default_factory=list)
     transitions: int = 0
     events: int = 0
@@ -175,6 +177,27 @@ def users_by_role() -> dict[str, str]:
     return found
 
 
+def planned_runs(stack: InProcess) -> Iterator[tuple[Run, str]]:
+    """A run for each seeded type and variant, with the type id to file it under.
+
+    A no-reply variant files under a copy of its type with 1 s waits, published here. A run that
+    cannot be driven comes with an empty type id, its status and problem already set.
+    """
+    from chalicelib.workflows.seeds import load_seed_definitions
+
+    for definition in load_seed_definitions():
+        type_id = definition["id"]
+        for variant in VARIANTS.get(type_id, [Variant()]):
+            run = Run(type_id, variant)
+            if variant.reply:
+                yield run, type_id
+            elif (quick := without_replies(definition)) is None:
+                run.status, run.problems = "skipped", ["no wait_for_customer step"]
+                yield run, ""
+            else:
+                yield run, stack.services.issue_types.publish(quick).type_id
+
+
 def drive(stack: InProcess, run: Run, type_id: str, number: int, timeout: float) -> None:
     """File the issue, answer every task as it opens, until the execution ends; read its history."""
     loaded = stack.services.issue_types.current(type_id)
@@ -185,7 +208,7 @@ def drive(stack: InProcess, run: Run, type_id: str, number: int, timeout: float)
     if filed.status_code != 201:
         run.status, run.problems = "not filed", [f"POST /issues {filed.status_code}: {filed.body!r}"]
         return
-    issue_id = filed.json_body["id"]
+    issue_id = run.issue_id = filed.json_body["id"]
     execution = loaded.published.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{issue_id}"
     holders = users_by_role()
     answered: set[str] = set()
@@ -292,21 +315,10 @@ def main() -> None:
     begun = time.monotonic()
     runs: list[Run] = []
     with in_process() as stack:
-        from chalicelib.workflows.seeds import load_seed_definitions
-
-        for definition in load_seed_definitions():
-            type_id = definition["id"]
-            for variant in VARIANTS.get(type_id, [Variant()]):
-                run = Run(type_id, variant)
-                runs.append(run)
-                used = type_id
-                if not variant.reply:
-                    quick = without_replies(definition)
-                    if quick is None:
-                        run.status, run.problems = "skipped", ["no wait_for_customer step"]
-                        continue
-                    used = stack.services.issue_types.publish(quick).type_id
-                drive(stack, run, used, len(runs), args.timeout)
+        for run, type_id in planned_runs(stack):
+            runs.append(run)
+            if type_id:
+                drive(stack, run, type_id, len(runs), args.timeout)
     report(runs, time.monotonic() - begun)
 
 

@@ -9,6 +9,7 @@ from functools import lru_cache
 from chalicelib import settings
 from chalicelib.adapters.cognito import CognitoDirectory, CognitoTokenVerifier
 from chalicelib.adapters.dynamodb.classifier import ClassifierRepository
+from chalicelib.adapters.dynamodb.kpis import KpiRepository
 from chalicelib.adapters.dynamodb.mail import MailRepository
 from chalicelib.adapters.dynamodb.rate_limits import RateLimitRepository
 from chalicelib.adapters.dynamodb.repositories import IssueRepository, IssueTypeRepository, TaskRepository
@@ -25,13 +26,17 @@ from chalicelib.services.administration import AdministrationService
 from chalicelib.services.auth import AuthService
 from chalicelib.services.classification import ClassificationService
 from chalicelib.services.classifier_training import ClassifierTrainingService
+from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.inbound_email import InboundEmailService
 from chalicelib.services.intake import IntakeService
 from chalicelib.services.issue_details import IssueDetailsService
 from chalicelib.services.issue_type_changes import IssueTypeChangeService
 from chalicelib.services.issue_types import IssueTypeService
+from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.notifications import NotificationService
+from chalicelib.services.ops_kpis import OpsKpiService
 from chalicelib.services.ports import Outbox
+from chalicelib.services.reopenings import ReopeningService
 from chalicelib.services.replies import ReplyService
 from chalicelib.services.status_links import StatusLinks
 from chalicelib.services.status_pages import StatusPageService
@@ -58,11 +63,18 @@ class Services:
     status_pages: StatusPageService
     surveys: SurveyService
     web_forms: WebFormService
+    ops_kpis: OpsKpiService
+    reopenings: ReopeningService
     outbox: Outbox | None
 
 
 @lru_cache(maxsize=1)
 def services() -> Services:
+    return build(utc_now)
+
+
+def build(clock: Clock) -> Services:
+    """Every service on one clock: the system's, or a simulated one (`bench.demo_month`)."""
     config = settings.get()
     issues = IssueRepository()
     tasks = TaskRepository()
@@ -75,26 +87,29 @@ def services() -> Services:
         outbox = OutboxFolder(config.outbox_dir)
     directory = CognitoDirectory(config.user_pool_id, config.user_pool_client_id)
     verifier = CognitoTokenVerifier(config.jwks_url, config.token_issuer, config.user_pool_client_id)
-    issue_types = IssueTypeService(IssueTypeRepository(), engine, lambda: queue.url, config.state_machine_prefix)
+    issue_types = IssueTypeService(
+        IssueTypeRepository(), engine, lambda: queue.url, config.state_machine_prefix, clock=clock
+    )
     mail = MailRepository()
     store = S3ObjectStore(config.mail_bucket)
     support = SupportAddress(config.support_address)
     message_ids = MessageIds(config.link_secret, support.domain)
     limit = AutomaticMailLimit(config.automatic_mail_limit, timedelta(hours=config.automatic_mail_window_hours))
-    metrics = EmfMetrics()
+    kpi_repository = KpiRepository()
+    kpis = KpiRecorder(kpi_repository, EmfMetrics())
     notifications = NotificationService(
-        issues, mailer, directory, mail, support, message_ids, limit, metrics=metrics
+        issues, mailer, directory, mail, support, message_ids, limit, clock=clock, kpis=kpis
     )
     classifier = ClassifierRepository()
     classification = ClassificationService(
-        classifier, store, JobQueue(config.jobs_queue_name), config.classifier_threshold
+        classifier, store, JobQueue(config.jobs_queue_name), config.classifier_threshold, clock=clock
     )
     intake = IntakeService(
-        issues, issue_types, engine, config.email_issue_type, mail, classification, metrics=metrics
+        issues, issue_types, engine, config.email_issue_type, mail, classification, clock=clock, kpis=kpis
     )
-    status_links = StatusLinks(config.link_secret, config.public_url)
+    status_links = StatusLinks(config.link_secret, config.public_url, clock=clock)
     surveys = SurveyService(
-        issues, SurveyRepository(), notifications, intake, config.link_secret, config.public_url, metrics=metrics
+        issues, SurveyRepository(), notifications, intake, config.link_secret, config.public_url, clock=clock, kpis=kpis
     )
     task_service = TaskService(
         issues,
@@ -106,9 +121,11 @@ def services() -> Services:
         config.public_url,
         on_resolved=surveys.send,
         status_link=status_links.link_for,
-        metrics=metrics,
+        clock=clock,
+        kpis=kpis,
     )
     own_addresses = (config.sender_address, config.support_address)
+    reopenings = ReopeningService(issues, issue_types, engine, task_service, intake, clock=clock, kpis=kpis)
     return Services(
         config=config,
         issue_types=issue_types,
@@ -118,7 +135,7 @@ def services() -> Services:
         auth=AuthService(directory, verifier),
         administration=AdministrationService(issue_types, issues),
         inbound_email=InboundEmailService(
-            issues, mail, store, intake, task_service, support, message_ids, own_addresses
+            issues, mail, store, intake, task_service, support, message_ids, own_addresses, clock, reopenings
         ),
         replies=ReplyService(issues, issue_types, notifications, store),
         classification=classification,
@@ -127,11 +144,11 @@ def services() -> Services:
         ),
         status_links=status_links,
         status_pages=StatusPageService(
-            issues, tasks, issue_types, task_service, notifications, status_links, store
+            issues, tasks, issue_types, task_service, notifications, status_links, store, clock=clock
         ),
         surveys=surveys,
         issue_type_changes=IssueTypeChangeService(
-            issues, issue_types, engine, task_service, intake, classification, metrics=metrics
+            issues, issue_types, engine, task_service, intake, classification, clock=clock, kpis=kpis
         ),
         web_forms=WebFormService(
             issue_types,
@@ -144,6 +161,9 @@ def services() -> Services:
                 config.form_rate_per_email,
                 timedelta(minutes=config.form_rate_window_minutes),
             ),
+            clock=clock,
         ),
         outbox=outbox,
+        ops_kpis=OpsKpiService(kpi_repository, issues, issue_types, clock=clock, sweep=task_service.reconcile_due),
+        reopenings=reopenings,
     )

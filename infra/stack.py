@@ -36,6 +36,7 @@ from chalicelib import settings
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.local.provision import DEAD_LETTER_SUFFIX, INBOUND_DEAD_LETTER_QUEUE, MAX_RECEIVES
 from chalicelib.workflows.seeds import seeded_roles
+from infra.observability import Observability
 
 #: The agents' roles, one Cognito group each (the API reads them from the token's `cognito:groups`).
 ROLES = seeded_roles()
@@ -132,6 +133,17 @@ class CaseflowStack(cdk.Stack):
         permissions = self._function_permissions()
         self._receive_mail(support_address)
         self._publish_issue_types_after_deploy(permissions)
+        self.observability = Observability(
+            self,
+            "Observability",
+            dead_letter_queues=[
+                self.task_queue.dead_letter_queue.queue,
+                self.jobs_queue.dead_letter_queue.queue,
+                self.inbound_dead_letters,
+            ],
+            functions={function.node.id: function.ref for function in self._chalice_functions()},
+            state_machine_prefix=STATE_MACHINE_PREFIX,
+        )
         self._outputs()
 
     # --- data and messaging -------------------------------------------------------------------

@@ -17,18 +17,6 @@ for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CASEFLOW_OUTBOX_DIR"):
     os.environ.pop(name, None)
 
 
-def _skip_executions_still_starting() -> None:
-    """moto 5.2.5 marks an execution RUNNING before its worker thread has built its environment, so
-    a SendTaskSuccess for another execution at that instant fails with AttributeError (in-process
-    only; the moto server answers 500 and botocore retries). Such an execution holds no token yet."""
-    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+from chalicelib.local import moto_patches  # noqa: E402
 
-    listed = StepFunctionsParserBackend._get_executions
-
-    def ready(self, execution_status=None):  # noqa: ANN001, ANN202
-        return [e for e in listed(self, execution_status) if getattr(e.exec_worker, "env", None) is not None]
-
-    StepFunctionsParserBackend._get_executions = ready
-
-
-_skip_executions_still_starting()
+moto_patches.apply()

@@ -72,3 +72,11 @@ def classifier_status() -> Response:
 def train_classifier() -> Response:
     """Queue a training run now instead of waiting for the night; GET /admin/classifier shows it."""
     return json_response(202, services().classification.request_training(current_agent(admin)))
+
+
+@admin.route("/admin/ops/hourly", methods=["POST"])
+@maps_domain_errors
+def run_hourly_schedule() -> Response:
+    """Run the hourly schedule now (SLA sweep, roll-ups, backlog); `from`/`to` roll up older hours again."""
+    body = json_body(admin.current_request.raw_body) if admin.current_request.raw_body else {}
+    return json_response(200, services().ops_kpis.run_by_admin(body, current_agent(admin)))

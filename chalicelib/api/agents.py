@@ -99,3 +99,10 @@ def set_issue_type(issue_id: str) -> Response:
     body = json_body(agents.current_request.raw_body)
     type_id = body.get("type") if isinstance(body, dict) else None
     return json_response(200, services().issue_type_changes.set_type(issue_id, type_id, agent))
+
+
+@agents.route("/agent/issues/{issue_id}/reopen", methods=["POST"])
+@maps_domain_errors
+def reopen_issue(issue_id: str) -> Response:
+    body = json_body(agents.current_request.raw_body) if agents.current_request.raw_body else {}
+    return json_response(200, services().reopenings.reopen_by_agent(issue_id, body, _agent()))

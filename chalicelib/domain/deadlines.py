@@ -2,16 +2,19 @@
 
 A step's deadline, warnings and escalation levels are business durations on the step's calendar.
 When the step opens, each checkpoint becomes a moment; the workflow then waits for them one after
-another, so the timer before checkpoint i+1 lasts from checkpoint i to checkpoint i+1.
+another, so the timer before checkpoint i+1 lasts from checkpoint i to checkpoint i+1. The hourly
+SLA sweep is the safety net for those timers: `due_checkpoints` says what it may catch up on.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.domain.calendars import BusinessCalendar
-from chalicelib.domain.issue_types import Checkpoint, Step
+from chalicelib.domain.issue_types import AUTO_CLOSE, BREACH, REMINDER, WARNING, Checkpoint, Step
+from chalicelib.domain.tasks import OPEN, Task
 
 #: Step Functions timers are whole seconds, at least one.
 MIN_TIMER_SECONDS = 1
@@ -56,3 +59,51 @@ def act_by(step: Step, moments: list[datetime], reached: int) -> datetime | None
     if upcoming and reached and moments[reached - 1] >= deadline:
         return upcoming[0]
     return deadline
+
+
+def ends_by_moving_on(step: Step) -> bool:
+    """Whether the step's last checkpoint moves the workflow past its task (a branch, auto-close)."""
+    points = step.checkpoints()
+    return bool(points) and points[-1].branch is not None
+
+
+def describe_checkpoint(point: Checkpoint) -> str:
+    """A checkpoint as people read it on a timeline: 'the 50% warning', 'the deadline (escalation level 1)'."""
+    level = f"escalation level {point.level.number}" if point.level else ""
+    if point.kind == WARNING:
+        return f"the {point.percent}% warning"
+    if point.kind == BREACH:
+        return f"the deadline ({level})" if level else "the deadline"
+    if point.kind == REMINDER:
+        return "the reminder to the customer"
+    if point.kind == AUTO_CLOSE:
+        return "auto-close"
+    return level or point.kind
+
+
+@dataclass(frozen=True)
+class DueCheckpoints:
+    """An open task's checkpoints whose moment has come but that it has not reached, in order.
+
+    `sweep`: what the SLA sweep carries out itself (warnings, the breach, escalation levels that
+    stay on the task, the customer's reminder). `workflow`: what only the workflow can carry out,
+    because it moves the execution on (an escalation's branch, auto-close); its timer does it.
+    """
+
+    sweep: tuple[Checkpoint, ...] = ()
+    workflow: tuple[Checkpoint, ...] = ()
+
+
+def due_checkpoints(task: Task, step: Step, now: datetime) -> DueCheckpoints:
+    """What of `task` (a task of `step`) is due at `now` and not yet reached; nothing unless it is open."""
+    if task.status != OPEN:
+        return DueCheckpoints()
+    due = [
+        point
+        for point, moment in zip(step.checkpoints()[1:], task.schedule, strict=False)
+        if point.index > task.checkpoint and moment <= now
+    ]
+    return DueCheckpoints(
+        sweep=tuple(p for p in due if p.branch is None),
+        workflow=tuple(p for p in due if p.branch is not None),
+    )

@@ -91,8 +91,14 @@ class Issue:
     auto_reply_blocked: str = ""
     #: What the classifier said when it chose the type, or sent the issue to triage.
     classification: dict[str, Any] | None = None
-    #: How many workflows the issue has had: a change of type starts the next one.
+    #: How many workflows the issue has had: a change of type or a reopening starts the next one.
     run: int = 1
+    #: The first resolution (resolution time, FCR and reopen rate count from it), and how many
+    #: times the issue was reopened since.
+    first_resolved_at: datetime | None = None
+    reopenings: int = 0
+    #: Whether the customer had written once when it was first resolved (first-contact resolution).
+    resolved_with_one_contact: bool | None = None
 
     @property
     def execution_name(self) -> str:

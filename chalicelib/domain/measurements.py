@@ -8,10 +8,55 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.domain import kpi_events
+from chalicelib.domain.kpi_events import KpiEvent
+
 NAMESPACE = "Caseflow"
 COUNT = "Count"
 SECONDS = "Seconds"
 NONE = "None"
+
+#: Metric names: the dashboard's vocabulary (docs/kpis.md), which infra/observability.py graphs.
+ISSUES_OPENED = "IssuesOpened"
+FIRST_RESPONSE_SECONDS = "FirstResponseSeconds"
+RESOLUTION_SECONDS = "ResolutionSeconds"
+ISSUES_REOPENED = "IssuesReopened"
+TASK_OPENED = "TaskOpened"
+TASK_COMPLETED = "TaskCompleted"
+SLA_MET = "SlaMet"
+SLA_WARNING = "SlaWarning"
+SLA_BREACHED = "SlaBreached"
+ESCALATED = "Escalated"
+CSAT = "Csat"
+NPS = "Nps"
+AUTO_CLASSIFIED = "AutoClassified"
+TRIAGE_NEEDED = "TriageNeeded"
+TYPE_CORRECTED = "TypeCorrected"
+BACKLOG = "Backlog"
+METRIC_NAMES = (
+    ISSUES_OPENED,
+    FIRST_RESPONSE_SECONDS,
+    RESOLUTION_SECONDS,
+    ISSUES_REOPENED,
+    TASK_OPENED,
+    TASK_COMPLETED,
+    SLA_MET,
+    SLA_WARNING,
+    SLA_BREACHED,
+    ESCALATED,
+    CSAT,
+    NPS,
+    AUTO_CLASSIFIED,
+    TRIAGE_NEEDED,
+    TYPE_CORRECTED,
+    BACKLOG,
+)
+
+#: Dimension names.
+TYPE = "Type"
+CHANNEL = "Channel"
+STEP = "Step"
+LEVEL = "Level"
 
 
 @dataclass(frozen=True)
@@ -35,7 +80,9 @@ def resolved(type_id: str, seconds: float) -> list[Measurement]:
 
 
 def task_opened(type_id: str) -> list[Measurement]:
-    return [Measurement("TaskOpened", 1, COUNT, (("Type", type_id),))]
+    """TaskOpened by type, and once more without dimensions: the SLA breach-rate alarm's
+    denominator (an alarm cannot sum the per-type series with SEARCH)."""
+    return [Measurement(TASK_OPENED, 1, COUNT, ((TYPE, type_id),)), Measurement(TASK_OPENED, 1, COUNT)]
 
 
 def task_completed(type_id: str, step: str, on_time: bool | None) -> list[Measurement]:
@@ -52,7 +99,9 @@ def sla_warning(type_id: str) -> list[Measurement]:
 
 
 def sla_breached(type_id: str, step: str) -> list[Measurement]:
-    return [Measurement("SlaBreached", 1, COUNT, (("Type", type_id), ("Step", step)))]
+    """SlaBreached by type and step, and once more without dimensions: the breach-rate alarm's
+    numerator."""
+    return [Measurement(SLA_BREACHED, 1, COUNT, ((TYPE, type_id), (STEP, step))), Measurement(SLA_BREACHED, 1, COUNT)]
 
 
 def escalated(level: int) -> list[Measurement]:
@@ -77,3 +126,40 @@ def triage_needed() -> list[Measurement]:
 
 def type_corrected(predicted: str) -> list[Measurement]:
     return [Measurement("TypeCorrected", 1, COUNT, (("Type", predicted),))]
+
+
+def reopened(type_id: str) -> list[Measurement]:
+    return [Measurement("IssuesReopened", 1, COUNT, (("Type", type_id),))]
+
+
+def of_event(event: KpiEvent) -> list[Measurement]:
+    """The metrics of a KPI event. A changed survey answer emits none: CloudWatch keeps the first
+    (the roll-ups, which can subtract, replace it)."""
+    kind = event.kind
+    if kind == kpi_events.OPENED:
+        return issue_opened(event.type_id, event.channel)
+    if kind == kpi_events.FIRST_RESPONSE:
+        return first_response(event.type_id, event.seconds or 0.0)
+    if kind == kpi_events.RESOLVED:
+        return resolved(event.type_id, event.seconds or 0.0)
+    if kind == kpi_events.REOPENED:
+        return reopened(event.type_id)
+    if kind == kpi_events.TASK_OPENED:
+        return task_opened(event.type_id)
+    if kind == kpi_events.TASK_COMPLETED:
+        return task_completed(event.type_id, event.step, event.on_time)
+    if kind == kpi_events.WARNED:
+        return sla_warning(event.type_id)
+    if kind == kpi_events.BREACHED:
+        return sla_breached(event.type_id, event.step)
+    if kind == kpi_events.ESCALATED:
+        return escalated(event.level)
+    if kind == kpi_events.SURVEY_ANSWERED and event.replaced_score is None and event.score is not None:
+        return survey_answered(event.question, event.score, event.type_id)
+    if kind == kpi_events.CLASSIFIED:
+        return classified(event.type_id)
+    if kind == kpi_events.TRIAGED:
+        return triage_needed()
+    if kind == kpi_events.CORRECTED:
+        return type_corrected(event.type_id)
+    return []

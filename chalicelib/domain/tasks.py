@@ -60,6 +60,9 @@ class Task:
     reference: str = ""
     step_name: str = ""
     closed_reason: str = ""
+    #: The last checkpoint moves the workflow past the task (an escalation's branch, or auto-close):
+    #: only the workflow's timer can carry it out, so the SLA sweep never does.
+    moves_on: bool = False
 
     @property
     def assigned_to(self) -> Holder:
@@ -79,6 +82,15 @@ class Task:
     @property
     def next_checkpoint_at(self) -> datetime | None:
         return self.schedule[self.checkpoint] if self.checkpoint < len(self.schedule) else None
+
+    @property
+    def next_sweep_at(self) -> datetime | None:
+        """When the SLA sweep next has a checkpoint of this task to act on; None once only the
+        workflow's own checkpoint (or none) remains, so that the sweep stops finding the task."""
+        if self.status != OPEN:
+            return None
+        sweepable = len(self.schedule) - 1 if self.moves_on else len(self.schedule)
+        return self.schedule[self.checkpoint] if self.checkpoint < sweepable else None
 
     def completion_output(self) -> dict[str, Any]:
         return {"fields": self.fields or {}, "completed_by": self.completed_by}
@@ -101,6 +113,7 @@ def open_task(
     now: datetime,
     reference: str = "",
     step_name: str = "",
+    moves_on: bool = False,
 ) -> Change:
     """The workflow opens the step; a repeated opening message changes nothing."""
     if current is not None:
@@ -116,6 +129,7 @@ def open_task(
         opened_at=now,
         reference=reference,
         step_name=step_name,
+        moves_on=moves_on,
     )
     return Change(task, OPENED)
 
@@ -140,16 +154,41 @@ def reach(
         return Change(current, UNCHANGED)
     if checkpoint <= current.checkpoint or current.status != OPEN:
         return Change(replace(current, token=token, checkpoint=max(checkpoint, current.checkpoint)), TOKEN_ONLY)
-    changed = replace(
+    changed = _advance(current, checkpoint, holder, level, breached, due_at)
+    return Change(replace(changed, token=token), REACHED)
+
+
+def reach_missed(
+    current: Task,
+    *,
+    checkpoint: int,
+    holder: str | None = None,
+    level: int | None = None,
+    breached: bool = False,
+    due_at: datetime | None = None,
+) -> Change:
+    """The SLA sweep reaches a checkpoint whose timer has not (yet) been handled.
+
+    The token stays: the workflow still waits on it, and a completion must reach it. When the
+    timer's message comes, `reach` finds the checkpoint reached and only refreshes the token. A
+    checkpoint already reached, or a task no longer open, is left as it is.
+    """
+    if checkpoint <= current.checkpoint or current.status != OPEN:
+        return Change(current, UNCHANGED)
+    return Change(_advance(current, checkpoint, holder, level, breached, due_at), REACHED)
+
+
+def _advance(
+    current: Task, checkpoint: int, holder: str | None, level: int | None, breached: bool, due_at: datetime | None
+) -> Task:
+    return replace(
         current,
-        token=token,
         checkpoint=checkpoint,
         holder=holder or current.holder,
         level=current.level if level is None else level,
         breached=current.breached or breached,
         due_at=due_at or current.due_at,
     )
-    return Change(changed, REACHED)
 
 
 def close(current: Task, *, checkpoint: int, reason: str, now: datetime) -> Change:

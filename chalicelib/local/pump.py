@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,6 +22,9 @@ import boto3
 log = logging.getLogger("caseflow.pump")
 #: Concurrent invocations, as Lambda scales a queue's consumers (a receive returns at most 10).
 CONCURRENCY = 10
+#: While this file exists, a pausable pump leaves its queue alone: `make demo-data` (bench.demo_month)
+#: then handles the task queue itself, on its simulated clock.
+PAUSE_FILE = Path(__file__).resolve().parents[2] / "var" / "pump.paused"
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -55,7 +60,7 @@ class LambdaContext:
 
 
 class QueuePump:
-    def __init__(self, queue_url: str, handler: Handler, region: str, wait_seconds: int = 1):
+    def __init__(self, queue_url: str, handler: Handler, region: str, wait_seconds: int = 1, pausable: bool = False):
         self._sqs = boto3.client("sqs")
         self._queue_url = queue_url
         self._queue_arn = self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -64,6 +69,7 @@ class QueuePump:
         self._handler = handler
         self._region = region
         self._wait = wait_seconds
+        self._pausable = pausable
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="queue-pump", daemon=True)
         self._workers = ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="invocation")
@@ -98,6 +104,9 @@ class QueuePump:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if self._pausable and PAUSE_FILE.exists():
+                self._stop.wait(0.5)
+                continue
             try:
                 self.pump_once()
             except Exception:
@@ -124,3 +133,22 @@ class NightlyJobs:
     def _run(self) -> None:
         while not self._stop.wait(self.PERIOD_SECONDS):
             self._classification.queue_training("nightly")
+
+
+class HourlySchedule:
+    """EventBridge's hourly schedule, locally: at each whole hour, the same handler AWS invokes."""
+
+    def __init__(self, handler: Callable[[dict[str, Any]], Any], stop: threading.Event):
+        self._handler = handler
+        self._stop = stop
+        self._thread = threading.Thread(target=self._run, name="hourly-schedule", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(3600 - time.time() % 3600):
+            try:
+                self._handler({"source": "aws.events", "detail-type": "Scheduled Event"})
+            except Exception:
+                log.exception("the hourly schedule failed; it runs again next hour")

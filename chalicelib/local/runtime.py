@@ -55,7 +55,7 @@ def start_moto(port: int) -> subprocess.Popen:
     """Start the moto server in its own session, so that Ctrl-C reaches only us: we stop the pump
     and the API first, then the server they use."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "chalicelib.local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -122,17 +122,19 @@ def main() -> int:
         from chalicelib.domain.email_threading import SupportAddress
         from chalicelib.events.inbound_email import on_inbound_email
         from chalicelib.events.jobs import on_job
+        from chalicelib.events.ops_schedule import hourly_ops
         from chalicelib.events.task_queue import on_task_message
-        from chalicelib.local.pump import NightlyJobs, QueuePump
+        from chalicelib.local.pump import HourlySchedule, LambdaContext, NightlyJobs, QueuePump
         from chalicelib.local.smtp import InboundMailRelay
 
         published = services().issue_types.publish_seeds()
-        pump = QueuePump(resources.task_queue_url, on_task_message, config.region)
+        pump = QueuePump(resources.task_queue_url, on_task_message, config.region, pausable=True)
         pump.start()
         jobs_pump = QueuePump(resources.jobs_queue_url, on_job, config.region)
         jobs_pump.start()
         nightly = NightlyJobs(services().classification, stop)
         nightly.start()
+        HourlySchedule(lambda event: hourly_ops(event, LambdaContext()), stop).start()
         if services().classification.ensure_model():
             log.info("training the classifier's first model in the background (about 10 s)")
         relay = InboundMailRelay(

@@ -40,12 +40,15 @@ from chalicelib.services.ports import (
     Receipt,
     ThreadEntry,
 )
+from chalicelib.services.reopenings import ReopeningService
 from chalicelib.services.tasks import TaskService
 
 log = logging.getLogger(__name__)
 
 OPENED = "opened"
 THREADED = "threaded"
+#: A customer wrote soon after resolution: the message reopens the issue.
+REOPENED = "reopened"
 QUARANTINED = "quarantined"
 BOUNCE = "bounce"
 REPORT = "report"
@@ -107,7 +110,9 @@ class InboundEmailService:
         message_ids: MessageIds,
         own_addresses: tuple[str, ...],
         clock: Clock = utc_now,
+        reopenings: ReopeningService | None = None,
     ):
+        self._reopenings = reopenings
         self._issues = issues
         self._mail = mail
         self._store = store
@@ -162,6 +167,8 @@ class InboundEmailService:
             return self._file(notice, email, issue, AUTOMATIC, "automatic_message", f"automatic reply: {email.subject}")
         if issue is not None and issue.status != RESOLVED:
             return self._file(notice, email, issue, THREADED, "customer_message", email.new_text or email.text)
+        if issue is not None and self._reopenings is not None and self._reopenings.may_reopen(issue):
+            return self._file(notice, email, issue, REOPENED, "customer_message", email.new_text or email.text)
         return self._open(notice, email, follows=issue)
 
     def quarantined(self, agent: Agent) -> list[dict[str, Any]]:
@@ -185,7 +192,7 @@ class InboundEmailService:
             data={"channel": "email", "email": self._details(notice, email)},
         )
         # Only a person's message is one the thread answers: never an auto-reply or a bounce.
-        entry = self._entry(notice, email) if outcome == THREADED else None
+        entry = self._entry(notice, email) if outcome in (THREADED, REOPENED) else None
         try:
             self._mail.file_on_issue(issue, event, InboundRecord(receipt, entry))
         except DuplicateKey:
@@ -277,6 +284,12 @@ class InboundEmailService:
             return Received(DUPLICATE, receipt.issue_id, opened.issue.reference if opened else "")
         if issue is None and receipt.issue_id:
             issue = self._issues.get(receipt.issue_id)
+        if issue is not None and receipt.outcome == REOPENED and self._reopenings is not None:
+            current = self._issues.get(issue.id)
+            if current is not None and current.status == RESOLVED:
+                self._reopenings.reopen(
+                    current, "the customer wrote again after resolution", self._customer_actor(issue)
+                )
         if issue is not None and receipt.waiting_step:
             reply = reply or self._reply_text(issue, receipt)
             self._tasks.resume_waiting_step(issue, reply, self._customer_actor(issue), receipt.waiting_step)
@@ -331,6 +344,7 @@ class InboundEmailService:
             "key": key,
             "inline": attachment.inline,
         }
+
 
 class _Lookup:
     """Threading's view of the stored issues and Message-IDs."""

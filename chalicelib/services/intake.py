@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib.domain import measurements
+from chalicelib.domain import kpi_events
 from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
 from chalicelib.domain.fields import MAX_TEXT_LENGTH, FieldSpec, validate_values
 from chalicelib.domain.issue_types import IssueType
@@ -28,18 +28,16 @@ from chalicelib.domain.issues import (
     new_reference,
     normalise_email,
 )
-from chalicelib.domain.measurements import Measurement
 from chalicelib.services.classification import AUTO, TRIAGE_TYPE, ClassificationService
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService, LoadedType
+from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.ports import (
     DuplicateKey,
     InboundRecord,
     IssueRepository,
     MailRepository,
-    Metrics,
     NewIssue,
-    NoMetrics,
     Receipt,
     ThreadEntry,
     WorkflowEngine,
@@ -98,7 +96,7 @@ class IntakeService:
         mail: MailRepository | None = None,
         classifier: ClassificationService | None = None,
         clock: Clock = utc_now,
-        metrics: Metrics | None = None,
+        kpis: KpiRecorder | None = None,
     ):
         self._issues = issues
         self._types = issue_types
@@ -107,7 +105,7 @@ class IntakeService:
         self._mail = mail
         self._classifier = classifier
         self._clock = clock
-        self._metrics = metrics or NoMetrics()
+        self._kpis = kpis or KpiRecorder()
 
     def open_issue(self, request: Any, idempotency_key: str | None = None, channel: str = WEB) -> Opened:
         """Open an issue from `{"type", "customer": {"email", "name"}, "fields": {...}}`."""
@@ -130,9 +128,7 @@ class IntakeService:
             request_hash=request_hash,
         )
 
-    def open_internal(
-        self, type_id: str, customer: Customer, fields: dict[str, Any], channel: str, key: str
-    ) -> Opened:
+    def open_internal(self, type_id: str, customer: Customer, fields: dict[str, Any], channel: str, key: str) -> Opened:
         """Open an issue Caseflow itself raises for a customer (e.g. service recovery); `key` makes it once."""
         loaded = self._types.current(type_id)
         cleaned = validate_values(loaded.issue_type.fields, fields, self._clock())
@@ -263,7 +259,7 @@ class IntakeService:
                     return earlier
                 continue  # a reference or a new customer's address was taken meanwhile: try again
             self.start_workflow(issue, customer)
-            self._metrics.record(_opening_measurements(issue, classification))
+            self._kpis.record_all(_opening_events(issue, classification))
             return Opened(issue)
         raise Conflict("could not store the issue; please retry")
 
@@ -331,11 +327,12 @@ class IntakeService:
         )
 
 
-def _opening_measurements(issue: Issue, classification: dict[str, Any] | None) -> list[Measurement]:
-    found = measurements.issue_opened(issue.type_id, issue.channel)
+def _opening_events(issue: Issue, classification: dict[str, Any] | None) -> list[kpi_events.KpiEvent]:
+    at = issue.created_at
+    found = [kpi_events.issue_opened(issue.id, issue.type_id, issue.channel, at)]
     if classification is not None:
-        auto = classification.get("routed") == AUTO
-        found += measurements.classified(issue.type_id) if auto else measurements.triage_needed()
+        automatic = classification.get("routed") == AUTO
+        found.append(kpi_events.classification(issue.id, issue.type_id, issue.channel, at, automatic))
     return found
 
 

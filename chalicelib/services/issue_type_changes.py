@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from chalicelib.domain import measurements
+from chalicelib.domain import kpi_events
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.issues import RESOLVED, Issue, TimelineEvent
@@ -19,7 +19,8 @@ from chalicelib.services.classification import AUTO, ClassificationService
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.intake import IntakeService, carried_fields
 from chalicelib.services.issue_types import IssueTypeService
-from chalicelib.services.ports import IssueRepository, Metrics, NoMetrics, WorkflowEngine
+from chalicelib.services.kpi_recorder import KpiRecorder
+from chalicelib.services.ports import IssueRepository, WorkflowEngine
 from chalicelib.services.tasks import TaskService
 
 
@@ -33,7 +34,7 @@ class IssueTypeChangeService:
         intake: IntakeService,
         classifier: ClassificationService,
         clock: Clock = utc_now,
-        metrics: Metrics | None = None,
+        kpis: KpiRecorder | None = None,
     ):
         self._issues = issues
         self._types = issue_types
@@ -42,7 +43,7 @@ class IssueTypeChangeService:
         self._intake = intake
         self._classifier = classifier
         self._clock = clock
-        self._metrics = metrics or NoMetrics()
+        self._kpis = kpis or KpiRecorder()
 
     def set_type(self, issue_id: str, type_id: Any, agent: Agent) -> dict[str, Any]:
         """Confirm or change the issue's type; a change moves a running issue to the new process."""
@@ -70,13 +71,13 @@ class IssueTypeChangeService:
             return {"issue_id": issue.id, "type": type_id, "moved": False, "learned": learned}
 
         if (issue.classification or {}).get("routed") == AUTO and predicted:
-            self._metrics.record(measurements.type_corrected(predicted))
+            self._kpis.record(
+                kpi_events.type_corrected(issue.id, predicted, issue.channel, self._clock(), issue.created_at)
+            )
         self._engine.stop(issue.execution_arn, f"the issue moved to {type_id} ({agent.username})")
         closed = self._tasks.retire(issue, f"the issue moved to {target.issue_type.name}")
         fields = carried_fields(target.issue_type, issue.fields, words, issue.fields.get("subject"), self._clock())
-        moved = replace(
-            issue, type_id=type_id, type_version=target.published.version, fields=fields, run=issue.run + 1
-        )
+        moved = replace(issue, type_id=type_id, type_version=target.published.version, fields=fields, run=issue.run + 1)
         moved = replace(
             moved,
             current_step="",

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib.domain import measurements
+from chalicelib.domain import kpi_events
 from chalicelib.domain.email_threading import MessageIds, SupportAddress, with_reference
 from chalicelib.domain.issues import Customer, Issue, TimelineEvent
 from chalicelib.domain.mail_loops import AutomaticMailLimit
 from chalicelib.services.clock import Clock, utc_now
+from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.ports import (
     Directory,
     IssueRepository,
     Mailer,
     MailRepository,
-    Metrics,
-    NoMetrics,
     ThreadEntry,
 )
 
@@ -48,7 +47,7 @@ class NotificationService:
         message_ids: MessageIds,
         limit: AutomaticMailLimit | None = None,
         clock: Clock = utc_now,
-        metrics: Metrics | None = None,
+        kpis: KpiRecorder | None = None,
     ):
         self._issues = issues
         self._mailer = mailer
@@ -58,7 +57,7 @@ class NotificationService:
         self._message_ids = message_ids
         self._limit = limit or AutomaticMailLimit()
         self._clock = clock
-        self._metrics = metrics or NoMetrics()
+        self._kpis = kpis or KpiRecorder()
 
     def email_customer(
         self,
@@ -93,8 +92,7 @@ class NotificationService:
         if automatic:
             self._mail.record_automatic_mail(address, now, now + self._limit.window)
         if kind not in NOT_A_RESPONSE and not self._responded_before(issue):
-            seconds = (now - issue.created_at).total_seconds()
-            self._metrics.record(measurements.first_response(issue.type_id, seconds))
+            self._kpis.record(kpi_events.first_response(issue.id, issue.type_id, issue.channel, issue.created_at, now))
         self._issues.add_event(
             issue, TimelineEvent(now, "email_sent", subject, actor, {**data, "message_id": message_id})
         )

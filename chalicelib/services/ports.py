@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
 
 from chalicelib.domain.issue_types import PublishedType
 from chalicelib.domain.issues import Customer, Issue, TimelineEvent
+from chalicelib.domain.kpi_events import KpiEvent
+from chalicelib.domain.kpi_rollups import Aggregate, BacklogSnapshot, Bucket
 from chalicelib.domain.measurements import Measurement
 from chalicelib.domain.tasks import Task
 
@@ -146,6 +148,9 @@ class IssueRepository(Protocol):
 
     def customer_history(self, customer_id: str, limit: int = 100) -> list[dict[str, Any]]: ...
 
+    def open_issues(self, type_id: str) -> list[Issue]:
+        """The type's issues open now, oldest first (the backlog)."""
+
 
 class TaskRepository(Protocol):
     """Human tasks; `change` applies a decision under optimistic locking."""
@@ -161,6 +166,9 @@ class TaskRepository(Protocol):
 
     def open_for_holders(self, holders: Iterable[str]) -> list[Task]:
         """Open tasks held by any of these holder keys (`role:hr`, `user:sam`), soonest due first."""
+
+    def due(self, before: datetime) -> list[Task]:
+        """Open tasks whose next checkpoint the SLA sweep can act on falls at or before `before`."""
 
 
 class IssueTypeRepository(Protocol):
@@ -320,3 +328,22 @@ class RateLimiter(Protocol):
 
     def hit(self, key: str, limit: int, expires_at: datetime, unit: str | None = None) -> bool:
         """Count one hit, or one distinct `unit` (the same unit again counts once); False when over `limit`."""
+
+
+class KpiRepository(Protocol):
+    """The KPI journal (events by the hour they happened) and the roll-ups folded from it."""
+
+    def append(self, event: KpiEvent) -> None:
+        """Keep the event once: a second event with the same key changes nothing."""
+
+    def journal(self, hour: datetime) -> list[KpiEvent]:
+        """The events that happened in the UTC hour starting at `hour`."""
+
+    def save_rollup(self, hour: datetime, buckets: dict[Bucket, Aggregate]) -> None:
+        """Store one hour's aggregates, replacing what an earlier roll-up of that hour stored."""
+
+    def save_backlog(self, snapshot: BacklogSnapshot) -> None: ...
+
+    def day(self, day: date) -> tuple[dict[Bucket, Aggregate], list[BacklogSnapshot]]:
+        """A cohort day's aggregates, summed over the hours that added to it, and the day's
+        backlog snapshots, oldest first."""

@@ -12,14 +12,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from chalicelib.domain import measurements
+from chalicelib.domain import kpi_events
 from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
 from chalicelib.domain.issues import Issue, TimelineEvent
 from chalicelib.domain.signed_links import LinkInvalid, sign, verify
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.intake import IntakeService
+from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.notifications import NotificationService
-from chalicelib.services.ports import IssueRepository, Metrics, NoMetrics, SurveyAnswer, SurveyRepository
+from chalicelib.services.ports import IssueRepository, SurveyAnswer, SurveyRepository
 
 CSAT = "csat"
 NPS = "nps"
@@ -51,7 +52,7 @@ class SurveyService:
         secret: str,
         public_url: str,
         clock: Clock = utc_now,
-        metrics: Metrics | None = None,
+        kpis: KpiRecorder | None = None,
     ):
         self._issues = issues
         self._answers = answers
@@ -60,7 +61,7 @@ class SurveyService:
         self._secret = secret
         self._public_url = public_url.rstrip("/")
         self._clock = clock
-        self._metrics = metrics or NoMetrics()
+        self._kpis = kpis or KpiRecorder()
 
     def send(self, issue: Issue) -> bool:
         """Email the survey for a resolved issue (an automatic email: capped, never to a bouncing address)."""
@@ -99,8 +100,12 @@ class SurveyService:
             text = f"{question.upper()} {score}" + (f" (was {earlier.score})" if earlier else "")
             data = {"q": question, "score": score}
             self._issues.add_event(issue, TimelineEvent(now, "survey_answered", text, "customer", data))
-            if earlier is None:  # a replaced answer stays one answer; the roll-ups read the latest
-                self._metrics.record(measurements.survey_answered(question, score, issue.type_id))
+            replaced = earlier.score if earlier else None
+            self._kpis.record(
+                kpi_events.survey_answered(
+                    issue.id, issue.type_id, issue.channel, question, score, now, first, replaced_score=replaced
+                )
+            )
         if is_detractor(question, score):
             self._recover(issue, question, score, "")
         return {"reference": issue.reference, "question": question, "score": score, "comment_allowed": True}

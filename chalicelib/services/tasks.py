@@ -10,11 +10,12 @@ says so. `complete` records an agent's answer, `complete_by_link` an outside par
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain import deadlines, measurements
+from chalicelib.domain import deadlines, kpi_events
 from chalicelib.domain import issue_types as types
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.agents import Agent
@@ -30,8 +31,9 @@ from chalicelib.domain.tasks import Task
 from chalicelib.domain.templates import render
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
+from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.notifications import ACKNOWLEDGEMENT, NotificationService
-from chalicelib.services.ports import IssueRepository, Metrics, NoMetrics, TaskRepository, WorkflowEngine
+from chalicelib.services.ports import IssueRepository, TaskRepository, WorkflowEngine
 from chalicelib.workflows import compiler
 
 #: How long an outside party's link to a task form stays valid.
@@ -39,6 +41,12 @@ LINK_LIFETIME = timedelta(days=14)
 CUSTOMER_REPLY_FIELD = "reply"
 #: How a customer's message reached us when an agent records it.
 CONTACT_CHANNELS = ("phone", "email", "chat", "in_person", "letter")
+#: How overdue a checkpoint must be before the SLA sweep takes it from its timer.
+SWEEP_GRACE = timedelta(minutes=5)
+#: Who did it, in the timeline, when the SLA sweep reached a checkpoint.
+SLA_SWEEP = "sla_sweep"
+
+log = logging.getLogger(__name__)
 
 
 class UnknownMessage(ValueError):
@@ -81,7 +89,7 @@ class TaskService:
         clock: Clock = utc_now,
         on_resolved: Callable[[Issue], Any] | None = None,
         status_link: Callable[[str], str] | None = None,
-        metrics: Metrics | None = None,
+        kpis: KpiRecorder | None = None,
     ):
         self._issues = issues
         self._tasks = tasks
@@ -95,7 +103,7 @@ class TaskService:
         self._on_resolved = on_resolved
         #: The customer's status page of an issue, given in the acknowledgement.
         self._status_link = status_link
-        self._metrics = metrics or NoMetrics()
+        self._kpis = kpis or KpiRecorder()
 
     # The workflow's side
 
@@ -131,7 +139,10 @@ class TaskService:
         issue_type = self._issue_type(issue)
         step = issue_type.step(str(message.get("step")))
         customer = self._customer(issue)
-        opened_at = _moment(message.get("entered_at")) or self._clock()
+        now = self._clock()
+        entered = _moment(message.get("entered_at"))
+        # The step opened when the workflow entered it, and never later than now (clocks differ).
+        opened_at = min(entered, now) if entered else now
         segment = str(message.get("segment") or customer.segment)
         moments = deadlines.checkpoint_moments(step, issue_type.calendar(step.calendar), opened_at, segment)
         holder = self._holder_for(issue, issue_type, step, customer)
@@ -148,12 +159,15 @@ class TaskService:
                 now=opened_at,
                 reference=issue.reference,
                 step_name=step.name,
+                moves_on=deadlines.ends_by_moving_on(step),
             ),
         )
         if change == rules.OPENED:
             self._announce_opening(issue, step, task)
             if step.kind != types.WAIT_FOR_CUSTOMER:
-                self._metrics.record(measurements.task_opened(issue.type_id))
+                self._kpis.record(
+                    kpi_events.task_opened(issue.id, issue.run, issue.type_id, issue.channel, step.id, opened_at)
+                )
         return deadlines.timers(list(task.schedule), self._clock())
 
     def _change(self, issue_id: str, step_id: str, decide: Any) -> tuple[Task, str]:
@@ -240,11 +254,17 @@ class TaskService:
         if point.kind == types.WARNING:
             text = f"{step.name}: {point.percent}% of the time to the deadline has passed; due {due}"
             self._event(issue, "sla_warning", text, task, percent=point.percent)
-            self._metrics.record(measurements.sla_warning(issue.type_id))
+            self._kpis.record(
+                kpi_events.warned(
+                    issue.id, issue.run, issue.type_id, issue.channel, step.id, point.index, self._clock()
+                )
+            )
             self._notify_holder(issue, task, task.assigned_to, f"Reminder {issue.reference}: {step.name} is due {due}")
         if point.kind == types.BREACH:
             self._event(issue, "deadline_breached", f"{step.name}: the deadline has passed", task)
-            self._metrics.record(measurements.sla_breached(issue.type_id, step.id))
+            self._kpis.record(
+                kpi_events.breached(issue.id, issue.run, issue.type_id, issue.channel, step.id, self._clock())
+            )
         if point.kind == types.REMINDER:
             customer = self._customer(issue)
             context = self._template_context(issue, issue_type, customer)
@@ -253,7 +273,11 @@ class TaskService:
         level = point.level
         if level is None:
             return
-        self._metrics.record(measurements.escalated(level.number))
+        self._kpis.record(
+            kpi_events.escalated(
+                issue.id, issue.run, issue.type_id, issue.channel, step.id, level.number, self._clock()
+            )
+        )
         if level.reassign:
             text = f"{step.name}: escalated to {level.reassign.describe()} (level {level.number})"
             self._event(issue, "escalated", text, task, level=level.number)
@@ -357,14 +381,80 @@ class TaskService:
         }
 
     def _resolve(self, issue: Issue) -> None:
+        """Resolve the issue; its first resolution is the one resolution time and FCR count."""
         if issue.status == RESOLVED:
             return
         now = self._clock()
-        self._issues.update(issue.id, status=RESOLVED, resolved_at=now, current_step="")
-        self._event(issue, "issue_resolved", "the issue is resolved")
-        self._metrics.record(measurements.resolved(issue.type_id, (now - issue.created_at).total_seconds()))
+        if issue.first_resolved_at is None:
+            contacts = 1 + sum(1 for e in self._issues.timeline(issue.id) if e.kind == "customer_message")
+            self._issues.update(
+                issue.id,
+                status=RESOLVED,
+                resolved_at=now,
+                current_step="",
+                first_resolved_at=now,
+                resolved_with_one_contact=contacts == 1,
+            )
+            self._event(issue, "issue_resolved", "the issue is resolved")
+            self._kpis.record(
+                kpi_events.resolved(issue.id, issue.type_id, issue.channel, issue.created_at, now, contacts)
+            )
+        else:
+            self._issues.update(issue.id, status=RESOLVED, resolved_at=now, current_step="")
+            self._event(issue, "issue_resolved", "the issue is resolved again")
         if self._on_resolved is not None:
             self._on_resolved(issue)
+
+    def reconcile_due(self, now: datetime | None = None) -> dict[str, int]:
+        """The SLA sweep: catch up on every checkpoint a timer should have acted on by now.
+
+        Tasks come from the due index; a checkpoint is taken from its timer once it is
+        SWEEP_GRACE overdue. A task that fails is logged and counted, and the sweep goes on (the
+        next sweep tries it again). Returns how many tasks were examined and what was done.
+        """
+        cutoff = (now or self._clock()) - SWEEP_GRACE
+        counts = {"examined": 0, **_sweep_counts(), "failed": 0}
+        for task in self._tasks.due(cutoff):
+            counts["examined"] += 1
+            try:
+                done = self.reconcile(task, cutoff)
+            except Exception:
+                log.exception("the SLA sweep failed on task %s", task.id)
+                counts["failed"] += 1
+                continue
+            for key, value in done.items():
+                counts[key] += value
+        return counts
+
+    def reconcile(self, task: Task, now: datetime) -> dict[str, int]:
+        """Reach each checkpoint of `task` due at `now` and not yet reached, in order, and act on it once.
+
+        What each does is what its timer would do (`_act_on_checkpoint`), and the timeline says the
+        sweep did it. The task keeps the token the workflow waits on, so the timer's message, when
+        it comes, only refreshes it. Checkpoints that move the workflow on are left to its timer.
+        """
+        counts = _sweep_counts()
+        current = self._tasks.get(task.issue_id, task.step)  # the due index may lag behind the task
+        issue = self._issues.get(task.issue_id) if current else None
+        if current is None or issue is None:
+            return counts
+        issue_type = self._issue_type(issue)
+        step = issue_type.step(current.step)
+        due = deadlines.due_checkpoints(current, step, now)
+        counts["left_to_workflow"] = len(due.workflow)
+        for point in due.sweep:
+            reached, change = self._change(issue.id, step.id, lambda fresh, p=point: _reach_missed(step, p, fresh))
+            if change != rules.REACHED:
+                continue
+            missed = deadlines.describe_checkpoint(point)
+            text = f"{step.name}: the SLA sweep acted on {missed}, which its timer had not"
+            self._event(issue, "sla_swept", text, reached, actor=SLA_SWEEP, by=SLA_SWEEP, checkpoint=point.index)
+            self._act_on_checkpoint(issue, issue_type, step, point, reached)
+            counts["warnings"] += point.kind == types.WARNING
+            counts["breaches"] += point.kind == types.BREACH
+            counts["escalations"] += point.level is not None
+            counts["reminders"] += point.kind == types.REMINDER
+        return counts
 
     # The holders' side
 
@@ -507,7 +597,9 @@ class TaskService:
             on_time = "" if now <= done.due_at else " (after the deadline)"
             self._event(issue, "task_completed", f"{step.name}: completed by {by}{on_time}", done, actor=by)
             in_time = now <= done.due_at if step.deadline else None
-            self._metrics.record(measurements.task_completed(issue.type_id, step.id, in_time))
+            self._kpis.record(
+                kpi_events.task_completed(issue.id, issue.run, issue.type_id, issue.channel, step.id, now, in_time)
+            )
         if done.needs_delivery:
             self._deliver(done)
         return task_view(done)
@@ -540,6 +632,25 @@ class TaskService:
     ) -> None:
         details = {**(task_view(task) if task else {}), **data}
         self._issues.add_event(issue, TimelineEvent(self._clock(), kind, text, actor=actor, data=details))
+
+
+def _sweep_counts() -> dict[str, int]:
+    return {"warnings": 0, "breaches": 0, "escalations": 0, "reminders": 0, "left_to_workflow": 0}
+
+
+def _reach_missed(step: Step, point: Checkpoint, current: Task | None) -> rules.Change:
+    """What the sweep's reaching `point` changes: what the timer's would, except the token."""
+    if current is None:
+        raise NotFound(f"step {step.id} was never opened")
+    level = point.level
+    return rules.reach_missed(
+        current,
+        checkpoint=point.index,
+        holder=level.reassign.key if level and level.reassign else None,
+        level=level.number if level else None,
+        breached=point.kind == types.BREACH,
+        due_at=deadlines.act_by(step, list(current.schedule), point.index),
+    )
 
 
 def _moment(raw: Any) -> datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -170,7 +171,9 @@ def test_an_agent_reply_is_emailed_in_the_thread_and_the_customers_answer_resume
     )
     answer_mail = sent_messages("omid@example.com")[-1]
     customer_answer, _ = email(
-        "omid@example.com", f"Re: {answer_mail['Subject']}", "Leeds Briggate, thanks!\n\n> Please tell us the store.",
+        "omid@example.com",
+        f"Re: {answer_mail['Subject']}",
+        "Leeds Briggate, thanks!\n\n> Please tell us the store.",
         in_reply_to=answer_mail["Message-ID"],
     )
     assert stack.deliver_email(customer_answer)["outcome"] == "threaded"
@@ -258,9 +261,7 @@ def test_attachments_are_kept_in_s3_and_agents_get_a_short_lived_link(stack):
     assert attachment["name"] == "lamp (1).png" and attachment["content_type"] == "image/png"
     assert attachment["size"] == 2008
 
-    link = stack.get(
-        f"/agent/issues/{received['issue_id']}/attachments?key={attachment['key']}", stack.token("alice")
-    )
+    link = stack.get(f"/agent/issues/{received['issue_id']}/attachments?key={attachment['key']}", stack.token("alice"))
     assert link.status_code == 200 and link.json_body["expires_in"] == 300 and "Signature" in link.json_body["url"]
     other = stack.get(f"/agent/issues/{received['issue_id']}/attachments?key=inbound/x", stack.token("alice"))
     assert other.status_code == 404
@@ -276,11 +277,32 @@ def test_a_reply_to_a_resolved_issue_opens_a_follow_up_linked_to_it(stack):
         stack.token("alice"),
     )
     stack.pump_until(lambda: stack.issue(issue_id)["status"] == "resolved", what="resolution")
+    from chalicelib.adapters.dynamodb.repositories import IssueRepository
+
+    IssueRepository().update(issue_id, resolved_at=datetime.now(UTC) - timedelta(days=8))
     raw, _ = email("later@example.com", f"Re: Gift card balance [{received['reference']}]", "It does not work")
     follow_up = stack.deliver_email(raw)
     assert follow_up["outcome"] == "opened" and follow_up["issue_id"] != issue_id
     assert stack.issue(follow_up["issue_id"])["timeline"][0]["data"]["email"]["follows"] == received["reference"]
     assert "follow_up_opened" in timeline_kinds(stack, issue_id)
+
+
+def test_a_reply_within_a_week_of_resolution_reopens_the_issue(stack):
+    received, _ = open_by_email(stack, "again@example.com")
+    issue_id = received["issue_id"]
+    task = stack.pump_until(lambda: stack.task_for("alice", issue_id, "answer"), what="the answer task")
+    stack.post(
+        f"/agent/tasks/{task['id']}/complete",
+        {"fields": {"answer": "Online, under My account.", "needs_follow_up": False}},
+        stack.token("alice"),
+    )
+    stack.pump_until(lambda: stack.issue(issue_id)["status"] == "resolved", what="resolution")
+    raw, _ = email("again@example.com", f"Re: Gift card balance [{received['reference']}]", "Still broken")
+    reply = stack.deliver_email(raw)
+    assert reply["outcome"] == "reopened" and reply["issue_id"] == issue_id
+    assert stack.deliver_email(raw, ses_id=None)["issue_id"] == issue_id
+    assert timeline_kinds(stack, issue_id).count("issue_reopened") == 1
+    stack.pump_until(lambda: stack.task_for("alice", issue_id, "answer"), what="the answer task of the second run")
 
 
 def test_automatic_mail_to_one_address_is_capped(stack):

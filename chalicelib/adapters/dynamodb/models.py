@@ -43,6 +43,24 @@ class CustomerTimelineIndex(GlobalSecondaryIndex):
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
+class DueIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = schema.DUE_INDEX
+        projection = AllProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
+
+
+class OpenIssuesIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = schema.OPEN_ISSUES_INDEX
+        projection = AllProjection()
+
+    gsi4pk = UnicodeAttribute(hash_key=True)
+    gsi4sk = UnicodeAttribute(range_key=True)
+
+
 class _Item(Model):
     class Meta(_Meta):
         pass
@@ -69,6 +87,13 @@ class IssueItem(_Item):
     auto_reply_blocked = UnicodeAttribute(default="")
     classification = JSONAttribute(null=True)
     run = NumberAttribute(default=1)
+    first_resolved_at = UTCDateTimeAttribute(null=True)
+    reopenings = NumberAttribute(default=0)
+    resolved_with_one_contact = BooleanAttribute(null=True)
+    #: While the issue is open: OPEN#<type> / created at (the backlog).
+    gsi4pk = UnicodeAttribute(null=True)
+    gsi4sk = UnicodeAttribute(null=True)
+    open_issues = OpenIssuesIndex()
     version = VersionAttribute()
 
 
@@ -108,7 +133,8 @@ class EventItem(_Item):
 
 
 class TaskItem(_Item):
-    """pk=ISSUE#<id>, sk=TASK#<step>; open tasks are in their holder's queue through gsi1."""
+    """pk=ISSUE#<id>, sk=TASK#<step>; open tasks are in their holder's queue through gsi1, and in
+    the SLA sweep's due index through gsi3 while it has a checkpoint to act on."""
 
     task_id = UnicodeAttribute()
     issue_id = UnicodeAttribute()
@@ -129,9 +155,13 @@ class TaskItem(_Item):
     reference = UnicodeAttribute(default="")
     step_name = UnicodeAttribute(default="")
     closed_reason = UnicodeAttribute(default="")
+    moves_on = BooleanAttribute(default=False)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     queue = QueueIndex()
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
+    due = DueIndex()
     version = VersionAttribute()
 
 

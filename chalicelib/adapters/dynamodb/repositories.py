@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
+from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.access import EVENT, event_item, get_or_none, issue_pk, transact
 from chalicelib.adapters.dynamodb.mail import inbound_items
 from chalicelib.adapters.dynamodb.models import (
@@ -24,7 +26,7 @@ from chalicelib.adapters.dynamodb.models import (
 from chalicelib.domain import tasks as task_rules
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.issue_types import PublishedType
-from chalicelib.domain.issues import Customer, Issue, TimelineEvent
+from chalicelib.domain.issues import RESOLVED, Customer, Issue, TimelineEvent
 from chalicelib.domain.tasks import Task
 from chalicelib.services.ports import DuplicateKey, NewIssue
 
@@ -33,6 +35,8 @@ TASK = "TASK#"
 #: Tasks of an issue's earlier workflow, before its type changed: `ARCHIVED#<run>#<step>`.
 ARCHIVED = "ARCHIVED#"
 CATALOG = "CATALOG"
+#: The open-issues index's partition: `OPEN#<type>`.
+OPEN = "OPEN#"
 IDEMPOTENCY_TTL = timedelta(days=1)
 _LOCK_RETRIES = 8
 
@@ -106,7 +110,19 @@ class IssueRepository:
 
     def update(self, issue_id: str, **changes: Any) -> None:
         item = IssueItem.get(issue_pk(issue_id), ISSUE, consistent_read=True)
-        IssueItem.update(item, actions=[getattr(IssueItem, name).set(value) for name, value in changes.items()])
+        actions = [getattr(IssueItem, name).set(value) for name, value in changes.items()]
+        if "status" in changes or "type_id" in changes:
+            status = changes.get("status", item.status)
+            if status == RESOLVED:
+                actions += [IssueItem.gsi4pk.remove(), IssueItem.gsi4sk.remove()]
+            else:
+                key = _open_issue_key(changes.get("type_id", item.type_id), item.created_at)
+                actions += [IssueItem.gsi4pk.set(key[0]), IssueItem.gsi4sk.set(key[1])]
+        IssueItem.update(item, actions=actions)
+
+    def open_issues(self, type_id: str) -> list[Issue]:
+        """The type's issues open now, oldest first (the backlog), through the open-issues index."""
+        return [self._issue(i) for i in IssueItem.open_issues.query(f"{OPEN}{type_id}")]
 
     def add_event(self, issue: Issue, event: TimelineEvent) -> None:
         event_item(issue, event).save()
@@ -142,6 +158,14 @@ class IssueRepository:
             auto_reply_blocked=issue.auto_reply_blocked,
             classification=issue.classification,
             run=issue.run,
+            first_resolved_at=issue.first_resolved_at,
+            reopenings=issue.reopenings,
+            resolved_with_one_contact=issue.resolved_with_one_contact,
+            **(
+                dict(zip(("gsi4pk", "gsi4sk"), _open_issue_key(issue.type_id, issue.created_at), strict=True))
+                if issue.status != RESOLVED
+                else {}
+            ),
         )
 
     @staticmethod
@@ -163,7 +187,14 @@ class IssueRepository:
             auto_reply_blocked=item.auto_reply_blocked,
             classification=item.classification,
             run=int(item.run or 1),
+            first_resolved_at=item.first_resolved_at,
+            reopenings=int(item.reopenings or 0),
+            resolved_with_one_contact=item.resolved_with_one_contact,
         )
+
+
+def _open_issue_key(type_id: str, created_at: datetime) -> tuple[str, str]:
+    return f"{OPEN}{type_id}", created_at.isoformat()
 
 
 class TaskRepository:
@@ -206,6 +237,7 @@ class TaskRepository:
             copy = self._item(self._task(item))
             copy.sk = f"{ARCHIVED}{run}#{item.step}"
             copy.gsi1pk = copy.gsi1sk = None
+            copy.gsi3pk = copy.gsi3sk = None
             copy.save()
             item.delete()
 
@@ -215,9 +247,22 @@ class TaskRepository:
             found.extend(self._task(i) for i in TaskItem.queue.query(f"QUEUE#{holder}"))
         return sorted(found, key=lambda t: t.due_at)
 
+    def due(self, before: datetime) -> list[Task]:
+        """Open tasks whose next checkpoint the SLA sweep can act on falls at or before `before`.
+
+        One Query per shard of the due index, soonest first within each; the index is eventually
+        consistent, so callers re-read a task (under optimistic locking) before changing it.
+        """
+        until = _index_moment(before)
+        found: list[Task] = []
+        for shard in range(schema.DUE_SHARDS):
+            found.extend(self._task(i) for i in TaskItem.due.query(f"DUE#{shard}", TaskItem.gsi3sk <= until))
+        return sorted(found, key=lambda t: t.next_sweep_at or before)
+
     @staticmethod
     def _item(task: Task) -> TaskItem:
         is_open = task.status == task_rules.OPEN
+        sweep_at = task.next_sweep_at
         return TaskItem(
             issue_pk(task.issue_id),
             f"{TASK}{task.step}",
@@ -242,6 +287,9 @@ class TaskRepository:
             closed_reason=task.closed_reason,
             gsi1pk=f"QUEUE#{task.holder}" if is_open else None,
             gsi1sk=task.due_at.isoformat() if is_open else None,
+            moves_on=task.moves_on,
+            gsi3pk=f"DUE#{_due_shard(task.id)}" if sweep_at else None,
+            gsi3sk=_index_moment(sweep_at) if sweep_at else None,
         )
 
     @staticmethod
@@ -266,7 +314,18 @@ class TaskRepository:
             reference=item.reference,
             step_name=item.step_name,
             closed_reason=item.closed_reason,
+            moves_on=bool(item.moves_on),
         )
+
+
+def _due_shard(task_id: str) -> int:
+    """A stable shard of the due index for a task (Python's `hash` differs between processes)."""
+    return zlib.crc32(task_id.encode()) % schema.DUE_SHARDS
+
+
+def _index_moment(moment: datetime) -> str:
+    """A moment as a sort key: UTC, fixed width, so that strings sort as the moments do."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class IssueTypeRepository:

@@ -13,9 +13,24 @@ QUEUE_INDEX_KEYS = ("gsi1pk", "gsi1sk")
 CUSTOMER_TIMELINE_INDEX = "gsi2"
 CUSTOMER_TIMELINE_INDEX_KEYS = ("gsi2pk", "gsi2sk")
 
+#: Open tasks by the moment of the next checkpoint the SLA sweep can act on (sparse), for the sweep.
+DUE_INDEX = "gsi3"
+DUE_INDEX_KEYS = ("gsi3pk", "gsi3sk")
+#: The due index's partition key is `DUE#<shard>`, shard = a stable hash of the task id modulo this.
+#: Every task write rewrites its index entry, so one key for all open tasks would make one hot
+#: partition; a few shards spread the writes and cost the hourly sweep one Query each. Changing
+#: the number moves tasks between shards: sweep the old shards too until every open task is rewritten.
+DUE_SHARDS = 8
+
+#: Issues open now (sparse: resolved issues drop the key), per type, oldest first: the backlog.
+OPEN_ISSUES_INDEX = "gsi4"
+OPEN_ISSUES_INDEX_KEYS = ("gsi4pk", "gsi4sk")
+
 GLOBAL_SECONDARY_INDEXES = {
     QUEUE_INDEX: QUEUE_INDEX_KEYS,
     CUSTOMER_TIMELINE_INDEX: CUSTOMER_TIMELINE_INDEX_KEYS,
+    DUE_INDEX: DUE_INDEX_KEYS,
+    OPEN_ISSUES_INDEX: OPEN_ISSUES_INDEX_KEYS,
 }
 
 #: Items with this attribute (epoch seconds) are deleted by DynamoDB's TTL, e.g. idempotency records.

@@ -1,0 +1,433 @@
+"""A realistic month of customer service on the embedded stack, on a simulated clock: `make demo-data`.
+
+    python -m bench.demo_month [--issues 5000] [--days 30] [--seed 7]
+
+Issues of every public seeded type arrive on both channels (more on weekdays and in office hours)
+through the service layer; agents complete their tasks, mostly before the deadline and sometimes
+after it; customers reply to steps that wait for them, answer surveys and now and then write
+again so that an agent reopens the issue. The clock is simulated: every service of the stack is
+built on it (`bootstrap.build`), the generator pumps the task queue itself, and at every whole
+simulated hour it runs the hourly ops schedule, whose SLA sweep warns and escalates the late
+tasks (the workflows' real timers would wait for real days).
+
+The generator keeps its ground truth (`Truth`): what it did and when, from which
+`ground_truth_report` computes the KPIs with `chalicelib.domain.kpis` alone, without the roll-ups.
+The demo test compares it with what `GET /ops/kpis` (and so the dashboard) shows.
+
+Run against `make run`'s stack it pauses that stack's own task-queue pump (which runs on the real
+clock) for as long as it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import os
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+CHANNEL_SHARE = {"web": 0.65, "email": 0.35}
+#: Relative arrivals per hour of the day (UTC): quiet nights, busy office hours.
+HOURLY = [1, 1, 1, 1, 1, 2, 3, 6, 9, 10, 10, 9, 8, 9, 10, 9, 8, 6, 5, 4, 3, 2, 2, 1]
+ON_TIME_SHARE = 0.8
+REPLY_SHARE = 0.75
+SURVEY_SHARE = 0.4
+REOPEN_SHARE = 0.06
+CSAT_SCORES = ([1, 2, 3, 4, 5], [4, 5, 10, 36, 45])
+NPS_SCORES = (list(range(11)), [3, 2, 2, 3, 3, 5, 7, 12, 18, 22, 23])
+
+
+class SimulatedClock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class IssueTruth:
+    issue_id: str
+    type_id: str
+    channel: str
+    opened_at: datetime
+    replies: list[datetime] = field(default_factory=list)
+    reopened_at: list[datetime] = field(default_factory=list)
+
+
+@dataclass
+class Truth:
+    """What the generator did: issues opened, tasks completed (with the deadline they had and the
+    escalation level they had reached), survey answers, reopenings."""
+
+    issues: dict[str, IssueTruth] = field(default_factory=dict)
+    completed: list[dict[str, Any]] = field(default_factory=list)
+    answers: list[tuple[str, str, int, datetime]] = field(default_factory=list)
+    hourly_runs: int = 0
+    last_run_at: datetime | None = None
+
+
+class DemoMonth:
+    def __init__(self, services: Any, clock: SimulatedClock, queue_url: str, seed: int):
+        import boto3
+
+        from chalicelib.adapters.dynamodb.repositories import TaskRepository
+        from chalicelib.adapters.dynamodb.surveys import SurveyRepository
+
+        self.services = services
+        self.clock = clock
+        self.queue_url = queue_url
+        self.rng = random.Random(seed)
+        self.sqs = boto3.client("sqs")
+        self.tasks = TaskRepository()
+        self._recoveries = SurveyRepository()
+        self.truth = Truth()
+        self._queue: list[tuple[datetime, int, str, dict[str, Any]]] = []
+        self._seq = 0
+        self._scheduled: set[str] = set()
+        self._end = clock.now
+        self._busy = False
+
+    # Driving
+
+    def run(self, start: datetime, days: int, issues: int, progress: bool = False) -> Truth:
+        self._end = start + timedelta(days=days)
+        types = [t for t in self.services.issue_types.list_current() if t.public]
+        for _ in range(issues):
+            self._at(self._arrival(start, days), "open", {"type_id": self.rng.choice(types).id})
+        hour = start
+        began = time.monotonic()
+        while hour < self._end:
+            following = hour + timedelta(hours=1)
+            touched: set[str] = set()
+            while self._queue and self._queue[0][0] < following:
+                at, _, kind, payload = heapq.heappop(self._queue)
+                self.clock.now = at
+                issue_id = getattr(self, f"_{kind}")(**payload)
+                if issue_id:
+                    touched.add(issue_id)
+            self.clock.now = following
+            if touched or self._busy:
+                self._busy = self.pump() > 0
+            for issue_id in touched:
+                self._plan_tasks(issue_id)
+            self.services.ops_kpis.run_hourly()
+            self.truth.hourly_runs += 1
+            self.truth.last_run_at = following
+            if progress and following.hour == 0:
+                print(
+                    f"{following:%Y-%m-%d}: {len(self.truth.issues)} issues, {time.monotonic() - began:.0f} s",
+                    flush=True,
+                )
+            hour = following
+        return self.truth
+
+    def pump(self, quiet_rounds: int = 4) -> int:
+        """Hand the task queue's messages to the task service until the workflows are quiet."""
+        handled = idle = 0
+        while idle < quiet_rounds:
+            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                idle += 1
+                time.sleep(0.03)
+                continue
+            idle = 0
+            for message in messages:
+                self.services.tasks.handle_workflow_message(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                handled += 1
+        return handled
+
+    # Actions
+
+    def _open(self, type_id: str) -> str:
+        channel = "web" if self.rng.random() < CHANNEL_SHARE["web"] else "email"
+        issue_type = self.services.issue_types.current(type_id).issue_type
+        number = len(self.truth.issues) + 1
+        request = {
+            "type": type_id,
+            "customer": {"email": f"demo{number}@example.com", "name": f"Demo Customer {number}"},
+            "fields": self._values(issue_type.fields),
+        }
+        issue = self.services.intake.open_issue(request, channel=channel).issue
+        self.truth.issues[issue.id] = IssueTruth(issue.id, type_id, channel, self.clock.now)
+        return issue.id
+
+    def _complete(self, issue_id: str, step: str) -> str:
+        from chalicelib.domain.agents import Agent
+        from chalicelib.domain.assignees import EMAIL, USER
+        from chalicelib.domain.tasks import OPEN
+
+        task = self.tasks.get(issue_id, step)
+        issue = self.services.intake._issues.get(issue_id)
+        if task is None or task.status != OPEN or issue is None:
+            return ""
+        step_spec = self.services.issue_types.version(issue.type_id, issue.type_version).issue_type.step(step)
+        fields = self._values(step_spec.fields)
+        holder = task.assigned_to
+        if holder.kind == EMAIL:
+            token = self.services.tasks.link_for(task).rsplit("/t/", 1)[1]
+            self.services.tasks.complete_by_link(token, fields)
+        else:
+            roles = frozenset({"agent"}) if holder.kind == USER else frozenset({holder.name})
+            name = holder.name if holder.kind == USER else f"demo-{holder.name}"
+            self.services.tasks.complete(task.id, fields, Agent(name, f"{name}@example.com", roles))
+        self.truth.completed.append(
+            {
+                "issue_id": issue_id,
+                "type_id": issue.type_id,
+                "step": step,
+                "due_at": task.due_at if step_spec.deadline else None,
+                "completed_at": self.clock.now,
+                "escalation_level": task.level,
+            }
+        )
+        return issue_id
+
+    def _reply(self, issue_id: str, step: str) -> str:
+        task = self.tasks.get(issue_id, step)
+        if task is None or task.status != "open":
+            return ""
+        self.services.tasks.customer_replied(issue_id, "Thanks, that works for me.", "email", "customer")
+        self.truth.issues[issue_id].replies.append(self.clock.now)
+        return issue_id
+
+    def _survey(self, issue_id: str) -> str:
+        for question, (scores, weights) in (("csat", CSAT_SCORES), ("nps", NPS_SCORES)):
+            score = self.rng.choices(scores, weights)[0]
+            token = self.services.surveys.link(issue_id, question, score).rsplit("/survey/", 1)[1]
+            self.services.surveys.answer(token)
+            self.truth.answers.append((issue_id, question, score, self.clock.now))
+        recovery = self._recoveries.recovery_issue(issue_id)
+        if recovery and recovery not in self.truth.issues:
+            self.truth.issues[recovery] = IssueTruth(recovery, "service-recovery", "survey", self.clock.now)
+            return recovery
+        return ""
+
+    def _reopen(self, issue_id: str) -> str:
+        issue = self.services.intake._issues.get(issue_id)
+        if issue is None or issue.status != "resolved":
+            return ""
+        self.services.reopenings.reopen(issue, "the customer wrote: the problem is back", "customer")
+        self.truth.issues[issue_id].reopened_at.append(self.clock.now)
+        self._scheduled = {key for key in self._scheduled if not key.startswith(f"{issue_id}/")}
+        return issue_id
+
+    def _values(self, specs: Any) -> dict[str, Any]:
+        """Valid values for the fields shown: random choices (so that workflows branch), dates
+        before the simulated now, and bench.transitions' samples for the rest."""
+        from bench.transitions import sample_value
+
+        values: dict[str, Any] = {}
+        for spec in specs:
+            if spec.type == "choice":
+                values[spec.id] = self.rng.choice(spec.options).value
+            elif spec.type == "yes_no":
+                values[spec.id] = self.rng.random() < 0.5
+            elif spec.type == "date":
+                values[spec.id] = (self.clock.now - timedelta(days=self.rng.randrange(1, 5))).date().isoformat()
+            elif spec.type == "datetime":
+                moment = self.clock.now - timedelta(hours=self.rng.uniform(1, 48))
+                values[spec.id] = moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+            else:
+                values[spec.id] = sample_value(spec)
+        specs_by_id = {spec.id: spec for spec in specs}
+        return {k: v for k, v in values.items() if not (w := specs_by_id[k].shown_when) or w.holds(values)}
+
+    # Planning
+
+    def _at(self, at: datetime, kind: str, payload: dict[str, Any]) -> None:
+        if at < self._end:
+            self._seq += 1
+            heapq.heappush(self._queue, (at, self._seq, kind, payload))
+
+    def _arrival(self, start: datetime, days: int) -> datetime:
+        while True:
+            day = start + timedelta(days=self.rng.randrange(days))
+            if day.weekday() < 5 or self.rng.random() < 0.5:
+                break
+        hour = self.rng.choices(range(24), HOURLY)[0]
+        return day.replace(hour=hour) + timedelta(seconds=self.rng.randrange(3600))
+
+    def _plan_tasks(self, issue_id: str) -> None:
+        """Plan what happens to the issue's newly opened tasks, or after its resolution."""
+        from chalicelib.domain.assignees import CUSTOMER
+
+        issue = self.services.intake._issues.get(issue_id)
+        if issue is None:
+            return
+        if issue.status == "resolved":
+            key = f"{issue_id}/resolved/{issue.run}"
+            if key not in self._scheduled:
+                self._scheduled.add(key)
+                if self.rng.random() < SURVEY_SHARE:
+                    self._at(
+                        self.clock.now + timedelta(hours=self.rng.uniform(1, 72)), "survey", {"issue_id": issue_id}
+                    )
+                if issue.run == 1 and self.rng.random() < REOPEN_SHARE:
+                    later = timedelta(days=self.rng.uniform(0.2, 10))
+                    self._at(self.clock.now + later, "reopen", {"issue_id": issue_id})
+            return
+        for task in self.tasks.for_issue(issue_id):
+            key = f"{issue_id}/{task.step}"
+            if task.status != "open" or key in self._scheduled:
+                continue
+            self._scheduled.add(key)
+            if task.assigned_to.kind == CUSTOMER:
+                if self.rng.random() < REPLY_SHARE:
+                    later = timedelta(hours=self.rng.uniform(1, 40))
+                    self._at(self.clock.now + later, "reply", {"issue_id": issue_id, "step": task.step})
+                continue
+            opened = task.opened_at or self.clock.now
+            allowed = max(task.due_at - opened, timedelta(hours=1))
+            if self.rng.random() < ON_TIME_SHARE:
+                at = opened + allowed * self.rng.uniform(0.05, 0.95)
+            else:
+                at = task.due_at + allowed * self.rng.uniform(0.05, 1.5)
+            self._at(
+                max(at, self.clock.now + timedelta(minutes=5)), "complete", {"issue_id": issue_id, "step": task.step}
+            )
+
+
+# Ground truth
+
+
+def ground_truth_facts(services: Any, truth: Truth) -> tuple[list[Any], list[Any], list[Any]]:
+    """IssueFacts, TaskFacts and SurveyFacts of the month: the generator's own record, and the
+    product's records only for what the generator did not decide (deadlines, when the response
+    email and the resolution went out, which follow the workflow)."""
+    from chalicelib.adapters.dynamodb.repositories import TaskRepository
+    from chalicelib.domain import kpis
+    from chalicelib.domain.assignees import CUSTOMER
+
+    issues_repo = services.intake._issues
+    issue_facts, task_facts = [], []
+    for record in truth.issues.values():
+        issue = issues_repo.get(record.issue_id)
+        first_resolved = issue.first_resolved_at
+        contacts = 1 + sum(1 for t in record.replies if first_resolved is None or t <= first_resolved)
+        again = (issue.resolved_at,) if record.reopened_at and issue.status == "resolved" else ()
+        issue_facts.append(
+            kpis.IssueFacts(
+                record.issue_id,
+                record.type_id,
+                record.channel,
+                record.opened_at,
+                first_response_at=kpis.first_response_at(issues_repo.timeline(record.issue_id)),
+                resolved_at=first_resolved,
+                reopened_at=tuple(record.reopened_at),
+                resolved_again_at=again,
+                customer_contacts=contacts,
+            )
+        )
+        for task in TaskRepository().for_issue(record.issue_id):
+            if task.status == "open" and task.assigned_to.kind != CUSTOMER:
+                task_facts.append(
+                    kpis.TaskFacts(record.issue_id, record.type_id, task.step, task.due_at, None, task.level)
+                )
+    for done in truth.completed:
+        task_facts.append(
+            kpis.TaskFacts(
+                done["issue_id"],
+                done["type_id"],
+                done["step"],
+                done["due_at"],
+                done["completed_at"],
+                done["escalation_level"],
+            )
+        )
+    latest: dict[tuple[str, str], tuple[int, datetime]] = {}
+    for issue_id, question, score, _ in truth.answers:
+        latest[(issue_id, question)] = (score, _)
+    surveys = [
+        kpis.SurveyFacts(issue_id, question, score, truth.issues[issue_id].type_id)  # type: ignore[arg-type]
+        for (issue_id, question), (score, _) in latest.items()
+    ]
+    return issue_facts, task_facts, surveys
+
+
+def ground_truth_report(services: Any, truth: Truth, today: date) -> dict[str, Any]:
+    """The KPIs over the whole month, from the ground truth with `chalicelib.domain.kpis` alone."""
+    from chalicelib.domain import kpis
+    from chalicelib.domain.kpi_rollups import fcr_closed_before
+
+    issues, tasks, answers = ground_truth_facts(services, truth)
+    frt = [s for values in kpis.first_response_seconds(issues).values() for s in values]
+    resolution = [s for values in kpis.resolution_seconds(issues).values() for s in values]
+    _, sla_by_type = kpis.sla_compliance(tasks)
+    sla_total = sum(sla_by_type.values(), kpis.Ratio())
+    closed = fcr_closed_before(today)
+    fcr_cohort = [i for i in issues if i.resolved_at is not None and i.resolved_at.date() <= closed]
+    fcr = kpis.first_contact_resolution(fcr_cohort, datetime.combine(today, datetime.min.time(), UTC))
+    backlog = kpis.backlog(issues, truth.last_run_at) if truth.last_run_at else None
+    by_type: dict[str, dict[str, Any]] = defaultdict(dict)
+    for type_id, values in kpis.resolution_seconds(issues).items():
+        by_type[type_id]["resolution"] = kpis.median_and_p90(values)
+    sla_by_step, _ = kpis.sla_compliance(tasks)
+    return {
+        "contacts": kpis.contacts_per_day(issues),
+        "first_response": kpis.median_and_p90(frt),
+        "resolution": kpis.median_and_p90(resolution),
+        "resolution_by_type": {t: v["resolution"] for t, v in by_type.items()},
+        "sla": sla_total.percent,
+        "sla_by_step": {key: ratio.percent for key, ratio in sla_by_step.items()},
+        "escalations": kpis.escalations_by_level(tasks),
+        "fcr": fcr.percent,
+        "backlog": backlog,
+        "csat": kpis.csat(answers),
+        "nps": kpis.nps(answers),
+        "reopen_rate": kpis.reopen_rate(issues).percent,
+    }
+
+
+# The command
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--issues", type=int, default=5000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    from chalicelib import settings
+
+    config = settings.from_environ(os.environ)
+    os.environ.setdefault(settings.ENDPOINT_URL, f"http://127.0.0.1:{config.aws_port}")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault(settings.REGION, "us-east-1")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    import boto3
+
+    from chalicelib import bootstrap
+    from chalicelib.local.pump import PAUSE_FILE
+
+    queue_url = boto3.client("sqs").get_queue_url(QueueName=settings.get().task_queue_name)["QueueUrl"]
+    start = (datetime.now(UTC) - timedelta(days=args.days)).replace(minute=0, second=0, microsecond=0)
+    clock = SimulatedClock(start)
+    PAUSE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    PAUSE_FILE.touch()
+    began = time.monotonic()
+    try:
+        demo = DemoMonth(bootstrap.build(clock), clock, queue_url, args.seed)
+        truth = demo.run(start, args.days, args.issues, progress=True)
+    finally:
+        PAUSE_FILE.unlink(missing_ok=True)
+    took = time.monotonic() - began
+    print(
+        f"{len(truth.issues)} issues, {len(truth.completed)} tasks completed, {len(truth.answers)} survey answers, "
+        f"{sum(len(i.reopened_at) for i in truth.issues.values())} reopenings over {args.days} days "
+        f"in {took / 60:.1f} min ({took / max(len(truth.issues), 1):.2f} s per issue). "
+        f"Sign in as omar at http://127.0.0.1:{config.api_port}/ops/sign-in"
+    )
+
+
+if __name__ == "__main__":
+    main()

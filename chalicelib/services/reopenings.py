@@ -1,0 +1,109 @@
+"""Reopening a resolved issue: an agent decides it, or the customer writes again soon after resolution.
+
+A reopened issue keeps its reference, history and first resolution (resolution time and FCR count
+from that); its process runs again from the start as the issue's next run (`<issue id>-<run>`),
+the earlier run's tasks archived, and the customer is not acknowledged a second time. Past
+REOPEN_WINDOW the customer's message opens a linked follow-up issue instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain import kpi_events
+from chalicelib.domain.agents import Agent
+from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.issues import OPEN, RESOLVED, Issue, TimelineEvent
+from chalicelib.domain.kpis import FCR_WINDOW
+from chalicelib.services.clock import Clock, utc_now
+from chalicelib.services.intake import IntakeService
+from chalicelib.services.issue_types import IssueTypeService
+from chalicelib.services.kpi_recorder import KpiRecorder
+from chalicelib.services.ports import IssueRepository, WorkflowEngine
+from chalicelib.services.tasks import TaskService
+
+#: A customer's message this soon after the (latest) resolution reopens the issue.
+REOPEN_WINDOW: timedelta = FCR_WINDOW
+
+
+class ReopeningService:
+    def __init__(
+        self,
+        issues: IssueRepository,
+        issue_types: IssueTypeService,
+        engine: WorkflowEngine,
+        tasks: TaskService,
+        intake: IntakeService,
+        clock: Clock = utc_now,
+        kpis: KpiRecorder | None = None,
+    ):
+        self._issues = issues
+        self._types = issue_types
+        self._engine = engine
+        self._tasks = tasks
+        self._intake = intake
+        self._clock = clock
+        self._kpis = kpis or KpiRecorder()
+
+    def reopen_by_agent(self, issue_id: str, body: Any, agent: Agent) -> dict[str, Any]:
+        """`POST /agent/issues/{id}/reopen {"reason"}`: 409 unless the issue is resolved."""
+        agent.require_any_role()
+        issue = self._issues.get(issue_id)
+        if issue is None:
+            raise NotFound(f"no issue {issue_id}")
+        reason = str((body or {}).get("reason") or "").strip() if isinstance(body, dict) else ""
+        reopened = self.reopen(issue, reason or "reopened by an agent", agent.username)
+        return {
+            "issue_id": reopened.id,
+            "reference": reopened.reference,
+            "status": reopened.status,
+            "run": reopened.run,
+        }
+
+    def may_reopen(self, issue: Issue) -> bool:
+        """Whether a customer's message now reopens this resolved issue (rather than a follow-up)."""
+        resolved = issue.resolved_at or issue.first_resolved_at
+        return issue.status == RESOLVED and resolved is not None and self._clock() - resolved <= REOPEN_WINDOW
+
+    def reopen(self, issue: Issue, reason: str, actor: str) -> Issue:
+        """Open the resolved issue again and run its process from the start."""
+        if issue.status != RESOLVED:
+            raise Conflict(f"issue {issue.reference} is not resolved; only a resolved issue can be reopened")
+        now = self._clock()
+        loaded = self._types.version(issue.type_id, issue.type_version)
+        self._tasks.retire(issue, "the issue was reopened")
+        run = issue.run + 1
+        reopened = replace(issue, status=OPEN, run=run, current_step="", reopenings=issue.reopenings + 1)
+        reopened = replace(
+            reopened,
+            execution_arn=self._engine.execution_arn(loaded.published.state_machine_arn, reopened.execution_name),
+        )
+        self._issues.update(
+            issue.id,
+            status=OPEN,
+            run=run,
+            current_step="",
+            execution_arn=reopened.execution_arn,
+            reopenings=reopened.reopenings,
+        )
+        self._issues.add_event(
+            issue, TimelineEvent(now, "issue_reopened", reason, actor, {"run": run, "reopenings": reopened.reopenings})
+        )
+        first_resolved: datetime = issue.first_resolved_at or issue.resolved_at or now
+        self._kpis.record(
+            kpi_events.reopened(
+                issue.id,
+                issue.type_id,
+                issue.channel,
+                first_resolved,
+                now,
+                reopened.reopenings,
+                bool(issue.resolved_with_one_contact),
+            )
+        )
+        customer = self._issues.customer(issue.customer_id)
+        if customer is not None:
+            self._intake.start_workflow(reopened, customer)
+        return reopened

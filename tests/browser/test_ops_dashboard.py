@@ -1,0 +1,165 @@
+"""The ops dashboard in a real browser, over real activity: issues opened on the web, worked by the demo
+agents (one escalated twice past a one-second deadline), resolved and rated by their customers (a
+detractor opens a service-recovery issue on the survey channel), rolled up by the hourly schedule run
+by an admin; then omar signs in and every chart is drawn with data."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+
+import requests
+from playwright.sync_api import Page
+
+from chalicelib.local.provision import DEMO_PASSWORD
+from tests.browser.conftest import ROOT, Stack, record, screenshot
+from tests.browser.test_customer_journey import survey_link, wait_for
+
+CSAT_LINE = "How satisfied are you"
+NPS_LINE = "How likely are you to recommend us"
+CHARTS = ("contacts", "resolution", "sla", "satisfaction", "escalations")
+#: A private type whose one-second deadline passes at once: the task escalates to level 1, then 2.
+FAST = {
+    "id": "ops-dashboard-fast",
+    "name": "Fast deadlines (ops dashboard test)",
+    "public": False,
+    "fields": [{"id": "summary", "type": "text", "required": True}],
+    "steps": [
+        {
+            "id": "check",
+            "name": "Check",
+            "role": "agent",
+            "deadline": "PT1S",
+            "fields": [{"id": "finding", "type": "text", "required": True}],
+            "escalation": [
+                {"after": "PT0S", "reassign": "store-manager"},
+                {"after": "PT1S", "notify": ["regional-manager"]},
+            ],
+        },
+        {
+            "id": "tell_customer",
+            "kind": "email_customer",
+            "subject": "Checked {{ issue.reference }}",
+            "body": "Finding: {{ results.check.finding }}",
+        },
+    ],
+}
+
+
+def headers(stack: Stack, username: str) -> dict[str, str]:
+    response = requests.post(
+        stack.url("/auth/login"), json={"username": username, "password": DEMO_PASSWORD}, timeout=10
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['id_token']}"}
+
+
+def open_issue(stack: Stack, type_id: str, fields: dict, email: str) -> str:
+    body = {"type": type_id, "customer": {"email": email, "name": "Ops Browser"}, "fields": fields}
+    response = requests.post(stack.url("/issues"), json=body, timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def complete(stack: Stack, agent: dict[str, str], issue_id: str, fields: dict) -> dict:
+    def task() -> dict | None:
+        tasks = requests.get(stack.url("/agent/tasks"), headers=agent, timeout=10).json()["tasks"]
+        return next((t for t in tasks if t["issue_id"] == issue_id), None)
+
+    found = wait_for(task, 30, f"the task of {issue_id}")
+    done = requests.post(
+        stack.url(f"/agent/tasks/{found['id']}/complete"), json={"fields": fields}, headers=agent, timeout=10
+    )
+    assert done.status_code == 200, done.text
+    return found
+
+
+def issue(stack: Stack, agent: dict[str, str], issue_id: str) -> dict:
+    return requests.get(stack.url(f"/agent/issues/{issue_id}"), headers=agent, timeout=10).json()
+
+
+def rate(stack: Stack, email: str, csat: int, nps: int) -> None:
+    """Click the survey email's links, as the customer would."""
+    for line, score in ((CSAT_LINE, csat), (NPS_LINE, nps)):
+        link = wait_for(lambda line=line, score=score: survey_link(stack, email, line, score), 30, "the survey")
+        assert requests.get(link, timeout=10).status_code == 200
+
+
+def make_activity(stack: Stack) -> None:
+    ada, alice, sam = headers(stack, "ada"), headers(stack, "alice"), headers(stack, "sam")
+    published = requests.put(stack.url(f"/admin/issue-types/{FAST['id']}"), json=FAST, headers=ada, timeout=30)
+    assert published.status_code in (200, 201), published.text
+
+    enquiries = {}
+    for n, email in enumerate(("ops.happy@example.com", "ops.unhappy@example.com", "ops.waiting@example.com")):
+        fields = {"subject": f"Question {n}", "message": "When do you open on Sunday?"}
+        enquiries[email] = open_issue(stack, "general-enquiry", fields, email)
+    slow = open_issue(stack, FAST["id"], {"summary": "Nobody looked in time"}, "ops.slow@example.com")
+
+    for email in ("ops.happy@example.com", "ops.unhappy@example.com"):
+        complete(stack, alice, enquiries[email], {"answer": "From 10:00 to 16:00.", "needs_follow_up": False})
+    wait_for(
+        lambda: sum(e["kind"] == "escalated" for e in issue(stack, sam, slow)["timeline"]) >= 2, 30, "two escalations"
+    )
+    complete(stack, sam, slow, {"finding": "Checked late."})
+    for issue_id in (*(enquiries[e] for e in ("ops.happy@example.com", "ops.unhappy@example.com")), slow):
+        wait_for(lambda issue_id=issue_id: issue(stack, alice, issue_id)["status"] == "resolved", 30, "resolution")
+
+    rate(stack, "ops.happy@example.com", csat=5, nps=9)
+    rate(stack, "ops.unhappy@example.com", csat=2, nps=3)
+    rate(stack, "ops.slow@example.com", csat=4, nps=7)
+
+    sue = headers(stack, "sue")
+
+    def recovery_opened() -> bool:
+        tasks = requests.get(stack.url("/agent/tasks"), headers=sue, timeout=10).json()["tasks"]
+        calls = [issue(stack, sue, t["issue_id"]) for t in tasks if t["step"] == "call_back"]
+        return any(found["customer"]["email"] == "ops.unhappy@example.com" for found in calls)
+
+    wait_for(recovery_opened, 30, "the service-recovery issue of the detractor")
+    hourly = requests.post(stack.url("/admin/ops/hourly"), json={}, headers=ada, timeout=60)
+    assert hourly.status_code == 200, hourly.text
+    assert hourly.json()["roll_up"]["events"] > 0
+
+
+def test_omar_sees_every_chart_drawn_from_real_activity(stack: Stack, desktop_page: Page):
+    started = time.monotonic()
+    make_activity(stack)
+    record("ops activity and hourly roll-up", time.monotonic() - started)
+
+    page = desktop_page
+    started = time.monotonic()
+    page.goto(stack.url("/ops/dashboard"))
+    assert page.url.endswith("/ops/sign-in")
+    page.fill("#username", "omar")
+    page.fill("#password", DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/ops/dashboard")
+    record("ops sign-in to dashboard", time.monotonic() - started)
+
+    assert page.get_by_role("heading", level=1).inner_text() == "Ops dashboard"
+    for chart in CHARTS:
+        svg = page.locator(f"svg#chart-{chart}")
+        assert svg.get_attribute("data-state") == "data", f"{chart}: {svg.locator('desc').text_content()}"
+        box = svg.bounding_box()
+        assert box and box["width"] > 300 and box["height"] > 100, chart
+    contacts = page.locator("svg#chart-contacts desc").text_content()
+    assert "web" in contacts and "survey" in contacts
+    assert page.locator("svg#chart-escalations").get_by_text("Level 2", exact=True).count() == 1
+    assert page.locator('[data-kpi="csat"] .tile-value').inner_text() != "–"
+    assert page.locator('[data-kpi="nps"] .tile-value').inner_text() != "–"
+    assert page.locator('[data-kpi="backlog"] .tile-value').inner_text() not in ("–", "0")
+
+    week_ago = (datetime.now(UTC).date() - timedelta(days=6)).isoformat()
+    page.fill("#filter-from", week_ago)
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url(f"**/ops/dashboard?from={week_ago}*")
+    assert page.locator("svg#chart-contacts").get_attribute("data-state") == "data"
+    path = screenshot(page, "ops-dashboard")
+    shutil.copyfile(path, ROOT / "docs" / "screenshots" / "ops-dashboard.png")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/ops/sign-in")
+    page.goto(stack.url("/ops/dashboard"))
+    assert page.url.endswith("/ops/sign-in")

@@ -1,0 +1,82 @@
+"""The demo month: every KPI the ops page shows equals the figure computed from the generator's ground truth."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bench.demo_month import DemoMonth, SimulatedClock, ground_truth_report
+
+#: Long ago, so that no other test's issues share these days.
+START = datetime(2025, 3, 3, tzinfo=UTC)
+DAYS = 9
+
+
+@pytest.fixture(scope="module")
+def month():
+    """A stack of its own (moto in-process), so that no other test's issues or tasks share it."""
+    from moto import mock_aws
+
+    from chalicelib import bootstrap, settings
+    from chalicelib.local.provision import DEMO_AGENTS, provision
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        resources = provision(settings.from_environ(os.environ), DEMO_AGENTS)
+        os.environ[settings.USER_POOL_ID] = resources.user_pool_id
+        os.environ[settings.USER_POOL_CLIENT_ID] = resources.user_pool_client_id
+        settings.get.cache_clear()
+        clock = SimulatedClock(START)
+        services = bootstrap.build(clock)
+        services.issue_types.publish_seeds()
+        demo = DemoMonth(services, clock, resources.task_queue_url, seed=11)
+        truth = demo.run(START, DAYS, issues=24)
+        yield services, clock, truth
+    settings.get.cache_clear()
+
+
+def close(a, b):
+    return a == b or (a is not None and b is not None and abs(a - b) < 0.051)
+
+
+def test_the_page_shows_the_ground_truth(month):
+    services, clock, truth = month
+    today = clock.now.date()
+    report = services.ops_kpis.report(START.date(), today)
+    expected = ground_truth_report(services, truth, today)
+    totals = report["totals"]
+
+    contacts = {
+        (row["date"], row["type"], row["channel"]): row["contacts"] for row in report["rows"] if row["contacts"]
+    }
+    assert contacts == {(d.isoformat(), t, c): n for (d, t, c), n in expected["contacts"].items()}
+    assert sum(contacts.values()) == 24 + sum(1 for i in truth.issues.values() if i.type_id == "service-recovery")
+    assert (totals["first_response_median_seconds"], totals["first_response_p90_seconds"]) == expected["first_response"]
+    assert (totals["resolution_median_seconds"], totals["resolution_p90_seconds"]) == expected["resolution"]
+    for type_id, (median, p90) in expected["resolution_by_type"].items():
+        shown = report["by_type"][type_id]
+        assert (shown["resolution_median_seconds"], shown["resolution_p90_seconds"]) == (median, p90)
+    assert close(totals["sla_compliance_percent"], expected["sla"])
+    steps = {(s["type"], s["step"]): s["sla_compliance_percent"] for s in report["sla_by_step"]}
+    assert steps.keys() == expected["sla_by_step"].keys()
+    assert all(close(steps[k], v) for k, v in expected["sla_by_step"].items())
+    assert {int(k): v for k, v in totals["escalations"].items()} == expected["escalations"]
+    assert close(totals["first_contact_resolution_percent"], expected["fcr"])
+    assert close(totals["csat_percent"], expected["csat"])
+    assert close(totals["nps"], expected["nps"])
+    assert close(totals["reopen_rate_percent"], expected["reopen_rate"])
+    backlog = expected["backlog"]
+    assert report["backlog"]["count"] == backlog.count
+    assert report["backlog"]["age_max_seconds"] == (int(backlog.age_max) if backlog.age_max is not None else None)
+
+
+def test_the_month_has_what_a_dashboard_needs(month):
+    services, clock, truth = month
+    report = services.ops_kpis.report(START.date(), clock.now.date())
+    totals = report["totals"]
+    assert {row["channel"] for row in report["rows"]} >= {"web", "email"}
+    assert totals["resolved"] > 0 and totals["csat_answers"] > 0 and totals["nps_answers"] > 0
+    assert totals["escalations"], "no task was escalated"
+    assert truth.hourly_runs == DAYS * 24
+    assert START + timedelta(days=DAYS) == truth.last_run_at
