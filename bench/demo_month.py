@@ -26,7 +26,6 @@ import json
 import os
 import random
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -76,7 +75,7 @@ class DemoMonth:
     def __init__(self, services: Any, clock: SimulatedClock, queue_url: str, seed: int):
         import boto3
 
-        from chalicelib.adapters.dynamodb.repositories import TaskRepository
+        from chalicelib.adapters.dynamodb.repositories import IssueRepository, TaskRepository
         from chalicelib.adapters.dynamodb.surveys import SurveyRepository
 
         self.services = services
@@ -85,6 +84,7 @@ class DemoMonth:
         self.rng = random.Random(seed)
         self.sqs = boto3.client("sqs")
         self.tasks = TaskRepository()
+        self.issues = IssueRepository()
         self._recoveries = SurveyRepository()
         self.truth = Truth()
         self._queue: list[tuple[datetime, int, str, dict[str, Any]]] = []
@@ -164,7 +164,7 @@ class DemoMonth:
         from chalicelib.domain.tasks import OPEN
 
         task = self.tasks.get(issue_id, step)
-        issue = self.services.intake._issues.get(issue_id)
+        issue = self.issues.get(issue_id)
         if task is None or task.status != OPEN or issue is None:
             return ""
         step_spec = self.services.issue_types.version(issue.type_id, issue.type_version).issue_type.step(step)
@@ -210,7 +210,7 @@ class DemoMonth:
         return ""
 
     def _reopen(self, issue_id: str) -> str:
-        issue = self.services.intake._issues.get(issue_id)
+        issue = self.issues.get(issue_id)
         if issue is None or issue.status != "resolved":
             return ""
         self.services.reopenings.reopen(issue, "the customer wrote: the problem is back", "customer")
@@ -221,23 +221,20 @@ class DemoMonth:
     def _values(self, specs: Any) -> dict[str, Any]:
         """Valid values for the fields shown: random choices (so that workflows branch), dates
         before the simulated now, and bench.transitions' samples for the rest."""
-        from bench.transitions import sample_value
+        from bench.transitions import sample_values
 
-        values: dict[str, Any] = {}
+        chosen: dict[str, Any] = {}
         for spec in specs:
             if spec.type == "choice":
-                values[spec.id] = self.rng.choice(spec.options).value
+                chosen[spec.id] = self.rng.choice(spec.options).value
             elif spec.type == "yes_no":
-                values[spec.id] = self.rng.random() < 0.5
+                chosen[spec.id] = self.rng.random() < 0.5
             elif spec.type == "date":
-                values[spec.id] = (self.clock.now - timedelta(days=self.rng.randrange(1, 5))).date().isoformat()
+                chosen[spec.id] = (self.clock.now - timedelta(days=self.rng.randrange(1, 5))).date().isoformat()
             elif spec.type == "datetime":
                 moment = self.clock.now - timedelta(hours=self.rng.uniform(1, 48))
-                values[spec.id] = moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-            else:
-                values[spec.id] = sample_value(spec)
-        specs_by_id = {spec.id: spec for spec in specs}
-        return {k: v for k, v in values.items() if not (w := specs_by_id[k].shown_when) or w.holds(values)}
+                chosen[spec.id] = moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        return sample_values(specs, chosen)
 
     # Planning
 
@@ -258,7 +255,7 @@ class DemoMonth:
         """Plan what happens to the issue's newly opened tasks, or after its resolution."""
         from chalicelib.domain.assignees import CUSTOMER
 
-        issue = self.services.intake._issues.get(issue_id)
+        issue = self.issues.get(issue_id)
         if issue is None:
             return
         if issue.status == "resolved":
@@ -297,15 +294,15 @@ class DemoMonth:
 # Ground truth
 
 
-def ground_truth_facts(services: Any, truth: Truth) -> tuple[list[Any], list[Any], list[Any]]:
+def ground_truth_facts(truth: Truth) -> tuple[list[Any], list[Any], list[Any]]:
     """IssueFacts, TaskFacts and SurveyFacts of the month: the generator's own record, and the
     product's records only for what the generator did not decide (deadlines, when the response
     email and the resolution went out, which follow the workflow)."""
-    from chalicelib.adapters.dynamodb.repositories import TaskRepository
+    from chalicelib.adapters.dynamodb.repositories import IssueRepository, TaskRepository
     from chalicelib.domain import kpis
     from chalicelib.domain.assignees import CUSTOMER
 
-    issues_repo = services.intake._issues
+    issues_repo = IssueRepository()
     issue_facts, task_facts = [], []
     for record in truth.issues.values():
         issue = issues_repo.get(record.issue_id)
@@ -351,29 +348,25 @@ def ground_truth_facts(services: Any, truth: Truth) -> tuple[list[Any], list[Any
     return issue_facts, task_facts, surveys
 
 
-def ground_truth_report(services: Any, truth: Truth, today: date) -> dict[str, Any]:
+def ground_truth_report(truth: Truth, today: date) -> dict[str, Any]:
     """The KPIs over the whole month, from the ground truth with `chalicelib.domain.kpis` alone."""
     from chalicelib.domain import kpis
     from chalicelib.domain.kpi_rollups import fcr_closed_before
 
-    issues, tasks, answers = ground_truth_facts(services, truth)
+    issues, tasks, answers = ground_truth_facts(truth)
     frt = [s for values in kpis.first_response_seconds(issues).values() for s in values]
     resolution = [s for values in kpis.resolution_seconds(issues).values() for s in values]
-    _, sla_by_type = kpis.sla_compliance(tasks)
+    sla_by_step, sla_by_type = kpis.sla_compliance(tasks)
     sla_total = sum(sla_by_type.values(), kpis.Ratio())
     closed = fcr_closed_before(today)
     fcr_cohort = [i for i in issues if i.resolved_at is not None and i.resolved_at.date() <= closed]
     fcr = kpis.first_contact_resolution(fcr_cohort, datetime.combine(today, datetime.min.time(), UTC))
     backlog = kpis.backlog(issues, truth.last_run_at) if truth.last_run_at else None
-    by_type: dict[str, dict[str, Any]] = defaultdict(dict)
-    for type_id, values in kpis.resolution_seconds(issues).items():
-        by_type[type_id]["resolution"] = kpis.median_and_p90(values)
-    sla_by_step, _ = kpis.sla_compliance(tasks)
     return {
         "contacts": kpis.contacts_per_day(issues),
         "first_response": kpis.median_and_p90(frt),
         "resolution": kpis.median_and_p90(resolution),
-        "resolution_by_type": {t: v["resolution"] for t, v in by_type.items()},
+        "resolution_by_type": kpis.resolution_times(issues),
         "sla": sla_total.percent,
         "sla_by_step": {key: ratio.percent for key, ratio in sla_by_step.items()},
         "escalations": kpis.escalations_by_level(tasks),

@@ -125,7 +125,7 @@ def build(clock: Clock) -> Services:
         kpis=kpis,
     )
     own_addresses = (config.sender_address, config.support_address)
-    reopenings = ReopeningService(issues, issue_types, engine, task_service, intake, clock=clock, kpis=kpis)
+    reopenings = ReopeningService(issues, task_service, intake, clock=clock, kpis=kpis)
     return Services(
         config=config,
         issue_types=issue_types,

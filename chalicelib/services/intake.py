@@ -310,6 +310,22 @@ class IntakeService:
             raise Conflict("this Idempotency-Key was already used for a different request")
         return self.ensure_started(issue_id)
 
+    def start_next_run(self, issue: Issue, event: TimelineEvent, **changes: Any) -> Issue:
+        """Store `changes`, record `event` and run the issue's process again as its next run
+        (`<id>-<run>`), from the start: after a change of type or a reopening. Returns the issue
+        as it now is."""
+        moved = replace(issue, **changes, run=issue.run + 1, current_step="")
+        loaded = self._types.version(moved.type_id, moved.type_version)
+        moved = replace(
+            moved, execution_arn=self._engine.execution_arn(loaded.published.state_machine_arn, moved.execution_name)
+        )
+        self._issues.update(issue.id, **changes, run=moved.run, current_step="", execution_arn=moved.execution_arn)
+        self._issues.add_event(moved, event)
+        customer = self._issues.customer(issue.customer_id)
+        if customer is not None:
+            self.start_workflow(moved, customer)
+        return moved
+
     def start_workflow(self, issue: Issue, customer: Customer) -> None:
         """Start the issue's workflow, named after the issue (and its run): a retried start starts nothing."""
         loaded = self._types.version(issue.type_id, issue.type_version)

@@ -8,7 +8,6 @@ new type's workflow as the issue's next run. The customer is not acknowledged ag
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain import kpi_events
@@ -77,26 +76,10 @@ class IssueTypeChangeService:
         self._engine.stop(issue.execution_arn, f"the issue moved to {type_id} ({agent.username})")
         closed = self._tasks.retire(issue, f"the issue moved to {target.issue_type.name}")
         fields = carried_fields(target.issue_type, issue.fields, words, issue.fields.get("subject"), self._clock())
-        moved = replace(issue, type_id=type_id, type_version=target.published.version, fields=fields, run=issue.run + 1)
-        moved = replace(
-            moved,
-            current_step="",
-            execution_arn=self._engine.execution_arn(target.published.state_machine_arn, moved.execution_name),
-        )
-        self._issues.update(
-            issue.id,
-            type_id=moved.type_id,
-            type_version=moved.type_version,
-            fields=fields,
-            run=moved.run,
-            execution_arn=moved.execution_arn,
-            current_step="",
-        )
         text = f"{agent.username} changed the type from {current.name} to {target.issue_type.name}"
-        self._event(moved, "type_changed", text, agent, previous=issue.type_id, closed_steps=closed, learned=learned)
-        customer = self._issues.customer(issue.customer_id)
-        if customer is not None:
-            self._intake.start_workflow(moved, customer)
+        data = {"previous": issue.type_id, "closed_steps": closed, "learned": learned}
+        event = TimelineEvent(self._clock(), "type_changed", text, agent.username, data)
+        self._intake.start_next_run(issue, event, type_id=type_id, type_version=target.published.version, fields=fields)
         return {"issue_id": issue.id, "type": type_id, "moved": True, "learned": learned, "closed_steps": closed}
 
     def _event(self, issue: Issue, kind: str, text: str, agent: Agent, **data: Any) -> None:

@@ -8,7 +8,6 @@ REOPEN_WINDOW the customer's message opens a linked follow-up issue instead.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,9 +18,8 @@ from chalicelib.domain.issues import OPEN, RESOLVED, Issue, TimelineEvent
 from chalicelib.domain.kpis import FCR_WINDOW
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.intake import IntakeService
-from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.kpi_recorder import KpiRecorder
-from chalicelib.services.ports import IssueRepository, WorkflowEngine
+from chalicelib.services.ports import IssueRepository
 from chalicelib.services.tasks import TaskService
 
 #: A customer's message this soon after the (latest) resolution reopens the issue.
@@ -32,16 +30,12 @@ class ReopeningService:
     def __init__(
         self,
         issues: IssueRepository,
-        issue_types: IssueTypeService,
-        engine: WorkflowEngine,
         tasks: TaskService,
         intake: IntakeService,
         clock: Clock = utc_now,
         kpis: KpiRecorder | None = None,
     ):
         self._issues = issues
-        self._types = issue_types
-        self._engine = engine
         self._tasks = tasks
         self._intake = intake
         self._clock = clock
@@ -72,25 +66,10 @@ class ReopeningService:
         if issue.status != RESOLVED:
             raise Conflict(f"issue {issue.reference} is not resolved; only a resolved issue can be reopened")
         now = self._clock()
-        loaded = self._types.version(issue.type_id, issue.type_version)
         self._tasks.retire(issue, "the issue was reopened")
-        run = issue.run + 1
-        reopened = replace(issue, status=OPEN, run=run, current_step="", reopenings=issue.reopenings + 1)
-        reopened = replace(
-            reopened,
-            execution_arn=self._engine.execution_arn(loaded.published.state_machine_arn, reopened.execution_name),
-        )
-        self._issues.update(
-            issue.id,
-            status=OPEN,
-            run=run,
-            current_step="",
-            execution_arn=reopened.execution_arn,
-            reopenings=reopened.reopenings,
-        )
-        self._issues.add_event(
-            issue, TimelineEvent(now, "issue_reopened", reason, actor, {"run": run, "reopenings": reopened.reopenings})
-        )
+        reopenings = issue.reopenings + 1
+        event = TimelineEvent(now, "issue_reopened", reason, actor, {"run": issue.run + 1, "reopenings": reopenings})
+        reopened = self._intake.start_next_run(issue, event, status=OPEN, reopenings=reopenings)
         first_resolved: datetime = issue.first_resolved_at or issue.resolved_at or now
         self._kpis.record(
             kpi_events.reopened(
@@ -103,7 +82,4 @@ class ReopeningService:
                 bool(issue.resolved_with_one_contact),
             )
         )
-        customer = self._issues.customer(issue.customer_id)
-        if customer is not None:
-            self._intake.start_workflow(reopened, customer)
         return reopened

@@ -44,7 +44,7 @@ def test_the_page_shows_the_ground_truth(month):
     services, clock, truth = month
     today = clock.now.date()
     report = services.ops_kpis.report(START.date(), today)
-    expected = ground_truth_report(services, truth, today)
+    expected = ground_truth_report(truth, today)
     totals = report["totals"]
 
     contacts = {
