@@ -21,10 +21,12 @@ clock) for as long as it runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import heapq
 import json
 import os
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -92,6 +94,9 @@ class DemoMonth:
         self._scheduled: set[str] = set()
         self._end = clock.now
         self._busy = False
+        #: Wall seconds of each hourly schedule run and of its roll-up part.
+        self.schedule_seconds: list[float] = []
+        self.rollup_seconds: list[float] = []
 
     # Driving
 
@@ -116,12 +121,16 @@ class DemoMonth:
                 self._busy = self.pump() > 0
             for issue_id in touched:
                 self._plan_tasks(issue_id)
-            self.services.ops_kpis.run_hourly()
+            began_run = time.perf_counter()
+            ran = self.services.ops_kpis.run_hourly()
+            self.schedule_seconds.append(time.perf_counter() - began_run)
+            self.rollup_seconds.append(ran["roll_up"]["seconds"])
             self.truth.hourly_runs += 1
             self.truth.last_run_at = following
             if progress and following.hour == 0:
                 print(
                     f"{following:%Y-%m-%d}: {len(self.truth.issues)} issues, {time.monotonic() - began:.0f} s",
+                    file=sys.stderr,
                     flush=True,
                 )
             hour = following
@@ -198,6 +207,8 @@ class DemoMonth:
         return issue_id
 
     def _survey(self, issue_id: str) -> str:
+        from chalicelib.services.surveys import RECOVERY_TYPE
+
         for question, (scores, weights) in (("csat", CSAT_SCORES), ("nps", NPS_SCORES)):
             score = self.rng.choices(scores, weights)[0]
             token = self.services.surveys.link(issue_id, question, score).rsplit("/survey/", 1)[1]
@@ -205,7 +216,7 @@ class DemoMonth:
             self.truth.answers.append((issue_id, question, score, self.clock.now))
         recovery = self._recoveries.recovery_issue(issue_id)
         if recovery and recovery not in self.truth.issues:
-            self.truth.issues[recovery] = IssueTruth(recovery, "service-recovery", "survey", self.clock.now)
+            self.truth.issues[recovery] = IssueTruth(recovery, RECOVERY_TYPE, "survey", self.clock.now)
             return recovery
         return ""
 
@@ -254,6 +265,7 @@ class DemoMonth:
     def _plan_tasks(self, issue_id: str) -> None:
         """Plan what happens to the issue's newly opened tasks, or after its resolution."""
         from chalicelib.domain.assignees import CUSTOMER
+        from chalicelib.services.surveys import RECOVERY_TYPE
 
         issue = self.issues.get(issue_id)
         if issue is None:
@@ -262,7 +274,8 @@ class DemoMonth:
             key = f"{issue_id}/resolved/{issue.run}"
             if key not in self._scheduled:
                 self._scheduled.add(key)
-                if self.rng.random() < SURVEY_SHARE:
+                # The product sends no survey about a service-recovery issue (SurveyService.send).
+                if issue.type_id != RECOVERY_TYPE and self.rng.random() < SURVEY_SHARE:
                     self._at(
                         self.clock.now + timedelta(hours=self.rng.uniform(1, 72)), "survey", {"issue_id": issue_id}
                     )
@@ -381,6 +394,36 @@ def ground_truth_report(truth: Truth, today: date) -> dict[str, Any]:
 # The command
 
 
+def measure_month(demo: DemoMonth, start: datetime, days: int) -> list[str]:
+    """What ops' numbers cost for the month just made: the hourly schedule as it ran, rolling
+    up the whole month again (as an admin may), and reading the month's report (the dashboard)."""
+    from chalicelib.adapters.dynamodb.kpis import KpiRepository
+    from chalicelib.domain.kpi_rollups import hours_between
+
+    def measured(action: Any) -> tuple[Any, float, dict[str, int]]:
+        before = dict(KpiRepository.reads)
+        began = time.perf_counter()
+        result = action()
+        took = time.perf_counter() - began
+        return result, took, {name: KpiRepository.reads[name] - before[name] for name in before}
+
+    end = start + timedelta(days=days)
+    runs = sorted(demo.schedule_seconds) or [0.0]
+    rolled, roll_seconds, roll_reads = measured(
+        lambda: demo.services.ops_kpis.roll_up(hours_between(start, end - timedelta(hours=1)))
+    )
+    _, report_seconds, report_reads = measured(lambda: demo.services.ops_kpis.report(start.date(), end.date()))
+    return [
+        f"hourly schedule: {len(runs)} runs, median {runs[len(runs) // 2]:.2f} s, max {runs[-1]:.2f} s "
+        f"(roll-up part {sum(demo.rollup_seconds):.0f} s in all)",
+        f"rolling up the month again: {rolled['hours']} hours, {rolled['events']} events into "
+        f"{rolled['aggregates']} aggregates in {roll_seconds:.1f} s; KPI reads {roll_reads['queries']} queries, "
+        f"{roll_reads['items']} items",
+        f"the month's report (GET /ops/kpis, the dashboard): {report_seconds:.2f} s; KPI reads "
+        f"{report_reads['queries']} queries, {report_reads['items']} items",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=int, default=5000)
@@ -389,31 +432,44 @@ def main() -> None:
     args = parser.parse_args()
 
     from chalicelib import settings
+    from chalicelib.local.runtime import local_environment
 
-    config = settings.from_environ(os.environ)
-    os.environ.setdefault(settings.ENDPOINT_URL, f"http://127.0.0.1:{config.aws_port}")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    os.environ.setdefault(settings.REGION, "us-east-1")
+    for name, value in local_environment().items():
+        os.environ.setdefault(name, value)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    import boto3
+    config = settings.from_environ(os.environ)
 
-    from chalicelib import bootstrap
+    from chalicelib.local.provision import NoStack, discover
     from chalicelib.local.pump import PAUSE_FILE
 
-    queue_url = boto3.client("sqs").get_queue_url(QueueName=settings.get().task_queue_name)["QueueUrl"]
+    try:
+        stack = discover(config)
+    except (NoStack, OSError) as exc:
+        raise SystemExit(f"{exc}: start the stack with `make run` first, then run `make demo-data`.") from None
+    os.environ[settings.USER_POOL_ID] = stack.user_pool_id
+    os.environ[settings.USER_POOL_CLIENT_ID] = stack.user_pool_client_id
+    settings.get.cache_clear()
+
+    from chalicelib import bootstrap
+
+    queue_url = stack.task_queue_url
     start = (datetime.now(UTC) - timedelta(days=args.days)).replace(minute=0, second=0, microsecond=0)
     clock = SimulatedClock(start)
     PAUSE_FILE.parent.mkdir(parents=True, exist_ok=True)
     PAUSE_FILE.touch()
     began = time.monotonic()
+    # The EMF lines the month's events produce (Lambda's log on AWS) go to a file, not the terminal.
+    metrics_log = PAUSE_FILE.parent / "demo-month-metrics.log"
     try:
-        demo = DemoMonth(bootstrap.build(clock), clock, queue_url, args.seed)
-        truth = demo.run(start, args.days, args.issues, progress=True)
+        with metrics_log.open("w") as emf, contextlib.redirect_stdout(emf):
+            demo = DemoMonth(bootstrap.build(clock), clock, queue_url, args.seed)
+            truth = demo.run(start, args.days, args.issues, progress=True)
     finally:
         PAUSE_FILE.unlink(missing_ok=True)
     took = time.monotonic() - began
+    with metrics_log.open("a") as emf, contextlib.redirect_stdout(emf):
+        figures = measure_month(demo, start, args.days)
+    print(*figures, sep="\n")
     print(
         f"{len(truth.issues)} issues, {len(truth.completed)} tasks completed, {len(truth.answers)} survey answers, "
         f"{sum(len(i.reopened_at) for i in truth.issues.values())} reopenings over {args.days} days "

@@ -74,7 +74,7 @@ class KpiEvent:
         found = {name: getattr(self, name) for name in self.__dataclass_fields__}
         found["at"] = self.at.isoformat()
         found["cohort"] = self.cohort.isoformat()
-        return {k: v for k, v in found.items() if v not in (None, "", False) or k in ("on_time", "one_contact")}
+        return {k: v for k, v in found.items() if not _empty(v) or k in ("on_time", "one_contact")}
 
     @classmethod
     def from_dict(cls, raw: dict) -> KpiEvent:
@@ -89,6 +89,11 @@ class KpiEvent:
         if values.get("seconds") is not None:
             values["seconds"] = float(values["seconds"])
         return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+
+def _empty(value: object) -> bool:
+    """Left out of the stored form: None, "" and False, but never 0 (an NPS of 0, a level 0)."""
+    return value is None or value is False or value == ""
 
 
 def issue_opened(issue_id: str, type_id: str, channel: str, at: datetime) -> KpiEvent:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.domain import kpi_events as ev
 from chalicelib.domain.kpis import CSAT, FCR_WINDOW, NpsCounts, Ratio, median_and_p90
@@ -159,6 +159,14 @@ def hours_between(start: datetime, end: datetime) -> list[datetime]:
 
 
 # --- backlog -------------------------------------------------------------------------------------
+
+
+class OpenIssue(NamedTuple):
+    """What the backlog needs of an issue open now."""
+
+    type_id: str
+    channel: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,9 @@ DEMO_AGENTS = {
 DEAD_LETTER_SUFFIX = "-dlq"
 #: Where inbound mail events go when the handler keeps failing (the function's dead-letter queue).
 INBOUND_DEAD_LETTER_QUEUE = "caseflow-inbound-mail-dlq"
+#: The agents' Cognito user pool and its app client, as `infra/` names them too.
+USER_POOL_NAME = "caseflow-agents"
+USER_POOL_CLIENT_NAME = "caseflow-api"
 MAX_RECEIVES = 5
 #: Retries of a failed message come after this many seconds (locally short, to see them).
 VISIBILITY_TIMEOUT_SECONDS = 10
@@ -71,6 +74,39 @@ def provision(config: Settings, demo_agents: dict[str, str] = DEMO_AGENTS) -> Pr
     ses.verify_email_identity(EmailAddress=config.sender_address)
     pool_id, client_id = _user_pool(demo_agents)
     return Provisioned(pool_id, client_id, queue_url, dlq_url, inbound_dlq_url, jobs_url)
+
+
+class NoStack(RuntimeError):
+    """No Caseflow stack is provisioned on the embedded AWS server."""
+
+
+def discover(config: Settings) -> Provisioned:
+    """The resources `provision` created on a moto server that is already running (`make run`),
+    found by name: for commands that work on that stack from another process (`make demo-data`)."""
+    cognito = boto3.client("cognito-idp")
+    pools = [p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == USER_POOL_NAME]
+    if not pools:
+        raise NoStack(f"no user pool {USER_POOL_NAME!r} on the embedded AWS server")
+    clients = cognito.list_user_pool_clients(UserPoolId=pools[-1], MaxResults=60)["UserPoolClients"]
+    client_ids = [c["ClientId"] for c in clients if c["ClientName"] == USER_POOL_CLIENT_NAME]
+    if not client_ids:
+        raise NoStack(f"no app client {USER_POOL_CLIENT_NAME!r} in user pool {pools[-1]}")
+    sqs = boto3.client("sqs")
+
+    def queue(name: str) -> str:
+        try:
+            return sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        except ClientError as exc:
+            raise NoStack(f"no queue {name!r} on the embedded AWS server") from exc
+
+    return Provisioned(
+        pools[-1],
+        client_ids[0],
+        queue(config.task_queue_name),
+        queue(config.task_queue_name + DEAD_LETTER_SUFFIX),
+        queue(INBOUND_DEAD_LETTER_QUEUE),
+        queue(config.jobs_queue_name),
+    )
 
 
 def _table(config: Settings) -> None:
@@ -104,13 +140,13 @@ def _queue_with_dead_letters(name: str) -> tuple[str, str]:
 def _user_pool(demo_agents: dict[str, str]) -> tuple[str, str]:
     cognito = boto3.client("cognito-idp")
     pool_id = cognito.create_user_pool(
-        PoolName="caseflow-agents",
+        PoolName=USER_POOL_NAME,
         AutoVerifiedAttributes=["email"],
         Policies={"PasswordPolicy": {"MinimumLength": 12}},
     )["UserPool"]["Id"]
     client_id = cognito.create_user_pool_client(
         UserPoolId=pool_id,
-        ClientName="caseflow-api",
+        ClientName=USER_POOL_CLIENT_NAME,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
     for role in sorted(set(seeded_roles()) | set(demo_agents.values())):

@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 60
 
 
-def _local_environment() -> dict[str, str]:
-    """Variables this process and its moto child need, on top of the user's own."""
+def local_environment() -> dict[str, str]:
+    """Variables this process and its moto child need, on top of the user's own (and that other
+    commands working on the running stack, such as `make demo-data`, need too)."""
     aws_port = settings.from_environ(os.environ).aws_port
     return {
         settings.STAGE: settings.DEV_STAGE,
@@ -97,7 +98,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for noisy in ("botocore", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    os.environ.update(_local_environment())
+    os.environ.update(local_environment())
     config = settings.from_environ(os.environ)
     started = time.monotonic()
     stop = threading.Event()

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from chalicelib.domain.issue_types import PublishedType
 from chalicelib.domain.issues import Customer, Issue, TimelineEvent
 from chalicelib.domain.kpi_events import KpiEvent
-from chalicelib.domain.kpi_rollups import Aggregate, BacklogSnapshot, Bucket
+from chalicelib.domain.kpi_rollups import Aggregate, BacklogSnapshot, Bucket, OpenIssue
 from chalicelib.domain.measurements import Measurement
 from chalicelib.domain.tasks import Task
 
@@ -148,8 +148,8 @@ class IssueRepository(Protocol):
 
     def customer_history(self, customer_id: str, limit: int = 100) -> list[dict[str, Any]]: ...
 
-    def open_issues(self, type_id: str) -> list[Issue]:
-        """The type's issues open now, oldest first (the backlog)."""
+    def open_issues(self, type_id: str) -> list[OpenIssue]:
+        """The type's issues open now, oldest first (the backlog): only the attributes it needs."""
 
 
 class TaskRepository(Protocol):

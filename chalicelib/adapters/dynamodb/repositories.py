@@ -27,6 +27,7 @@ from chalicelib.domain import tasks as task_rules
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.issue_types import PublishedType
 from chalicelib.domain.issues import RESOLVED, Customer, Issue, TimelineEvent
+from chalicelib.domain.kpi_rollups import OpenIssue
 from chalicelib.domain.tasks import Task
 from chalicelib.services.ports import DuplicateKey, NewIssue
 
@@ -37,6 +38,8 @@ ARCHIVED = "ARCHIVED#"
 CATALOG = "CATALOG"
 #: The open-issues index's partition: `OPEN#<type>`.
 OPEN = "OPEN#"
+#: What the backlog snapshot reads of each open issue.
+OPEN_ISSUE_ATTRIBUTES = ["type_id", "channel", "created_at"]
 IDEMPOTENCY_TTL = timedelta(days=1)
 _LOCK_RETRIES = 8
 
@@ -120,9 +123,11 @@ class IssueRepository:
                 actions += [IssueItem.gsi4pk.set(key[0]), IssueItem.gsi4sk.set(key[1])]
         IssueItem.update(item, actions=actions)
 
-    def open_issues(self, type_id: str) -> list[Issue]:
-        """The type's issues open now, oldest first (the backlog), through the open-issues index."""
-        return [self._issue(i) for i in IssueItem.open_issues.query(f"{OPEN}{type_id}")]
+    def open_issues(self, type_id: str) -> list[OpenIssue]:
+        """The type's issues open now, oldest first (the backlog), through the open-issues index;
+        only the three attributes the backlog needs cross the wire."""
+        found = IssueItem.open_issues.query(f"{OPEN}{type_id}", attributes_to_get=OPEN_ISSUE_ATTRIBUTES)
+        return [OpenIssue(i.type_id, i.channel, i.created_at) for i in found]
 
     def add_event(self, issue: Issue, event: TimelineEvent) -> None:
         event_item(issue, event).save()

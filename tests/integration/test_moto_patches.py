@@ -1,0 +1,97 @@
+"""moto as patched by `chalicelib.local.moto_patches` still answers as DynamoDB does: a cancelled
+transaction leaves every item as it was, and Queries find the same items."""
+
+import uuid
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+TABLE = f"patched-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def dynamodb():
+    """A table of its own, emptied for each test (another test's mock may hold the backend open)."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gpk", "gsk")],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "gsi",
+                    "KeySchema": [
+                        {"AttributeName": "gpk", "KeyType": "HASH"},
+                        {"AttributeName": "gsk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield client
+        client.delete_table(TableName=TABLE)
+
+
+def put(pk: str, sk: str, **values: str) -> dict:
+    item = {"pk": {"S": pk}, "sk": {"S": sk}} | {name: {"S": value} for name, value in values.items()}
+    return {"Put": {"TableName": TABLE, "Item": item}}
+
+
+def items(client) -> list[tuple[str, str, str]]:
+    found = client.scan(TableName=TABLE)["Items"]
+    return sorted((i["pk"]["S"], i["sk"]["S"], i.get("note", {}).get("S", "")) for i in found)
+
+
+def test_a_cancelled_transaction_leaves_new_updated_and_deleted_items_as_they_were(dynamodb):
+    dynamodb.transact_write_items(TransactItems=[put("a", "1", note="old"), put("b", "1", note="kept")])
+    before = items(dynamodb)
+
+    with pytest.raises(ClientError) as cancelled:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                put("a", "1", note="new"),
+                put("c", "1", note="new item"),
+                {"Delete": {"TableName": TABLE, "Key": {"pk": {"S": "b"}, "sk": {"S": "1"}}}},
+                {
+                    "Put": {
+                        **put("d", "1")["Put"],
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert items(dynamodb) == before == [("a", "1", "old"), ("b", "1", "kept")]
+
+
+def test_a_transaction_that_goes_through_writes_every_item(dynamodb):
+    dynamodb.transact_write_items(TransactItems=[put("a", "1", note="old")])
+    dynamodb.transact_write_items(TransactItems=[put("a", "1", note="new"), put("a", "2", note="second")])
+
+    assert items(dynamodb) == [("a", "1", "new"), ("a", "2", "second")]
+
+
+def test_queries_on_the_table_and_on_an_index_find_their_items_in_key_order(dynamodb):
+    for pk, sk, gsk in [("x", "2", "b"), ("x", "1", "c"), ("y", "1", "a"), ("z", "3", "d")]:
+        dynamodb.put_item(
+            TableName=TABLE, Item={"pk": {"S": pk}, "sk": {"S": sk}, "gpk": {"S": "g"}, "gsk": {"S": gsk}}
+        )
+
+    partition = dynamodb.query(
+        TableName=TABLE, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "x"}}
+    )["Items"]
+    index = dynamodb.query(
+        TableName=TABLE,
+        IndexName="gsi",
+        KeyConditionExpression="gpk = :g",
+        ExpressionAttributeValues={":g": {"S": "g"}},
+        ScanIndexForward=False,
+    )["Items"]
+
+    assert [i["sk"]["S"] for i in partition] == ["1", "2"]
+    assert [i["gsk"]["S"] for i in index] == ["d", "c", "b", "a"]
