@@ -444,7 +444,7 @@ def main() -> None:
 
     try:
         stack = discover(config)
-    except (NoStack, OSError) as exc:
+    except NoStack as exc:
         raise SystemExit(f"{exc}: start the stack with `make run` first, then run `make demo-data`.") from None
     os.environ[settings.USER_POOL_ID] = stack.user_pool_id
     os.environ[settings.USER_POOL_CLIENT_ID] = stack.user_pool_client_id

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from chalicelib.adapters.dynamodb.schema import TTL_ATTRIBUTE, create_table_request
 from chalicelib.settings import Settings
@@ -84,7 +84,11 @@ def discover(config: Settings) -> Provisioned:
     """The resources `provision` created on a moto server that is already running (`make run`),
     found by name: for commands that work on that stack from another process (`make demo-data`)."""
     cognito = boto3.client("cognito-idp")
-    pools = [p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == USER_POOL_NAME]
+    try:
+        listed = cognito.list_user_pools(MaxResults=60)["UserPools"]
+    except EndpointConnectionError as exc:
+        raise NoStack(f"nothing answers at {exc.kwargs.get('endpoint_url')}") from exc
+    pools = [p["Id"] for p in listed if p["Name"] == USER_POOL_NAME]
     if not pools:
         raise NoStack(f"no user pool {USER_POOL_NAME!r} on the embedded AWS server")
     clients = cognito.list_user_pool_clients(UserPoolId=pools[-1], MaxResults=60)["UserPoolClients"]

@@ -23,3 +23,13 @@ def test_without_a_provisioned_stack_discover_says_what_is_missing(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")  # a region nothing was provisioned in
     with mock_aws(), pytest.raises(NoStack, match="no user pool 'caseflow-agents'"):
         discover(settings.get())
+
+
+def test_without_a_server_discover_says_where_nothing_answers(monkeypatch):
+    from bench.stack import free_port
+
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with pytest.raises(NoStack, match=f"nothing answers at {endpoint}"):
+        discover(settings.get())
