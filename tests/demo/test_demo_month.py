@@ -80,3 +80,26 @@ def test_the_month_has_what_a_dashboard_needs(month):
     assert totals["escalations"], "no task was escalated"
     assert truth.hourly_runs == DAYS * 24
     assert START + timedelta(days=DAYS) == truth.last_run_at
+
+
+def test_a_changed_answer_the_product_refuses_is_not_in_the_ground_truth():
+    """After the change window the product refuses a different score (409); the customer's first
+    answer stands, so the generator must not count the refused one."""
+    from types import SimpleNamespace
+
+    from chalicelib.domain.errors import Conflict
+
+    class Surveys:
+        def link(self, issue_id: str, question: str, score: int) -> str:
+            return f"https://caseflow.test/survey/{question}"
+
+        def answer(self, token: str) -> None:
+            if token == "nps":
+                raise Conflict("you answered 4 on 31 October 2026; thank you")
+
+    demo = DemoMonth(SimpleNamespace(surveys=Surveys()), SimulatedClock(START), "unused-queue", seed=1)
+    demo._recoveries = SimpleNamespace(recovery_issue=lambda issue_id: None)
+
+    demo._survey("issue-1")
+
+    assert [question for _, question, _, _ in demo.truth.answers] == ["csat"]
