@@ -14,9 +14,8 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.pages import SECURITY_HEADERS, form_cookie, form_values, page, set_form_cookie
+from chalicelib.api.pages import SECURITY_HEADERS, forged_form, form_values, guarded_page
 from chalicelib.bootstrap import services
-from chalicelib.domain import csrf
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import FieldError, Forbidden, Unauthenticated, ValidationFailed
 from chalicelib.reporting import html
@@ -67,26 +66,12 @@ def _redirect(location: str, cookie: str | None = None) -> Response:
 
 
 def _guarded(status: int, template: str, **context: Any) -> Response:
-    """A page whose forms carry a CSRF token; the browser gets the form cookie if it has none."""
-    cookie = form_cookie(ops_pages.current_request.headers)
-    headers: dict[str, str] = {}
-    if not csrf.well_formed(cookie):
-        cookie = csrf.new_cookie()
-        headers = set_form_cookie(cookie, _secure())
-    token = csrf.token(services().config.link_secret, cookie or "", _SCOPE)
-    return page(status, template, extra_headers=headers, csrf=token, **context)
+    headers = ops_pages.current_request.headers
+    return guarded_page(headers, services().config.link_secret, _SCOPE, _secure(), status, template, **context)
 
 
 def _forged(values: dict[str, Any]) -> Response | None:
-    cookie = form_cookie(ops_pages.current_request.headers)
-    if csrf.valid(services().config.link_secret, cookie, _SCOPE, str(values.get(csrf.FIELD, ""))):
-        return None
-    return page(
-        403,
-        "message.html",
-        title="Please reload the page",
-        message="For your safety we could not accept this form. Reload the page and send it again.",
-    )
+    return forged_form(ops_pages.current_request.headers, services().config.link_secret, _SCOPE, values)
 
 
 # --- sign-in -------------------------------------------------------------------------------------

@@ -67,3 +67,36 @@ def set_form_cookie(value: str, secure: bool) -> dict[str, str]:
     """One cookie for every form of the site: HttpOnly, SameSite=Strict, Secure over HTTPS."""
     flags = "; Secure" if secure else ""
     return {"Set-Cookie": f"{csrf.COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict{flags}"}
+
+
+def guarded_page(
+    request_headers: Any,
+    secret: str,
+    scope: str,
+    secure: bool,
+    status: int,
+    template: str,
+    /,
+    *,
+    extra_headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Response:
+    """A page whose forms carry a CSRF token; the browser gets the form cookie if it has none."""
+    cookie = form_cookie(request_headers)
+    headers = dict(extra_headers or {})
+    if not csrf.well_formed(cookie):
+        cookie = csrf.new_cookie()
+        headers.update(set_form_cookie(cookie, secure))
+    return page(status, template, extra_headers=headers, csrf=csrf.token(secret, cookie or "", scope), **context)
+
+
+def forged_form(request_headers: Any, secret: str, scope: str, values: dict[str, Any]) -> Response | None:
+    """A 403 page when a post does not carry the token of the browser's own form; None when it does."""
+    if csrf.valid(secret, form_cookie(request_headers), scope, str(values.get(csrf.FIELD, ""))):
+        return None
+    return page(
+        403,
+        "message.html",
+        title="Please reload the page",
+        message="For your safety we could not accept this form. Reload the page and send it again.",
+    )

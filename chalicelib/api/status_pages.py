@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.pages import form_cookie, form_values, page, posting_to, set_form_cookie
+from chalicelib.api.pages import forged_form, form_values, guarded_page, page, posting_to
 from chalicelib.bootstrap import services
-from chalicelib.domain import csrf
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.signed_links import LinkExpired, LinkInvalid
 
@@ -24,27 +23,16 @@ SURVEY = "survey"
 def _guarded(
     status_code: int, template: str, scope: str, headers: dict[str, str] | None = None, **context: object
 ) -> Response:
-    """A page whose forms carry a CSRF token; the browser gets the form cookie if it has none."""
-    cookie = form_cookie(status_pages.current_request.headers)
-    extra = dict(headers or {})
-    if not csrf.well_formed(cookie):
-        cookie = csrf.new_cookie()
-        extra.update(set_form_cookie(cookie, services().config.public_url.startswith("https://")))
-    token = csrf.token(services().config.link_secret, cookie or "", scope)
-    return page(status_code, template, extra_headers=extra, csrf=token, **context)
+    config = services().config
+    request_headers = status_pages.current_request.headers
+    secure = config.public_url.startswith("https://")
+    return guarded_page(
+        request_headers, config.link_secret, scope, secure, status_code, template, extra_headers=headers, **context
+    )
 
 
 def _forged(values: dict[str, object], scope: str) -> Response | None:
-    """A 403 page when a post does not carry the token of the browser's own form."""
-    cookie = form_cookie(status_pages.current_request.headers)
-    if csrf.valid(services().config.link_secret, cookie, scope, str(values.get(csrf.FIELD, ""))):
-        return None
-    return page(
-        403,
-        "message.html",
-        title="Please reload the page",
-        message="For your safety we could not accept this form. Reload the page and send it again.",
-    )
+    return forged_form(status_pages.current_request.headers, services().config.link_secret, scope, values)
 
 
 def _bad_status_link(exc: Exception) -> Response:
