@@ -163,11 +163,13 @@ class CaseflowStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         for index_name, (hash_key, range_key) in schema.GLOBAL_SECONDARY_INDEXES.items():
+            included = schema.INDEX_INCLUDES.get(index_name)
             table.add_global_secondary_index(
                 index_name=index_name,
                 partition_key=_string_attribute(hash_key),
                 sort_key=_string_attribute(range_key),
-                projection_type=dynamodb.ProjectionType.ALL,
+                projection_type=dynamodb.ProjectionType.INCLUDE if included else dynamodb.ProjectionType.ALL,
+                non_key_attributes=list(included) if included else None,
             )
         return table
 

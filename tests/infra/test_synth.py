@@ -139,6 +139,11 @@ def test_table_is_built_from_the_schema(synthesis: Synthesis) -> None:
             {"AttributeName": hash_key, "KeyType": "HASH"},
             {"AttributeName": range_key, "KeyType": "RANGE"},
         ]
+    assert indexes[schema.OPEN_ISSUES_INDEX]["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["type_id", "channel", "created_at"],
+    }
+    for name in set(schema.GLOBAL_SECONDARY_INDEXES) - {schema.OPEN_ISSUES_INDEX}:
         assert indexes[name]["Projection"] == {"ProjectionType": "ALL"}
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}

@@ -137,3 +137,33 @@ def test_a_reopened_issue_runs_its_process_again_and_counts_in_the_reopen_rate(s
     )
     mine = kpis(stack, "&type=general-enquiry").json_body["totals"]
     assert mine["reopen_rate_percent"] > 0
+
+
+def test_the_backlog_index_holds_only_what_the_backlog_reads(stack):
+    import boto3
+
+    from chalicelib import settings
+    from chalicelib.adapters.dynamodb import schema
+    from chalicelib.adapters.dynamodb.repositories import IssueRepository
+
+    def open_enquiries() -> list:
+        return IssueRepository().open_issues("general-enquiry")
+
+    before = len(open_enquiries())
+    fields = {"subject": "Opening hours", "message": "When do you open on Sunday?"}
+    issue = stack.open_issue("general-enquiry", fields, "ops-backlog@example.com").json_body
+    opened = open_enquiries()
+    assert len(opened) == before + 1
+    assert (opened[-1].channel, opened[-1].created_at) == ("web", IssueRepository().get(issue["id"]).created_at)
+
+    raw = boto3.client("dynamodb").query(
+        TableName=settings.get().table_name,
+        IndexName=schema.OPEN_ISSUES_INDEX,
+        KeyConditionExpression="gsi4pk = :type",
+        ExpressionAttributeValues={":type": {"S": "OPEN#general-enquiry"}},
+    )["Items"]
+    keys = {schema.PARTITION_KEY, schema.SORT_KEY, *schema.OPEN_ISSUES_INDEX_KEYS}
+    assert {name for item in raw for name in item} == keys | set(schema.OPEN_ISSUE_ATTRIBUTES)
+
+    answer_enquiry(stack, "ops-backlog-2@example.com")
+    stack.pump_until(lambda: len(open_enquiries()) == before + 1, what="the answered enquiry leaving the backlog")

@@ -12,7 +12,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib import settings
@@ -55,7 +55,7 @@ class DueIndex(GlobalSecondaryIndex):
 class OpenIssuesIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = schema.OPEN_ISSUES_INDEX
-        projection = AllProjection()
+        projection = IncludeProjection(list(schema.OPEN_ISSUE_ATTRIBUTES))
 
     gsi4pk = UnicodeAttribute(hash_key=True)
     gsi4sk = UnicodeAttribute(range_key=True)

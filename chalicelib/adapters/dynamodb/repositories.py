@@ -38,8 +38,6 @@ ARCHIVED = "ARCHIVED#"
 CATALOG = "CATALOG"
 #: The open-issues index's partition: `OPEN#<type>`.
 OPEN = "OPEN#"
-#: What the backlog snapshot reads of each open issue.
-OPEN_ISSUE_ATTRIBUTES = ["type_id", "channel", "created_at"]
 IDEMPOTENCY_TTL = timedelta(days=1)
 _LOCK_RETRIES = 8
 
@@ -126,7 +124,7 @@ class IssueRepository:
     def open_issues(self, type_id: str) -> list[OpenIssue]:
         """The type's issues open now, oldest first (the backlog), through the open-issues index;
         only the three attributes the backlog needs cross the wire."""
-        found = IssueItem.open_issues.query(f"{OPEN}{type_id}", attributes_to_get=OPEN_ISSUE_ATTRIBUTES)
+        found = IssueItem.open_issues.query(f"{OPEN}{type_id}", attributes_to_get=list(schema.OPEN_ISSUE_ATTRIBUTES))
         return [OpenIssue(i.type_id, i.channel, i.created_at) for i in found]
 
     def add_event(self, issue: Issue, event: TimelineEvent) -> None:

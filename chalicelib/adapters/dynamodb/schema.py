@@ -25,6 +25,9 @@ DUE_SHARDS = 8
 #: Issues open now (sparse: resolved issues drop the key), per type, oldest first: the backlog.
 OPEN_ISSUES_INDEX = "gsi4"
 OPEN_ISSUES_INDEX_KEYS = ("gsi4pk", "gsi4sk")
+#: All the backlog snapshot reads of an open issue, and so all the open-issues index holds besides
+#: its keys: issue updates that leave these alone (most do) then cost the index no write.
+OPEN_ISSUE_ATTRIBUTES = ("type_id", "channel", "created_at")
 
 GLOBAL_SECONDARY_INDEXES = {
     QUEUE_INDEX: QUEUE_INDEX_KEYS,
@@ -33,8 +36,19 @@ GLOBAL_SECONDARY_INDEXES = {
     OPEN_ISSUES_INDEX: OPEN_ISSUES_INDEX_KEYS,
 }
 
+#: The non-key attributes an index copies; an index not named here copies whole items (ALL).
+INDEX_INCLUDES = {OPEN_ISSUES_INDEX: OPEN_ISSUE_ATTRIBUTES}
+
 #: Items with this attribute (epoch seconds) are deleted by DynamoDB's TTL, e.g. idempotency records.
 TTL_ATTRIBUTE = "expires_at"
+
+
+def projection(index_name: str) -> dict:
+    """The index's CreateTable `Projection`: INCLUDE of its listed attributes, else ALL."""
+    included = INDEX_INCLUDES.get(index_name)
+    if included is None:
+        return {"ProjectionType": "ALL"}
+    return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(included)}
 
 
 def create_table_request(table_name: str) -> dict:
@@ -55,7 +69,7 @@ def create_table_request(table_name: str) -> dict:
                     {"AttributeName": hash_key, "KeyType": "HASH"},
                     {"AttributeName": range_key, "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": projection(name),
             }
             for name, (hash_key, range_key) in GLOBAL_SECONDARY_INDEXES.items()
         ],
