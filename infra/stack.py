@@ -34,7 +34,13 @@ from constructs import Construct
 
 from chalicelib import settings
 from chalicelib.adapters.dynamodb import schema
-from chalicelib.local.provision import DEAD_LETTER_SUFFIX, INBOUND_DEAD_LETTER_QUEUE, MAX_RECEIVES
+from chalicelib.local.provision import (
+    DEAD_LETTER_SUFFIX,
+    INBOUND_DEAD_LETTER_QUEUE,
+    MAX_RECEIVES,
+    USER_POOL_CLIENT_NAME,
+    USER_POOL_NAME,
+)
 from chalicelib.workflows.seeds import seeded_roles
 from infra.observability import Observability
 
@@ -163,13 +169,13 @@ class CaseflowStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         for index_name, (hash_key, range_key) in schema.GLOBAL_SECONDARY_INDEXES.items():
-            included = schema.INDEX_INCLUDES.get(index_name)
+            projection = schema.projection(index_name)
             table.add_global_secondary_index(
                 index_name=index_name,
                 partition_key=_string_attribute(hash_key),
                 sort_key=_string_attribute(range_key),
-                projection_type=dynamodb.ProjectionType.INCLUDE if included else dynamodb.ProjectionType.ALL,
-                non_key_attributes=list(included) if included else None,
+                projection_type=dynamodb.ProjectionType(projection["ProjectionType"]),
+                non_key_attributes=projection.get("NonKeyAttributes"),
             )
         return table
 
@@ -233,7 +239,7 @@ class CaseflowStack(cdk.Stack):
         pool = cognito.UserPool(
             self,
             "UserPool",
-            user_pool_name="caseflow-agents",
+            user_pool_name=USER_POOL_NAME,
             self_sign_up_enabled=False,
             sign_in_aliases=cognito.SignInAliases(username=True, email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
@@ -243,7 +249,7 @@ class CaseflowStack(cdk.Stack):
         )
         client = pool.add_client(
             "ApiClient",
-            user_pool_client_name="caseflow-api",
+            user_pool_client_name=USER_POOL_CLIENT_NAME,
             # USER_PASSWORD_AUTH; CDK always adds ALLOW_REFRESH_TOKEN_AUTH.
             auth_flows=cognito.AuthFlow(user_password=True),
             generate_secret=False,

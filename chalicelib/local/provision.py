@@ -91,10 +91,11 @@ def discover(config: Settings) -> Provisioned:
     pools = [p["Id"] for p in listed if p["Name"] == USER_POOL_NAME]
     if not pools:
         raise NoStack(f"no user pool {USER_POOL_NAME!r} on the embedded AWS server")
-    clients = cognito.list_user_pool_clients(UserPoolId=pools[-1], MaxResults=60)["UserPoolClients"]
+    pool_id = pools[-1]
+    clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
     client_ids = [c["ClientId"] for c in clients if c["ClientName"] == USER_POOL_CLIENT_NAME]
     if not client_ids:
-        raise NoStack(f"no app client {USER_POOL_CLIENT_NAME!r} in user pool {pools[-1]}")
+        raise NoStack(f"no app client {USER_POOL_CLIENT_NAME!r} in user pool {pool_id}")
     sqs = boto3.client("sqs")
 
     def queue(name: str) -> str:
@@ -104,7 +105,7 @@ def discover(config: Settings) -> Provisioned:
             raise NoStack(f"no queue {name!r} on the embedded AWS server") from exc
 
     return Provisioned(
-        pools[-1],
+        pool_id,
         client_ids[0],
         queue(config.task_queue_name),
         queue(config.task_queue_name + DEAD_LETTER_SUFFIX),

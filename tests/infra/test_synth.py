@@ -19,7 +19,13 @@ import pytest
 
 from chalicelib import settings
 from chalicelib.adapters.dynamodb import schema
-from chalicelib.local.provision import DEMO_AGENTS, INBOUND_DEAD_LETTER_QUEUE, MAX_RECEIVES
+from chalicelib.local.provision import (
+    DEMO_AGENTS,
+    INBOUND_DEAD_LETTER_QUEUE,
+    MAX_RECEIVES,
+    USER_POOL_CLIENT_NAME,
+    USER_POOL_NAME,
+)
 from tests.infra.conftest import INFRA_DIR, Synthesis
 
 pytestmark = pytest.mark.infra
@@ -240,9 +246,11 @@ def test_the_functions_bundle_has_every_runtime_requirement(synthesis: Synthesis
 def test_user_pool_has_a_password_client_and_a_group_per_role(synthesis: Synthesis) -> None:
     pool_id, pool = synthesis.one("AWS::Cognito::UserPool")
     assert pool["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["Properties"]["UserPoolName"] == USER_POOL_NAME, "the name make demo-data finds it by"
 
     _, client = synthesis.one("AWS::Cognito::UserPoolClient")
     assert client["Properties"]["UserPoolId"] == _ref(pool_id)
+    assert client["Properties"]["ClientName"] == USER_POOL_CLIENT_NAME
     assert set(client["Properties"]["ExplicitAuthFlows"]) == {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
 
     groups = synthesis.of_type("AWS::Cognito::UserPoolGroup").values()
