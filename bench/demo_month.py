@@ -443,8 +443,8 @@ def main() -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     config = settings.from_environ(os.environ)
 
+    from chalicelib.local.pause import PauseHeld, PumpPause
     from chalicelib.local.provision import NoStack, discover
-    from chalicelib.local.pump import PAUSE_FILE
 
     try:
         stack = discover(config)
@@ -459,17 +459,17 @@ def main() -> None:
     queue_url = stack.task_queue_url
     start = (datetime.now(UTC) - timedelta(days=args.days)).replace(minute=0, second=0, microsecond=0)
     clock = SimulatedClock(start)
-    PAUSE_FILE.parent.mkdir(parents=True, exist_ok=True)
-    PAUSE_FILE.touch()
+    pause = PumpPause()
     began = time.monotonic()
     # The EMF lines the month's events produce (Lambda's log on AWS) go to a file, not the terminal.
-    metrics_log = PAUSE_FILE.parent / "demo-month-metrics.log"
+    metrics_log = pause.path.parent / "demo-month-metrics.log"
     try:
-        with metrics_log.open("w") as emf, contextlib.redirect_stdout(emf):
+        # The stack's own pump stays off the task queue while this process lives, and no longer.
+        with pause, metrics_log.open("w") as emf, contextlib.redirect_stdout(emf):
             demo = DemoMonth(bootstrap.build(clock), clock, queue_url, args.seed)
             truth = demo.run(start, args.days, args.issues, progress=True)
-    finally:
-        PAUSE_FILE.unlink(missing_ok=True)
+    except PauseHeld as exc:
+        raise SystemExit(f"{exc}: one `make demo-data` at a time.") from None
     took = time.monotonic() - began
     with metrics_log.open("a") as emf, contextlib.redirect_stdout(emf):
         figures = measure_month(demo, start, args.days)

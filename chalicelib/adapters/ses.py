@@ -10,6 +10,8 @@ from typing import Any
 
 import boto3
 
+from chalicelib.services.ports import UnsendableEmail
+
 #: Python folds a long In-Reply-To or References line into RFC 2047 encoded words, which no mail
 #: program reads as Message-IDs: threading would break. SMTP allows lines of 998 characters.
 UNFOLDED = policy.default.clone(max_line_length=998)
@@ -35,6 +37,10 @@ class SesMailer:
         self.sender = sender
 
     def send(self, to: list[str], subject: str, body: str, headers: dict[str, str] | None = None) -> EmailMessage:
-        message = build_message(self.sender, to, subject, body, headers or {})
-        self._client.send_raw_email(Source=self.sender, Destinations=to, RawMessage={"Data": message.as_bytes()})
+        try:
+            message = build_message(self.sender, to, subject, body, headers or {})
+            data = message.as_bytes()
+        except (ValueError, TypeError, UnicodeError) as exc:  # the email package's refusals
+            raise UnsendableEmail(f"the email could not be built: {exc}") from exc
+        self._client.send_raw_email(Source=self.sender, Destinations=to, RawMessage={"Data": data})
         return message

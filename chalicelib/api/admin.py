@@ -70,7 +70,9 @@ def classifier_status() -> Response:
 @admin.route("/admin/classifier/training", methods=["POST"])
 @maps_domain_errors
 def train_classifier() -> Response:
-    """Queue a training run now instead of waiting for the night; GET /admin/classifier shows it."""
+    """Queue a training run now instead of waiting for the night; GET /admin/classifier shows it.
+
+    One run at a time: while a run is queued or running, the 202 names that run and queues nothing."""
     return json_response(202, services().classification.request_training(current_agent(admin)))
 
 

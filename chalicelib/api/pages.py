@@ -11,7 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 from chalice import Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from chalicelib.domain import csrf
+from chalicelib.domain import csrf, free_text
+from chalicelib.domain.fields import MAX_TEXT_LENGTH
 
 _ENV = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -22,6 +23,12 @@ STYLESHEET = (Path(__file__).parent / "static" / "caseflow.css").read_bytes()
 STYLESHEET_PATH = "/assets/caseflow.css"
 STYLESHEET_URL = f"{STYLESHEET_PATH}?v={hashlib.sha256(STYLESHEET).hexdigest()[:12]}"
 _ENV.globals["stylesheet_url"] = STYLESHEET_URL
+#: Text inputs carry the API's limits as `maxlength`, so a browser stops where the server would refuse.
+_ENV.globals["max_lengths"] = {
+    **MAX_TEXT_LENGTH,
+    "username": free_text.USERNAME_LENGTH,
+    "password": free_text.PASSWORD_LENGTH,
+}
 SECURITY_HEADERS = {
     "Content-Type": "text/html; charset=utf-8",
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "

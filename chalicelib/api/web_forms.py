@@ -172,8 +172,6 @@ def _messages_by_input(issue_type: IssueType, errors: Sequence[FieldError]) -> d
 
 def _sentence(label: str, message: str) -> str:
     """ "Store is required." rather than the API's "fields.store: is required"."""
-    if message.startswith("must match the pattern"):
-        message = "is not in the expected format"
     return f"{label} {message}."
 
 
@@ -263,6 +261,10 @@ def _date_bound(kind: str, limit: Any, now: datetime, zone: str) -> str:
 
 
 def _hints(spec: FieldSpec, issue_type: IssueType, zone: str) -> tuple[str, ...]:
+    """What the customer reads under a field besides its help: when it applies, and the time zone.
+
+    A pattern is described in words by the help (required to publish one), never shown as a regex.
+    """
     hints = []
     shown = _condition_words(spec.shown_when, issue_type)
     required = _condition_words(spec.required_when, issue_type)
@@ -273,8 +275,6 @@ def _hints(spec: FieldSpec, issue_type: IssueType, zone: str) -> tuple[str, ...]
             hints.append(f"Only if {shown}.")
         if required and not spec.required:
             hints.append(f"Required if {required}.")
-    if spec.pattern and not spec.help:
-        hints.append(f"In the format {spec.pattern.removeprefix('^').removesuffix('$')}.")
     if spec.type == "datetime":
         hints.append(f"Local time in {zone.replace('_', ' ')}.")
     return tuple(hints)

@@ -31,4 +31,6 @@ def token(secret: str, cookie: str, scope: str) -> str:
 
 
 def valid(secret: str, cookie: str | None, scope: str, submitted: str | None) -> bool:
-    return well_formed(cookie) and hmac.compare_digest(submitted or "", token(secret, cookie or "", scope))
+    expected = token(secret, cookie or "", scope).encode()
+    # Bytes, not str: compare_digest refuses a str with non-ASCII characters, which anyone can submit.
+    return well_formed(cookie) and hmac.compare_digest((submitted or "").encode("utf-8", "replace"), expected)

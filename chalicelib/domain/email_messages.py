@@ -20,6 +20,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import NamedTuple
 
+from chalicelib.domain import free_text
 from chalicelib.domain.html_text import html_to_text
 from chalicelib.domain.quoted_history import split_quoted
 
@@ -247,15 +248,15 @@ def _read(msg: EmailMessage, raw_headers: dict[str, list[str]]) -> InboundEmail:
         in_reply_to=_ids(raw_headers.get("in-reply-to", [])),
         references=_ids(raw_headers.get("references", [])),
         sender=sender,
-        sender_name=sender_name,
+        sender_name=free_text.scrub(sender_name, single_line=True),
         reply_to=reply_to[0][1] if reply_to else None,
         return_path=return_path,
         to=_unique(address for _, address in _addresses(_decoded(raw_headers, "to"))),
         cc=_unique(address for _, address in _addresses(_decoded(raw_headers, "cc"))),
-        subject=subject,
+        subject=free_text.scrub(subject, single_line=True),
         date=_date(raw_headers.get("date")),
-        text=text,
-        new_text=new_text,
+        text=free_text.scrub(text),
+        new_text=free_text.scrub(new_text),
         attachments=tuple(walk.attachments),
         headers=headers,
         content_type=top.content_type,

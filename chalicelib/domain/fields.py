@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from chalicelib.domain import free_text
 from chalicelib.domain.conditions import FIELD, When, parse_when
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.problems import DefinitionProblems
@@ -48,7 +49,12 @@ _FIELD_KEYS = {
     "shown_when",
     "required_when",
 }
-MAX_TEXT_LENGTH = {"text": 500, "long_text": 20000, "email": 254, "phone": 20}
+MAX_TEXT_LENGTH = {
+    "text": free_text.LINE_LENGTH,
+    "long_text": free_text.MESSAGE_LENGTH,
+    "email": free_text.EMAIL_LENGTH,
+    "phone": free_text.PHONE_LENGTH,
+}
 
 
 @dataclass(frozen=True)
@@ -238,7 +244,7 @@ def validate_values(
     cleaned: dict[str, Any] = {}
     for spec in specs:
         raw = values.get(spec.id)
-        if raw is None or (isinstance(raw, (str, list)) and not raw):
+        if raw is None or (isinstance(raw, (str, list)) and not raw) or (isinstance(raw, str) and _blank(raw)):
             continue
         value, message = _clean(spec, raw, now)
         if message:
@@ -264,7 +270,9 @@ def _clean(spec: FieldSpec, raw: Any, now: datetime) -> tuple[Any, str | None]:
     if kind in _TEXT_TYPES:
         if not isinstance(raw, str):
             return None, "must be text"
-        value = raw.strip()
+        if free_text.has_unpaired_surrogate(raw):
+            return None, free_text.UNPAIRED_SURROGATE
+        value = free_text.normalise(raw, single_line=kind != "long_text")
         if kind == "email" and not _EMAIL.match(value):
             return None, "must be an email address"
         if kind == "phone" and not _PHONE.match(value):
@@ -276,7 +284,7 @@ def _clean(spec: FieldSpec, raw: Any, now: datetime) -> tuple[Any, str | None]:
         if spec.max is not None and len(value) > spec.max:
             return None, f"must be at most {spec.max} characters"
         if spec.pattern and not re.fullmatch(spec.pattern, value):
-            return None, f"must match the pattern {spec.pattern}"
+            return None, "is not in the expected format"  # customers read this: the field's help says it in words
         return value, None
     if kind == "number":
         if isinstance(raw, bool):
@@ -285,6 +293,8 @@ def _clean(spec: FieldSpec, raw: Any, now: datetime) -> tuple[Any, str | None]:
             value = float(raw) if not isinstance(raw, (int, float)) else raw
         except (TypeError, ValueError):
             return None, "must be a number"
+        if message := free_text.number_problem(value):
+            return None, message
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if spec.min is not None and value < spec.min:
@@ -327,6 +337,11 @@ def _clean(spec: FieldSpec, raw: Any, now: datetime) -> tuple[Any, str | None]:
             return raw.lower() in ("yes", "true"), None
         return None, "must be yes or no"
     return None, f"unsupported field type {kind}"
+
+
+def _blank(raw: str) -> bool:
+    """Nothing but spaces and invisible characters: as good as no answer."""
+    return not free_text.normalise(raw)
 
 
 def _bound_value(kind: str, bound: str, limit: Any, now: datetime) -> date | datetime:

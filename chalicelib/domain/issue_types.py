@@ -20,7 +20,7 @@ from chalicelib.domain.attachments import AttachmentRules, parse_attachment_rule
 from chalicelib.domain.calendars import ALWAYS, ALWAYS_NAME, BusinessCalendar, parse_calendar
 from chalicelib.domain.conditions import When, parse_when
 from chalicelib.domain.durations import parse_duration
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.fields import FieldSpec, parse_field_specs
 from chalicelib.domain.problems import DefinitionProblems
 from chalicelib.domain.templates import template_problem
@@ -36,13 +36,26 @@ TIMED_KINDS = (HUMAN_TASK, WAIT_FOR_CUSTOMER)
 MAX_ESCALATION_LEVELS = 4
 #: Names of the states the compiler adds around the steps.
 RESERVED_STEP_IDS = ("acknowledge", "resolve", "resolved")
+#: The step id of a type's own acknowledgement (the compiler's first state).
+ACKNOWLEDGEMENT_ID = RESERVED_STEP_IDS[0]
 #: An escalation's `branch` may end the process here.
 RESOLVE_TARGET = "resolve"
 _TYPE_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 _STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 _SEGMENT = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 _ESCALATION_KEYS = {"after", "reassign", "notify", "raise_priority", "branch"}
-_TYPE_KEYS = {"id", "name", "description", "public", "calendar", "calendars", "fields", "attachments", "steps"}
+_TYPE_KEYS = {
+    "id",
+    "name",
+    "description",
+    "public",
+    "calendar",
+    "calendars",
+    "fields",
+    "attachments",
+    "acknowledgement",
+    "steps",
+}
 _STEP_KEYS = {
     HUMAN_TASK: {"role", "assignee", "deadline", "deadline_by_segment", "calendar", "warnings", "fields", "escalation"},
     EMAIL_CUSTOMER: {"subject", "body"},
@@ -190,6 +203,9 @@ class IssueType:
     public: bool = True
     #: What customers may attach (uploaded straight to S3); None: nothing.
     attachments: AttachmentRules | None = None
+    #: The first email to the customer in the type's own words (an email step that runs before the
+    #: others); None: the standard one, which echoes the customer's report.
+    acknowledgement: Step | None = None
 
     def all_steps(self) -> Iterator[Step]:
         """Every step, those inside parallel branches included, in order."""
@@ -217,6 +233,12 @@ class IssueType:
         return next((f for f in self.fields if f.type == "long_text"), None) or next(
             (f for f in self.fields if f.type == "text"), None
         )
+
+    @property
+    def customer_name(self) -> str:
+        """The type's name as a customer may read it: an internal type's name (e.g. "Message to
+        classify") is written for our team, so the customer reads none."""
+        return self.name if self.public else ""
 
     def roles(self) -> set[str]:
         """Every group (role or team) that can hold or hear of one of this type's tasks."""
@@ -270,7 +292,7 @@ def parse_issue_type(raw: Any) -> IssueType:
     """Validate a definition and build the issue type; raise ValidationFailed listing every problem."""
     problems = DefinitionProblems()
     if not isinstance(raw, Mapping):
-        problems.add("", "an issue type must be a mapping")
+        problems.add("body", "an issue type must be a mapping")
         raise ValidationFailed(problems.errors)
     for key in sorted(set(raw) - _TYPE_KEYS):
         problems.add(str(key), f"unknown key; an issue type has {', '.join(sorted(_TYPE_KEYS))}")
@@ -281,10 +303,7 @@ def parse_issue_type(raw: Any) -> IssueType:
     if not isinstance(name, str) or not name.strip():
         problems.add("name", "is required")
     calendars = _parse_calendars(raw.get("calendars"), problems)
-    default_calendar = raw.get("calendar", ALWAYS_NAME)
-    if default_calendar != ALWAYS_NAME and default_calendar not in calendars:
-        problems.add("calendar", f"unknown calendar {default_calendar!r}; {_known(calendars)}")
-        default_calendar = ALWAYS_NAME
+    default_calendar = _calendar_name(raw.get("calendar", ALWAYS_NAME), "calendar", calendars, problems)
     public = raw.get("public", True)
     if not isinstance(public, bool):
         problems.add("public", "must be true or false")
@@ -292,6 +311,7 @@ def parse_issue_type(raw: Any) -> IssueType:
     attachments = parse_attachment_rules(raw.get("attachments"), "attachments", problems)
     parser = _StepParser(problems, calendars, default_calendar, fields)
     steps = parser.sequence(raw.get("steps"), "steps", top_level=True)
+    acknowledgement = parser.acknowledgement(raw.get("acknowledgement"))
     parser.check_references(steps)
     if problems.errors:
         raise ValidationFailed(problems.errors)
@@ -304,7 +324,36 @@ def parse_issue_type(raw: Any) -> IssueType:
         calendars=calendars,
         public=public,
         attachments=attachments,
+        acknowledgement=acknowledgement,
     )
+
+
+def publishing_problems(issue_type: IssueType) -> list[FieldError]:
+    """What a new version may not have, though a version stored before the rule still loads.
+
+    A customer's form shows a field's help, never its regular expression: a pattern without help
+    would leave the customer guessing the format.
+    """
+    return [
+        FieldError(
+            f"fields[{index}].help",
+            "a field with a pattern needs help that describes the format in words, "
+            "e.g. 'R followed by 8 digits, e.g. R12345678'; customers are never shown the pattern",
+        )
+        for index, spec in enumerate(issue_type.fields)
+        if spec.pattern and not spec.help.strip()
+    ]
+
+
+def _calendar_name(name: Any, path: str, calendars: Mapping[str, Any], problems: DefinitionProblems) -> str:
+    """A calendar reference: "24/7" or the name of a calendar the definition has (else a problem)."""
+    if not isinstance(name, str):
+        problems.add(path, "must be the name of a calendar")
+        return ALWAYS_NAME
+    if name != ALWAYS_NAME and name not in calendars:
+        problems.add(path, f"unknown calendar {name!r}; {_known(calendars)}")
+        return ALWAYS_NAME
+    return name
 
 
 def _known(calendars: Mapping[str, Any]) -> str:
@@ -432,6 +481,21 @@ class _StepParser:
             escalation=self._escalation(item.get("escalation"), f"{path}.escalation", top_level),
         )
 
+    def acknowledgement(self, raw: Any) -> Step | None:
+        """The type's own acknowledgement: `{subject, body}` templates, as an email step's."""
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            self.problems.add("acknowledgement", "must be a mapping with a subject and a body")
+            return None
+        before = len(self.problems.errors)
+        for key in sorted(set(raw) - {"subject", "body"}, key=str):
+            self.problems.add(f"acknowledgement.{key}", "unknown key; an acknowledgement has subject and body")
+        subject, body = self._message(raw, "acknowledgement", EMAIL_CUSTOMER)
+        if len(self.problems.errors) > before:
+            return None
+        return Step(id=ACKNOWLEDGEMENT_ID, name="Acknowledgement", kind=EMAIL_CUSTOMER, subject=subject, body=body)
+
     def _message(self, item: Mapping[str, Any], path: str, kind: str) -> tuple[str, str]:
         source = item if kind == EMAIL_CUSTOMER else item.get("reminder")
         base = path if kind == EMAIL_CUSTOMER else f"{path}.reminder"
@@ -460,10 +524,7 @@ class _StepParser:
 
     def _calendar(self, item: Mapping[str, Any], path: str) -> str:
         name = item.get("calendar", self.default_calendar)
-        if name != ALWAYS_NAME and name not in self.calendars:
-            self.problems.add(f"{path}.calendar", f"unknown calendar {name!r}; {_known(self.calendars)}")
-            return ALWAYS_NAME
-        return name
+        return _calendar_name(name, f"{path}.calendar", self.calendars, self.problems)
 
     def _duration(self, raw: Any, path: str, allow_zero: bool = False) -> timedelta | None:
         if raw is None:

@@ -42,8 +42,9 @@ def sign(payload: dict[str, Any], secret: str, expires_at: datetime) -> str:
 def verify(token: str, secret: str, now: datetime) -> dict[str, Any]:
     """The payload of a genuine, unexpired link; LinkInvalid or LinkExpired otherwise."""
     body, _, signature = token.partition(".")
-    expected = _encode(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())
-    if not body or not hmac.compare_digest(signature, expected):
+    expected = _encode(hmac.new(secret.encode(), body.encode("utf-8", "replace"), hashlib.sha256).digest())
+    # Bytes, not str: compare_digest refuses a str with non-ASCII characters, which anyone can put in a URL.
+    if not body or not hmac.compare_digest(signature.encode("utf-8", "replace"), expected.encode()):
         raise LinkInvalid("this link is not valid; check that it was copied whole")
     try:
         payload = json.loads(_decode(body))

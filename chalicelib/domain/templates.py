@@ -8,6 +8,8 @@ from typing import Any
 from jinja2 import ChainableUndefined, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
+from chalicelib.domain.errors import DomainError
+
 # Plain-text emails: nothing is HTML-escaped here; HTML rendering escapes at its own layer.
 # A skipped step has no results: `results.skipped.field` renders empty instead of failing the email.
 _ENV = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=True)
@@ -22,5 +24,13 @@ def template_problem(source: str) -> str | None:
     return None
 
 
+class TemplateFailed(DomainError):
+    """A template that parses but fails on the values it meets (e.g. a division by zero, a
+    forbidden attribute): the message it would have made cannot be sent."""
+
+
 def render(source: str, context: Mapping[str, Any]) -> str:
-    return _ENV.from_string(source).render(**context)
+    try:
+        return _ENV.from_string(source).render(**context)
+    except Exception as exc:  # anything an admin's template can raise, sandbox refusals included
+        raise TemplateFailed(f"the template could not be rendered: {exc.__class__.__name__}: {exc}") from exc

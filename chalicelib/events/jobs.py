@@ -1,5 +1,6 @@
 """Background jobs: classifier training, nightly and on request. The only functions with the
-training layer (scikit-learn); one job per invocation, a failed job is retried, then dead-lettered."""
+training layer (scikit-learn); one job per invocation, a failed job is retried, then dead-lettered.
+One training runs at a time: a job or a night that finds another run going trains nothing."""
 
 from __future__ import annotations
 
@@ -28,11 +29,11 @@ def on_job(event: SQSEvent) -> None:
         job = json.loads(record.body)
         if job.get("kind") != RETRAIN:
             raise UnknownJob(f"unknown job {job.get('kind')!r}")
-        result = services().classifier_training.retrain(str(job.get("reason", "asked for")))
+        result = services().classifier_training.run_job(job)
         logger.info("classifier training", extra=result)
 
 
 @jobs.schedule(Cron(0, 3, "*", "*", "?", "*"), name="nightly_retraining")
 def nightly_retraining(event: Any) -> None:
-    result = services().classifier_training.retrain("nightly")
+    result = services().classifier_training.run_nightly()
     logger.info("classifier training", extra=result)

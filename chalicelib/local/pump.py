@@ -1,66 +1,53 @@
-"""Does locally what AWS event sources do: delivers task queue messages to the app's SQS handler.
+"""Does locally what AWS event sources do: delivers queue messages to the app's SQS handlers, and
+invokes the scheduled functions when their EventBridge schedules say.
 
 Messages go to the handler in Lambda's SQS event format, one per invocation (the function's batch
 size), several invocations at once as Lambda would run them. A message is deleted only when the
 handler returns; otherwise it comes back after the visibility timeout and, after the queue's
-maximum receives, moves to the dead-letter queue.
+maximum receives, moves to the dead-letter queue. Every event is built by `chalicelib.local.events`.
 """
 
 from __future__ import annotations
 
-import hashlib
+import importlib
 import logging
+import re
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+from chalice import Chalice
+from chalice.app import ScheduledEventConfig
+
+from chalicelib.local.events import LambdaContext, scheduled_event, sqs_event
+from chalicelib.local.pause import PauseOwner, PumpPause
 
 log = logging.getLogger("caseflow.pump")
 #: Concurrent invocations, as Lambda scales a queue's consumers (a receive returns at most 10).
 CONCURRENCY = 10
-#: While this file exists, a pausable pump leaves its queue alone: `make demo-data` (bench.demo_month)
-#: then handles the task queue itself, on its simulated clock.
-PAUSE_FILE = Path(__file__).resolve().parents[2] / "var" / "pump.paused"
 Handler = Callable[[dict[str, Any], Any], Any]
-
-
-def lambda_sqs_event(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": message.get("Attributes", {}),
-                "messageAttributes": message.get("MessageAttributes", {}),
-                "md5OfBody": hashlib.md5(message["Body"].encode()).hexdigest(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region,
-            }
-        ]
-    }
-
-
-class LambdaContext:
-    """What a handler may read of its Lambda context."""
-
-    function_name = "caseflow-local"
-    memory_limit_in_mb = 512
-    aws_request_id = "local"
-    invoked_function_arn = "arn:aws:lambda:local:123456789012:function:caseflow-local"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 60_000
+__all__ = ["CONCURRENCY", "LambdaContext", "QueuePump", "Schedule", "next_run", "schedules"]
 
 
 class QueuePump:
-    def __init__(self, queue_url: str, handler: Handler, region: str, wait_seconds: int = 1, pausable: bool = False):
+    """Lambda's SQS event source for one queue and its function.
+
+    With a `pause`, the pump leaves the queue alone while a live process holds the pause, and says
+    in the log (as a warning) when a pause begins and ends; a pause whose owner has ended is cleared.
+    """
+
+    def __init__(
+        self,
+        queue_url: str,
+        handler: Handler,
+        region: str,
+        wait_seconds: int = 1,
+        pause: PumpPause | None = None,
+        function_name: str = "caseflow-local",
+    ):
         self._sqs = boto3.client("sqs")
         self._queue_url = queue_url
         self._queue_arn = self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -69,18 +56,37 @@ class QueuePump:
         self._handler = handler
         self._region = region
         self._wait = wait_seconds
-        self._pausable = pausable
+        self._pause = pause
+        self._paused_by: PauseOwner | None = None
+        self._function_name = function_name
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="queue-pump", daemon=True)
         self._workers = ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="invocation")
 
     def start(self) -> None:
+        """Start delivering. The pause is looked at first, so a stale one is cleared before this returns."""
+        self.paused()
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=self._wait + 5)
         self._workers.shutdown(wait=True, cancel_futures=True)
+
+    def paused(self) -> bool:
+        """Whether a live process pauses this pump now; a change since the last look is logged."""
+        owner = self._pause.owner() if self._pause is not None else None
+        if owner != self._paused_by:
+            if self._paused_by is not None:
+                log.warning("the task-queue pump resumes: the pause by %s has ended", self._paused_by)
+            if owner is not None:
+                log.warning(
+                    "the task-queue pump is PAUSED by %s: no workflow moves on until that process ends (or remove %s)",
+                    owner,
+                    self._pause.path if self._pause is not None else "",
+                )
+            self._paused_by = owner
+        return owner is not None
 
     def pump_once(self) -> int:
         """Deliver what the queue holds now; returns the number of messages handled."""
@@ -95,60 +101,128 @@ class QueuePump:
 
     def _invoke(self, message: dict[str, Any]) -> int:
         try:
-            self._handler(lambda_sqs_event(message, self._queue_arn, self._region), LambdaContext())
+            self._handler(
+                sqs_event([message], self._queue_arn, self._region), LambdaContext(self._function_name, self._region)
+            )
         except Exception:
-            log.exception("task message %s failed; it will be retried", message["MessageId"])
+            log.exception("message %s of %s failed; it will be retried", message["MessageId"], self._queue_arn)
             return 0
         self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
         return 1
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            if self._pausable and PAUSE_FILE.exists():
-                self._stop.wait(0.5)
-                continue
             try:
+                if self.paused():
+                    self._stop.wait(0.5)
+                    continue
                 self.pump_once()
             except Exception:
-                log.exception("polling the task queue failed")
+                log.exception("polling %s failed", self._queue_arn)
                 self._stop.wait(1)
 
 
-class NightlyJobs:
-    """EventBridge's nightly schedule, locally: every 24 hours after start, queue a training run.
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)")
 
-    (On AWS the schedule invokes the training function itself; here the jobs queue's pump runs it.)
+
+def _cron_values(field: str, highest: int, expression: str) -> set[int]:
+    if field == "*":
+        return set(range(highest + 1))
+    try:
+        values = {int(part) for part in field.split(",")}
+    except ValueError:
+        raise ValueError(f"the local schedule cannot run {expression!r}: {field!r}") from None
+    if not all(0 <= value <= highest for value in values):
+        raise ValueError(f"the local schedule cannot run {expression!r}: {field!r} is out of range")
+    return values
+
+
+def next_run(expression: str, after: datetime) -> datetime:
+    """When an EventBridge schedule expression fires next after `after` (UTC).
+
+    Handles rates (fired at whole multiples of the period, so an hourly rate fires at each whole
+    hour) and crons that name minutes and hours of every day; anything else raises ValueError, so
+    that a schedule the local stack cannot keep stops `make run` rather than never running.
     """
+    after = after.astimezone(UTC)
+    if rate := _RATE.fullmatch(expression):
+        unit = rate.group(2).rstrip("s")
+        period = int(rate.group(1)) * {"minute": 60, "hour": 3600, "day": 86400}[unit]
+        if period <= 0:
+            raise ValueError(f"the local schedule cannot run {expression!r}")
+        seconds = int(after.timestamp()) // period * period + period
+        return datetime.fromtimestamp(seconds, UTC)
+    cron = _CRON.fullmatch(expression)
+    if cron is None:
+        raise ValueError(f"the local schedule cannot run {expression!r}")
+    minute, hour, day, month, weekday, year = cron.groups()
+    if day not in ("*", "?") or weekday not in ("*", "?") or month != "*" or year != "*":
+        raise ValueError(f"the local schedule runs crons of every day only, not {expression!r}")
+    minutes, hours = _cron_values(minute, 59, expression), _cron_values(hour, 23, expression)
+    moment = after.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    while moment.minute not in minutes or moment.hour not in hours:
+        moment += timedelta(minutes=1)
+    return moment
 
-    PERIOD_SECONDS = 24 * 3600
 
-    def __init__(self, classification: Any, stop: threading.Event):
-        self._classification = classification
-        self._stop = stop
-        self._thread = threading.Thread(target=self._run, name="nightly-jobs", daemon=True)
+class Schedule:
+    """EventBridge's schedule rule of one function, locally: at each time the expression names, the
+    handler AWS invokes, with the event EventBridge sends. A failed run is logged; the next one comes."""
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.PERIOD_SECONDS):
-            self._classification.queue_training("nightly")
-
-
-class HourlySchedule:
-    """EventBridge's hourly schedule, locally: at each whole hour, the same handler AWS invokes."""
-
-    def __init__(self, handler: Callable[[dict[str, Any]], Any], stop: threading.Event):
+    def __init__(
+        self,
+        rule_name: str,
+        expression: str,
+        handler: Handler,
+        region: str,
+        stop: threading.Event,
+        function_name: str = "caseflow-local",
+    ):
+        next_run(expression, datetime.now(UTC))
+        self.rule_name = rule_name
+        self.function_name = function_name
+        self.expression = expression
         self._handler = handler
+        self._region = region
         self._stop = stop
-        self._thread = threading.Thread(target=self._run, name="hourly-schedule", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"schedule-{rule_name}", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
+    def fire(self, at: datetime) -> Any:
+        """Invoke the handler as the rule would at `at`."""
+        return self._handler(
+            scheduled_event(self.rule_name, at, self._region), LambdaContext(self.function_name, self._region)
+        )
+
     def _run(self) -> None:
-        while not self._stop.wait(3600 - time.time() % 3600):
+        due = datetime.now(UTC)
+        while True:
+            # From the last run's time at the earliest: a wait that ends a moment early must not run it twice.
+            now = datetime.now(UTC)
+            due = next_run(self.expression, max(now, due))
+            if self._stop.wait((due - now).total_seconds()):
+                return
             try:
-                self._handler({"source": "aws.events", "detail-type": "Scheduled Event"})
+                self.fire(due)
             except Exception:
-                log.exception("the hourly schedule failed; it runs again next hour")
+                log.exception(
+                    "the scheduled run of %s (%s) failed; it runs again next time", self.rule_name, self.expression
+                )
+
+
+def schedules(app: Chalice, stage: str, region: str, stop: threading.Event) -> list[Schedule]:
+    """A local schedule for each scheduled function the app declares, with the rule name
+    `chalice deploy` gives it (`<app>-<stage>-<function>`)."""
+    found = []
+    for source in app.event_sources:
+        if isinstance(source, ScheduledEventConfig):
+            module, _, name = source.handler_string.rpartition(".")
+            handler = getattr(importlib.import_module(module), name)
+            expression = source.schedule_expression
+            text = expression if isinstance(expression, str) else expression.to_string()
+            rule_name = f"{app.app_name}-{stage}-{source.name}"
+            found.append(Schedule(rule_name, text, handler, region, stop, source.name))
+    return found

@@ -2,8 +2,9 @@
 
 One process tree: a moto server (Step Functions executions really interpreted) as a child
 process, and in this process the provisioning, the issue types' publication, the Chalice app
-served over HTTP, and the event pump. Every boto3 client reaches moto through AWS_ENDPOINT_URL,
-so the production code paths are the ones that run. Ctrl-C (or SIGTERM) stops everything.
+served over HTTP (`api_server`), and the event sources: queue pumps and schedules (`pump`).
+Every boto3 client reaches moto through AWS_ENDPOINT_URL, so the production code paths are the
+ones that run. Ctrl-C (or SIGTERM) stops everything.
 """
 
 from __future__ import annotations
@@ -115,27 +116,27 @@ def main() -> int:
         os.environ[settings.USER_POOL_CLIENT_ID] = resources.user_pool_client_id
         settings.get.cache_clear()
 
-        from chalice.config import Config
-        from chalice.local import create_local_server
-
         import app as app_module
         from chalicelib.bootstrap import services
         from chalicelib.domain.email_threading import SupportAddress
         from chalicelib.events.inbound_email import on_inbound_email
         from chalicelib.events.jobs import on_job
-        from chalicelib.events.ops_schedule import hourly_ops
         from chalicelib.events.task_queue import on_task_message
-        from chalicelib.local.pump import HourlySchedule, LambdaContext, NightlyJobs, QueuePump
+        from chalicelib.local.api_server import serve_api
+        from chalicelib.local.pause import PumpPause
+        from chalicelib.local.pump import QueuePump, schedules
         from chalicelib.local.smtp import InboundMailRelay
 
         published = services().issue_types.publish_seeds()
-        pump = QueuePump(resources.task_queue_url, on_task_message, config.region, pausable=True)
+        # Started first: a pause left by an interrupted `make demo-data` is cleared (and said so) at once.
+        pump = QueuePump(
+            resources.task_queue_url, on_task_message, config.region, pause=PumpPause(), function_name="on_task_message"
+        )
         pump.start()
-        jobs_pump = QueuePump(resources.jobs_queue_url, on_job, config.region)
+        jobs_pump = QueuePump(resources.jobs_queue_url, on_job, config.region, function_name="on_job")
         jobs_pump.start()
-        nightly = NightlyJobs(services().classification, stop)
-        nightly.start()
-        HourlySchedule(lambda event: hourly_ops(event, LambdaContext()), stop).start()
+        for schedule in schedules(app_module.app, config.stage, config.region, stop):
+            schedule.start()
         if services().classification.ensure_model():
             log.info("training the classifier's first model in the background (about 10 s)")
         relay = InboundMailRelay(
@@ -146,10 +147,7 @@ def main() -> int:
             resources.inbound_dead_letter_queue_url,
         )
         relay.start()
-        server = create_local_server(
-            app_module.app, Config.create(chalice_stage="dev", app_name="caseflow"), "127.0.0.1", config.api_port
-        )
-        threading.Thread(target=server.serve_forever, name="api", daemon=True).start()
+        server = serve_api(app_module.app, config.api_port, stage=config.stage)
         log.info(
             "Caseflow is up in %.1f s: API http://127.0.0.1:%s, AWS (moto) http://127.0.0.1:%s, "
             "mail to %s by SMTP on 127.0.0.1:%s, "
@@ -169,8 +167,7 @@ def main() -> int:
     finally:
         log.info("stopping")
         if server is not None:
-            server.server.shutdown()
-            server.server.server_close()
+            server.stop()
         if relay is not None:
             relay.stop()
         for running in (pump, jobs_pump):

@@ -26,7 +26,8 @@ import boto3
 from aiosmtpd.controller import Controller
 
 from chalicelib.domain.email_threading import SupportAddress
-from chalicelib.local.pump import LambdaContext
+from chalicelib.local import events
+from chalicelib.local.events import LambdaContext
 from chalicelib.settings import INBOUND_MAIL_PREFIX
 
 log = logging.getLogger("caseflow.smtp")
@@ -37,7 +38,8 @@ ATTEMPTS = 3
 RETRY_DELAY_SECONDS = 1.0
 #: Verdicts of the local relay: it scans nothing and checks no SPF/DKIM/DMARC ("GRAY" = not checked).
 LOCAL_VERDICTS = {"spam": "PASS", "virus": "PASS", "spf": "GRAY", "dkim": "GRAY", "dmarc": "GRAY"}
-LOCAL_FUNCTION_ARN = "arn:aws:lambda:local:123456789012:function:on_inbound_email"
+#: The function the receipt rule invokes (`chalicelib.events.inbound_email`).
+INBOUND_FUNCTION = "on_inbound_email"
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -47,7 +49,7 @@ def new_ses_message_id() -> str:
 
 
 def ses_event(ses_id: str, raw: bytes, envelope_from: str, recipients: list[str], at: datetime) -> dict[str, Any]:
-    """The event SES's Lambda action sends for a received message (the content stays in S3)."""
+    """The event SES's Lambda action sends for a message the relay received (the content stays in S3)."""
     try:
         parsed = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
         headers = [{"name": name, "value": str(value)} for name, value in parsed.items()]
@@ -60,33 +62,10 @@ def ses_event(ses_id: str, raw: bytes, envelope_from: str, recipients: list[str]
         }
     except Exception:  # the handler reads the message itself; the event's copy of headers is a courtesy
         headers, common = [], {}
-    timestamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return {
-        "Records": [
-            {
-                "eventSource": "aws:ses",
-                "eventVersion": "1.0",
-                "ses": {
-                    "mail": {
-                        "timestamp": timestamp,
-                        "source": envelope_from,
-                        "messageId": ses_id,
-                        "destination": recipients,
-                        "headersTruncated": False,
-                        "headers": headers,
-                        "commonHeaders": {"returnPath": envelope_from, **common},
-                    },
-                    "receipt": {
-                        "timestamp": timestamp,
-                        "processingTimeMillis": 0,
-                        "recipients": recipients,
-                        **{f"{name}Verdict": {"status": status} for name, status in LOCAL_VERDICTS.items()},
-                        "action": {"type": "Lambda", "functionArn": LOCAL_FUNCTION_ARN, "invocationType": "Event"},
-                    },
-                },
-            }
-        ]
-    }
+    region = _s3().meta.region_name
+    return events.ses_event(
+        ses_id, recipients, envelope_from, at, headers, common, LOCAL_VERDICTS, INBOUND_FUNCTION, region
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -118,6 +97,7 @@ class InboundMailRelay:
         self._handler = handler
         self._dead_letter_queue_url = dead_letter_queue_url
         self._sqs = boto3.client("sqs")
+        self._region = self._sqs.meta.region_name
         self._invocations = ThreadPoolExecutor(max_workers=4, thread_name_prefix="inbound-mail")
         self._controller = Controller(self, hostname=host, port=port, data_size_limit=MAX_MESSAGE_BYTES)
 
@@ -148,7 +128,7 @@ class InboundMailRelay:
         ses_id = event["Records"][0]["ses"]["mail"]["messageId"]
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                self._handler(event, LambdaContext())
+                self._handler(event, LambdaContext(INBOUND_FUNCTION, self._region))
                 return
             except Exception:
                 log.exception("inbound message %s failed (attempt %d of %d)", ses_id, attempt, ATTEMPTS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from chalicelib.domain import free_text
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.issues import normalise_email
@@ -80,7 +81,8 @@ class AdministrationService:
         segment = request.get("segment") if isinstance(request, dict) else None
         if not isinstance(segment, str) or not re.match(_SEGMENT_PATTERN, segment):
             raise ValidationFailed([FieldError("segment", "must be a segment name in lower-kebab-case, e.g. vip")])
-        customer = self._issues.customer_by_email(normalise_email(email))
+        found = not free_text.problem(email, free_text.EMAIL_LENGTH)
+        customer = self._issues.customer_by_email(normalise_email(email)) if found else None
         if customer is None:
             raise NotFound(f"no customer with the address {email}")
         self._issues.set_customer_segment(customer.id, segment)

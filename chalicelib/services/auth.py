@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain import free_text
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import FieldError, Unauthenticated, ValidationFailed
 from chalicelib.services.ports import Directory, TokenVerifier
+
+_CREDENTIAL_LENGTHS = {"username": free_text.USERNAME_LENGTH, "password": free_text.PASSWORD_LENGTH}
 
 
 class AuthService:
@@ -22,6 +25,11 @@ class AuthService:
             FieldError(name, "is required")
             for name in ("username", "password")
             if not isinstance(request.get(name), str) or not request.get(name)
+        ]
+        errors += [
+            FieldError(name, message)
+            for name, limit in _CREDENTIAL_LENGTHS.items()
+            if request.get(name) and (message := free_text.problem(request[name], limit))
         ]
         if errors:
             raise ValidationFailed(errors)

@@ -4,15 +4,22 @@ Serving uses numpy only (`chalicelib.classifier.serving`): the model is a blob i
 per process and version. Above the threshold the issue's type is set and its process starts;
 below it, the issue goes to triage with the top suggestions. Every type an agent sets or confirms
 is a labelled example for the next training run.
+
+Training runs one at a time: a run holds the training slot (one item, claimed with a conditional
+write) from its request until it ends, or at most TRAINING_MAX_DURATION, so asking again while a
+run is queued or running names that run instead of queuing another.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from chalicelib.classifier.serving import Model
 from chalicelib.domain.agents import Agent
+from chalicelib.domain.issues import new_id
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.ports import ClassifierRepository, JobQueue, ObjectStore
 
@@ -27,6 +34,79 @@ TRIAGE = "triage"
 CONFIRMED = "confirmed"
 CORRECTED = "corrected"
 TRAININGS_LISTED = 10
+#: The longest a training run can take: the training functions' timeout (infra's TRAINING_TIMEOUT).
+#: A run whose function was killed holds the training slot no longer than this.
+TRAINING_MAX_DURATION = timedelta(minutes=15)
+#: A training run's states while it holds the slot.
+QUEUED = "queued"
+RUNNING = "running"
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """The one training run allowed at a time, from its request until it ends or `expires_at` passes."""
+
+    id: str
+    reason: str
+    state: str
+    queued_at: datetime
+    expires_at: datetime
+    started_at: datetime | None = None
+
+    @classmethod
+    def queued(cls, reason: str, now: datetime) -> TrainingRun:
+        return cls(new_id(), reason, QUEUED, now, _expiry(now))
+
+    @classmethod
+    def from_job(cls, job: Mapping[str, Any], now: datetime) -> TrainingRun:
+        """The queued run a job names (a job queued before runs had ids is a run of its own)."""
+        queued_at = job.get("queued_at")
+        return cls(
+            str(job.get("run_id") or new_id()),
+            str(job.get("reason") or "asked for"),
+            QUEUED,
+            datetime.fromisoformat(queued_at) if queued_at else now,
+            _expiry(now),
+        )
+
+    def as_job(self) -> dict[str, Any]:
+        return {"kind": RETRAIN, "reason": self.reason, "run_id": self.id, "queued_at": self.queued_at.isoformat()}
+
+    def started(self, now: datetime) -> TrainingRun:
+        return TrainingRun(self.id, self.reason, RUNNING, self.queued_at, _expiry(now), now)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "reason": self.reason,
+            "state": self.state,
+            "queued_at": self.queued_at.isoformat(),
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "expires_at": self.expires_at.isoformat(),
+        }
+
+
+def _expiry(now: datetime) -> datetime:
+    """When a run started or queued now stops holding the slot, in whole seconds (as the table keeps it)."""
+    return (now + TRAINING_MAX_DURATION).replace(microsecond=0)
+
+
+class TrainingSlot(Protocol):
+    """The training run queued or running now, kept as one item changed only by conditional writes."""
+
+    def claim_training(self, run: TrainingRun, now: datetime) -> TrainingRun:
+        """Put `run` in the slot if the slot is free or expired, or holds this same run still queued;
+        returns the run the slot holds afterwards (`run`, or the one that was there)."""
+
+    def release_training(self, run_id: str) -> None:
+        """Free the slot if the run `run_id` still holds it."""
+
+    def training_run(self, now: datetime) -> TrainingRun | None:
+        """The run holding the slot at `now`, if any."""
+
+
+class ClassifierRecords(ClassifierRepository, TrainingSlot, Protocol):
+    """The classifier's models, examples and training slot."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +137,7 @@ class Classification:
 class ClassificationService:
     def __init__(
         self,
-        repository: ClassifierRepository,
+        repository: ClassifierRecords,
         store: ObjectStore,
         jobs: JobQueue,
         threshold: float | None = None,
@@ -95,7 +175,7 @@ class ClassificationService:
         return source
 
     def ensure_model(self) -> bool:
-        """Ask for a first training run when no model exists yet; True if one was asked for."""
+        """Make sure a training run is on its way when no model exists yet; True if one is."""
         if self._repository.current_model() is not None:
             return False
         self.queue_training("no model yet")
@@ -104,17 +184,32 @@ class ClassificationService:
     def status(self, agent: Agent) -> dict[str, Any]:
         agent.require_role(ADMIN_ROLE)
         current = self._repository.current_model()
+        training = self._repository.training_run(self._clock())
         return {
             "current": current.as_dict() if current else None,
             "threshold_override": self._threshold,
             "examples_from_agents": len(self._repository.examples()),
+            "training": training.as_dict() if training else None,
             "trainings": [t.as_dict() for t in self._repository.trainings(TRAININGS_LISTED)],
         }
 
     def request_training(self, agent: Agent) -> dict[str, Any]:
+        """An admin asks for a training run: queued, unless one is queued or running; the answer names
+        the run either way, and `queued` says whether this request queued it."""
         agent.require_role(ADMIN_ROLE)
-        self.queue_training(f"asked for by {agent.username}")
-        return {"queued": True}
+        run, queued = self.queue_training(f"asked for by {agent.username}")
+        return {"queued": queued, "run": run.as_dict()}
 
-    def queue_training(self, reason: str) -> None:
-        self._jobs.submit({"kind": RETRAIN, "reason": reason})
+    def queue_training(self, reason: str) -> tuple[TrainingRun, bool]:
+        """Queue a training run unless one is queued or running (each takes minutes of a large
+        function); returns the run in the slot and whether this call queued it."""
+        wanted = TrainingRun.queued(reason, self._clock())
+        run = self._repository.claim_training(wanted, wanted.queued_at)
+        if run.id != wanted.id:
+            return run, False
+        try:
+            self._jobs.submit(run.as_job())
+        except Exception:
+            self._repository.release_training(run.id)
+            raise
+        return run, True

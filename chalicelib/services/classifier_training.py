@@ -3,6 +3,8 @@
 A new model replaces the current one only if it is not worse on the same held-back examples, so a
 bad batch of corrections cannot make routing worse overnight. This runs in the training function
 (nightly, or when an admin asks), the only one with scikit-learn: it is imported when a run starts.
+A run trains only while it holds the training slot (see `classification`), and frees it when it
+ends, even in failure, so that a retry or the next request can run.
 """
 
 from __future__ import annotations
@@ -10,14 +12,15 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from chalicelib.classifier.examples import read_examples
 from chalicelib.classifier.serving import Model
+from chalicelib.services.classification import ClassifierRecords, TrainingRun
 from chalicelib.services.clock import Clock, utc_now
-from chalicelib.services.ports import ClassifierRepository, ModelRecord, ObjectStore
+from chalicelib.services.ports import ModelRecord, ObjectStore
 
 log = logging.getLogger(__name__)
 SAMPLE = Path(__file__).resolve().parents[1] / "classifier" / "data" / "train.csv"
@@ -31,7 +34,7 @@ SEED = 0
 class ClassifierTrainingService:
     def __init__(
         self,
-        repository: ClassifierRepository,
+        repository: ClassifierRecords,
         store: ObjectStore,
         tuning: str = "full",
         clock: Clock = utc_now,
@@ -47,8 +50,31 @@ class ClassifierTrainingService:
         self._config = config
         self._threshold = threshold
 
-    def retrain(self, reason: str) -> dict[str, Any]:
-        """Train on the sample and the agents' examples; promote the model if it is not worse."""
+    def run_job(self, job: Mapping[str, Any]) -> dict[str, Any]:
+        """Train for the queued run a job names (the jobs queue's message)."""
+        return self._train_in_slot(TrainingRun.from_job(job, self._clock()))
+
+    def run_nightly(self) -> dict[str, Any]:
+        """The nightly schedule's run: none if a run is queued or running already."""
+        return self._train_in_slot(TrainingRun.queued("nightly", self._clock()))
+
+    def _train_in_slot(self, run: TrainingRun) -> dict[str, Any]:
+        """Train as `run` if it gets the slot; else another run holds it, and this one steps aside."""
+        now = self._clock()
+        started = run.started(now)
+        holder = self._repository.claim_training(started, now)
+        if holder.id != started.id:
+            log.info("classifier training skipped: another run holds the slot", extra={"run": holder.as_dict()})
+            return {"skipped": started.id, "run": holder.as_dict()}
+        try:
+            return self.retrain(started.reason, started.id)
+        finally:
+            self._repository.release_training(started.id)
+
+    def retrain(self, reason: str, run_id: str | None = None) -> dict[str, Any]:
+        """Train on the sample and the agents' examples; promote the model if it is not worse.
+
+        It does not take the training slot: `run_job` and `run_nightly` take it, then call this."""
         from chalicelib.classifier import training
 
         from_agents = self._repository.examples()
@@ -74,6 +100,7 @@ class ClassifierTrainingService:
         self._store.write(key, candidate.to_bytes(), "application/octet-stream")
         metrics = {
             "reason": reason,
+            "run_id": run_id,
             "examples": len(usable),
             "from_agents": len(from_agents),
             "held_back": len(held_back),

@@ -48,6 +48,9 @@ _CUSTOMER_FIELDS = (
     FieldSpec(id="name", label="Name", type="text", max=200),
 )
 _ATTEMPTS = 4
+#: Who opened an issue the customer did not report (e.g. service recovery): the timeline's actor,
+#: by which the status page tells the customer "we opened this" rather than "you reported".
+CASEFLOW = "caseflow"
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
 
@@ -136,7 +139,9 @@ class IntakeService:
         if earlier := self._replay(key, request_hash):
             return earlier
         reporter = Customer(id="", email=customer.email, name=customer.name)
-        return self._store(loaded, reporter, cleaned, channel, idempotency_key=key, request_hash=request_hash)
+        return self._store(
+            loaded, reporter, cleaned, channel, idempotency_key=key, request_hash=request_hash, opened_by=CASEFLOW
+        )
 
     def _open_free_text(
         self, request: Mapping[str, Any], idempotency_key: str | None, request_hash: str, channel: str
@@ -151,7 +156,7 @@ class IntakeService:
         text = request.get("text")
         limit = MAX_TEXT_LENGTH["long_text"]
         if not isinstance(text, str) or not text.strip():
-            errors.append(FieldError("text", "is required: what happened, in the customer's words"))
+            errors.append(FieldError("text", "is required: what happened, in your own words"))
         elif len(text) > limit:
             errors.append(FieldError("text", f"must be at most {limit} characters"))
         if errors:
@@ -212,7 +217,9 @@ class IntakeService:
         request_hash: str = "",
         email: EmailOpening | None = None,
         classification: dict[str, Any] | None = None,
+        opened_by: str | None = None,
     ) -> Opened:
+        """Store the issue and start its workflow; `opened_by` is who opened it when not the reporter."""
         for _ in range(_ATTEMPTS):
             customer = self._issues.customer_by_email(reporter.email)
             is_new = customer is None
@@ -240,11 +247,13 @@ class IntakeService:
                 data["classification"] = classification
             if email is not None:
                 data["email"] = email.details
+            who = reporter.name or reporter.email
+            how = f"opened for {who}" if opened_by else f"{who} reported"
             opened_event = TimelineEvent(
                 now,
                 "issue_opened",
-                f"{reporter.name or reporter.email} reported: {loaded.issue_type.name}",
-                actor=reporter.email,
+                f"{how}: {loaded.issue_type.name}",
+                actor=opened_by or reporter.email,
                 data=data,
             )
             inbound = email.inbound(issue_id) if email else None
@@ -283,7 +292,7 @@ class IntakeService:
         errors: list[FieldError] = []
         loaded = None
         try:
-            loaded = self._types.current(request.get("type"))
+            loaded = self._types.current_public(request.get("type"))
         except ValidationFailed as exc:
             errors.extend(exc.errors)
         customer_values: dict[str, Any] = {}

@@ -12,11 +12,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
-from chalicelib.domain.issue_types import IssueType, PublishedType, parse_issue_type, with_shared_calendars
+from chalicelib.domain.issue_types import (
+    IssueType,
+    PublishedType,
+    parse_issue_type,
+    publishing_problems,
+    with_shared_calendars,
+)
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.ports import DuplicateKey, IssueTypeRepository, WorkflowEngine
 from chalicelib.workflows.compiler import compile_issue_type, state_machine_name
 from chalicelib.workflows.seeds import load_seed_definitions, load_shared_calendars
+
+#: A definition is stored whole in one DynamoDB item (400 KB) and compiled into one state machine.
+MAX_DEFINITION_LENGTH = 100_000
 
 
 @dataclass(frozen=True)
@@ -46,8 +55,16 @@ class IssueTypeService:
     def validate(self, definition: Any) -> tuple[dict[str, Any], IssueType]:
         """The definition as it would be stored, and its parsed type; ValidationFailed lists every problem."""
         # As stored: YAML dates become text, and the shared calendars it names are copied in.
-        stored = json.loads(json.dumps(with_shared_calendars(definition, load_shared_calendars()), default=str))
-        return stored, parse_issue_type(stored)
+        text = json.dumps(with_shared_calendars(definition, load_shared_calendars()), default=str)
+        if len(text) > MAX_DEFINITION_LENGTH:
+            raise ValidationFailed(
+                [FieldError("body", f"a definition may be at most {MAX_DEFINITION_LENGTH:,} characters")]
+            )
+        stored = json.loads(text)
+        issue_type = parse_issue_type(stored)
+        if problems := publishing_problems(issue_type):
+            raise ValidationFailed(problems)
+        return stored, issue_type
 
     def publish(self, definition: Any) -> PublishedType:
         """Publish a definition as the type's next version; an unchanged definition publishes nothing."""
@@ -70,13 +87,23 @@ class IssueTypeService:
 
     def current(self, type_id: Any) -> LoadedType:
         """The version new issues of this type start on; ValidationFailed names the `type` field."""
+        return self._current(type_id, public_only=False)
+
+    def current_public(self, type_id: Any) -> LoadedType:
+        """The version a customer's report of this type starts on. A type customers don't choose
+        (e.g. triage) is as unknown to them as a missing one, and the error names only the types
+        they may choose: those `GET /issue-types` lists."""
+        return self._current(type_id, public_only=True)
+
+    def _current(self, type_id: Any, public_only: bool) -> LoadedType:
         if type_id is None or type_id == "":
             raise ValidationFailed([FieldError("type", "is required")])
         published = self._repository.current(type_id) if isinstance(type_id, str) else None
-        if published is None:
-            known = ", ".join(sorted(p.type_id for p in self._repository.all_current()))
+        loaded = self._loaded(published) if published else None
+        if loaded is None or (public_only and not loaded.issue_type.public):
+            known = ", ".join(sorted(t.id for t in self.list_current() if t.public or not public_only))
             raise ValidationFailed([FieldError("type", f"unknown issue type {type_id!r}; known types: {known}")])
-        return self._loaded(published)
+        return loaded
 
     def version(self, type_id: str, version: int) -> LoadedType:
         key = (type_id, version)

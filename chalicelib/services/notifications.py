@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib.domain import kpi_events
+from chalicelib.domain import free_text, kpi_events
 from chalicelib.domain.email_threading import MessageIds, SupportAddress, with_reference
 from chalicelib.domain.issues import Customer, Issue, TimelineEvent
 from chalicelib.domain.mail_loops import AutomaticMailLimit
@@ -22,6 +22,7 @@ from chalicelib.services.ports import (
     Mailer,
     MailRepository,
     ThreadEntry,
+    UnsendableEmail,
 )
 
 #: RFC 3834 marks our automatic mail so that other systems don't answer it; Exchange reads the second.
@@ -72,9 +73,10 @@ class NotificationService:
     ) -> bool:
         """Send `body` to the customer in the issue's thread; `kind` names the message on the
         timeline (e.g. acknowledgement, agent_reply). Returns False, with the reason on the
-        timeline, when the address bounces or an automatic email may not go out."""
+        timeline, when the address bounces, an automatic email may not go out, or the email cannot
+        be built: the workflow carries on either way."""
         address = customer.email
-        subject = with_reference(subject, issue.reference)
+        subject = with_reference(free_text.normalise(subject, single_line=True), issue.reference)
         reason = self._why_not(issue, address, kind, automatic)
         data = {"to": address, "message": kind, "body": body, "automatic": automatic}
         if reason:
@@ -86,7 +88,13 @@ class NotificationService:
         headers = self._thread_headers(issue, message_id)
         if automatic:
             headers.update(AUTOMATIC_HEADERS)
-        self._mailer.send([address], subject, body, headers)
+        try:
+            self._mailer.send([address], subject, body, headers)
+        except UnsendableEmail as exc:
+            failed = TimelineEvent(self._clock(), "email_failed", f"not sent: {subject}", actor, data)
+            failed.data["reason"] = str(exc)
+            self._issues.add_event(issue, failed)
+            return False
         now = self._clock()
         self._mail.add_to_thread(issue.id, ThreadEntry(message_id, OUT, now, self._mailer.sender))
         if automatic:
@@ -136,9 +144,20 @@ class NotificationService:
         return self.notify_addresses(issue, self._directory.role_member_emails(role), subject, body)
 
     def notify_addresses(self, issue: Issue, addresses: list[str], subject: str, body: str) -> list[str]:
+        """Email each address; one that cannot be built is left out of the answer and put on the timeline."""
+        subject = free_text.normalise(subject, single_line=True)
+        reached = []
         for address in addresses:
-            self._mailer.send([address], subject, body, dict(AUTOMATIC_HEADERS))
-        return addresses
+            try:
+                self._mailer.send([address], subject, body, dict(AUTOMATIC_HEADERS))
+            except UnsendableEmail as exc:
+                data = {"to": address, "body": body, "reason": str(exc)}
+                self._issues.add_event(
+                    issue, TimelineEvent(self._clock(), "email_failed", f"not sent: {subject}", "caseflow", data)
+                )
+                continue
+            reached.append(address)
+        return reached
 
     def user_email(self, username: str) -> str | None:
         return self._directory.user_email(username)

@@ -28,10 +28,16 @@ class WorkflowEngine(Protocol):
     def stop(self, execution_arn: str, cause: str) -> None: ...
 
 
+class UnsendableEmail(Exception):
+    """An email that cannot be built or sent as it stands (e.g. a header the mail format refuses)."""
+
+
 class Mailer(Protocol):
     sender: str
 
-    def send(self, to: list[str], subject: str, body: str, headers: dict[str, str] | None = None) -> EmailMessage: ...
+    def send(self, to: list[str], subject: str, body: str, headers: dict[str, str] | None = None) -> EmailMessage:
+        """Send a plain-text email; UnsendableEmail when it cannot be built, so callers can say so."""
+        ...
 
 
 class Directory(Protocol):

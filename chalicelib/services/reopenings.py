@@ -4,14 +4,20 @@ A reopened issue keeps its reference, history and first resolution (resolution t
 from that); its process runs again from the start as the issue's next run (`<issue id>-<run>`),
 the earlier run's tasks archived, and the customer is not acknowledged a second time. Past
 REOPEN_WINDOW the customer's message opens a linked follow-up issue instead.
+
+An issue is reopened once however many reopenings race (two replies a few milliseconds apart): the
+first write from resolved to open is conditional on the issue still being resolved in the run that
+was read, and only the reopening that made it retires the tasks, records the event and starts the
+next run. The later replies are on the timeline as messages on the reopened issue.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from chalicelib.domain import kpi_events
+from chalicelib.domain import free_text, kpi_events
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.issues import OPEN, RESOLVED, Issue, TimelineEvent
@@ -26,10 +32,15 @@ from chalicelib.services.tasks import TaskService
 REOPEN_WINDOW: timedelta = FCR_WINDOW
 
 
+class ReopenableIssues(IssueRepository, Protocol):
+    def update_if(self, issue_id: str, expected: Mapping[str, Any], **changes: Any) -> bool:
+        """Apply `changes` only while the issue still has the `expected` values; False otherwise."""
+
+
 class ReopeningService:
     def __init__(
         self,
-        issues: IssueRepository,
+        issues: ReopenableIssues,
         tasks: TaskService,
         intake: IntakeService,
         clock: Clock = utc_now,
@@ -47,8 +58,11 @@ class ReopeningService:
         issue = self._issues.get(issue_id)
         if issue is None:
             raise NotFound(f"no issue {issue_id}")
-        reason = str((body or {}).get("reason") or "").strip() if isinstance(body, dict) else ""
+        raw = body.get("reason") if isinstance(body, dict) else None
+        reason = free_text.clean(raw, "reason", free_text.LINE_LENGTH, single_line=True, required=False)
         reopened = self.reopen(issue, reason or "reopened by an agent", agent.username)
+        if reopened is None:
+            raise Conflict(f"issue {issue.reference} is not resolved; only a resolved issue can be reopened")
         return {
             "issue_id": reopened.id,
             "reference": reopened.reference,
@@ -61,13 +75,17 @@ class ReopeningService:
         resolved = issue.resolved_at or issue.first_resolved_at
         return issue.status == RESOLVED and resolved is not None and self._clock() - resolved <= REOPEN_WINDOW
 
-    def reopen(self, issue: Issue, reason: str, actor: str) -> Issue:
-        """Open the resolved issue again and run its process from the start."""
+    def reopen(self, issue: Issue, reason: str, actor: str) -> Issue | None:
+        """Open the resolved issue again and run its process from the start; None, doing nothing,
+        if it is not resolved, or no longer is (a concurrent reopening came first)."""
         if issue.status != RESOLVED:
-            raise Conflict(f"issue {issue.reference} is not resolved; only a resolved issue can be reopened")
+            return None
         now = self._clock()
-        self._tasks.retire(issue, "the issue was reopened")
         reopenings = issue.reopenings + 1
+        resolved = {"status": RESOLVED, "run": issue.run}
+        if not self._issues.update_if(issue.id, resolved, status=OPEN, reopenings=reopenings):
+            return None
+        self._tasks.retire(issue, "the issue was reopened")
         event = TimelineEvent(now, "issue_reopened", reason, actor, {"run": issue.run + 1, "reopenings": reopenings})
         reopened = self._intake.start_next_run(issue, event, status=OPEN, reopenings=reopenings)
         first_resolved: datetime = issue.first_resolved_at or issue.resolved_at or now

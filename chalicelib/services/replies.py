@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain import free_text
 from chalicelib.domain.agents import Agent
-from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
-from chalicelib.domain.fields import MAX_TEXT_LENGTH
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.issues import Issue
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.notifications import NotificationService
@@ -33,17 +33,16 @@ class ReplyService:
     def reply(self, issue_id: str, body: Any, agent: Agent) -> dict[str, Any]:
         """Email the agent's text to the customer; their answer threads back to this issue."""
         agent.require_any_role()
-        if not isinstance(body, str) or not body.strip():
-            raise ValidationFailed([FieldError("body", "is required")])
-        if len(body) > MAX_TEXT_LENGTH["long_text"]:
-            raise ValidationFailed([FieldError("body", f"must be at most {MAX_TEXT_LENGTH['long_text']} characters")])
+        body = free_text.clean(body, "body", free_text.MESSAGE_LENGTH)
         issue = self._issue(issue_id)
         customer = self._issues.customer(issue.customer_id)
         if customer is None:
             raise NotFound(f"issue {issue_id} has no customer")
         if not self._notifications.can_reach(customer.email):
             raise Conflict(f"mail to {customer.email} bounces; reach the customer another way")
-        topic = issue.fields.get("subject") or self._types.version(issue.type_id, issue.type_version).issue_type.name
+        issue_type = self._types.version(issue.type_id, issue.type_version).issue_type
+        # An internal type's name (e.g. "Message to classify") is for our team, not the customer's inbox.
+        topic = issue.fields.get("subject") or issue_type.customer_name or f"your issue {issue.reference}"
         subject = f"Re: {topic}"
         self._notifications.email_customer(
             issue, customer, subject, body.strip() + "\n", AGENT_REPLY, automatic=False, actor=agent.username

@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain import free_text
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.attachments import SNIFF_BYTES, sniff
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
-from chalicelib.domain.fields import MAX_TEXT_LENGTH
 from chalicelib.domain.issue_types import HUMAN_TASK, PARALLEL, WAIT_FOR_CUSTOMER, IssueType
 from chalicelib.domain.issues import RESOLVED, Issue, TimelineEvent, new_id
 from chalicelib.services.clock import Clock, utc_now
+from chalicelib.services.intake import CASEFLOW
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.notifications import NotificationService
 from chalicelib.services.ports import IssueRepository, ObjectStore, TaskRepository
@@ -31,6 +32,13 @@ UPLOAD_FORM_SECONDS = 3600
 #: Timeline events a customer sees, and how each is told.
 _VISIBLE = {"issue_opened", "customer_message", "email_sent", "attachment_added"}
 _TIMED_KINDS = (HUMAN_TASK, PARALLEL, WAIT_FOR_CUSTOMER)
+#: What the customer told an agent, who wrote it down (tasks.CONTACT_CHANNELS): not "You wrote".
+_TOLD_US = {
+    "phone": "You told us by phone",
+    "chat": "You told us in a chat",
+    "in_person": "You told us in person",
+    "letter": "You wrote to us by letter",
+}
 NEW_LINK = "status_link"
 
 
@@ -67,7 +75,7 @@ class StatusPageService:
         timeline = self._issues.timeline(issue.id)
         return {
             "reference": issue.reference,
-            "type_name": issue_type.name,
+            "type_name": issue_type.customer_name,
             "status": issue.status,
             "resolved": issue.status == RESOLVED,
             "opened_at": issue.created_at,
@@ -125,18 +133,14 @@ class StatusPageService:
     def reply(self, token: str, text: Any) -> dict[str, Any]:
         """The customer writes on the status page: filed as their message, resuming a waiting step."""
         issue = self._issue(token)
-        if not isinstance(text, str) or not text.strip():
-            raise ValidationFailed([FieldError("message", "is required")])
-        limit = MAX_TEXT_LENGTH["long_text"]
-        if len(text) > limit:
-            raise ValidationFailed([FieldError("message", f"must be at most {limit} characters")])
+        text = free_text.clean(text, "message", free_text.MESSAGE_LENGTH)
         customer = self._issues.customer(issue.customer_id)
         actor = customer.email if customer else "customer"
         return self._task_service.customer_replied(issue.id, text, WEB, actor)
 
     def send_new_link(self, email: Any) -> None:
         """Email the status link of the customer's latest issue, if there is one; say nothing either way."""
-        if not isinstance(email, str) or "@" not in email:
+        if not isinstance(email, str) or "@" not in email or free_text.problem(email, free_text.EMAIL_LENGTH):
             raise ValidationFailed([FieldError("email", "enter the email address you reported with")])
         customer = self._issues.customer_by_email(email.strip().lower())
         if customer is None:
@@ -177,14 +181,19 @@ class StatusPageService:
         if event.kind == "email_sent":
             return {"at": event.at, "who": "us", "title": event.text, "text": event.data.get("body", "")}
         if event.kind == "issue_opened":
+            if event.actor == CASEFLOW:  # the customer reported nothing; what we wrote them follows
+                return {"at": event.at, "who": "us", "title": "We opened this issue", "text": ""}
             email = event.data.get("email") or {}
             values = event.data.get("fields") or {}
-            shown = [f"{f.label}: {f.display(values[f.id])}" for f in issue_type.fields if f.id in values]
+            specs = [f for f in issue_type.fields if f.id in values]
+            # An internal type's labels are written for our team: the customer reads only their own words.
+            shown = [f"{f.label}: {f.display(values[f.id])}" if issue_type.public else str(values[f.id]) for f in specs]
             text = email.get("full_text") or "\n".join(shown)
             return {"at": event.at, "who": "you", "title": "You reported the issue", "text": text}
         if event.kind == "attachment_added":
             return {"at": event.at, "who": "you", "title": "You added a file", "text": event.text}
-        return {"at": event.at, "who": "you", "title": "You wrote", "text": event.text}
+        title = _TOLD_US.get(event.data.get("channel"), "You wrote")
+        return {"at": event.at, "who": "you", "title": title, "text": event.text}
 
 
 def _attachments(timeline: list[TimelineEvent]) -> list[dict[str, Any]]:

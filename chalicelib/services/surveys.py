@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from chalicelib.domain import kpi_events
-from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
+from chalicelib.domain import free_text, kpi_events
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.issues import Issue, TimelineEvent
 from chalicelib.domain.signed_links import LinkInvalid, sign, verify
 from chalicelib.services.clock import Clock, utc_now
@@ -113,15 +113,11 @@ class SurveyService:
     def comment(self, token: str, text: Any) -> dict[str, Any]:
         """Add the customer's comment to their answer (and to the recovery issue, if there is one)."""
         issue_id, question, score = self._read(token)
-        if not isinstance(text, str) or not text.strip():
-            raise ValidationFailed([FieldError("comment", "is required")])
-        if len(text) > MAX_COMMENT:
-            raise ValidationFailed([FieldError("comment", f"must be at most {MAX_COMMENT} characters")])
+        comment = free_text.clean(text, "comment", MAX_COMMENT)
         issue = self._issues.get(issue_id)
         earlier = self._answers.answer(issue_id, question)
         if issue is None or earlier is None:
             raise LinkInvalid("answer the question first")
-        comment = text.strip()
         self._answers.save(
             issue_id, SurveyAnswer(question, earlier.score, earlier.answered_at, earlier.first_answered_at, comment)
         )

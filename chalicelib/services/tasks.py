@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain import deadlines, kpi_events
+from chalicelib.domain import deadlines, free_text, kpi_events
 from chalicelib.domain import issue_types as types
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.agents import Agent
@@ -28,7 +28,7 @@ from chalicelib.domain.issues import EMAIL as EMAIL_CHANNEL
 from chalicelib.domain.issues import RESOLVED, Customer, Issue, TimelineEvent, raised
 from chalicelib.domain.signed_links import sign, verify
 from chalicelib.domain.tasks import Task
-from chalicelib.domain.templates import render
+from chalicelib.domain.templates import TemplateFailed, render
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.kpi_recorder import KpiRecorder
@@ -164,11 +164,24 @@ class TaskService:
         )
         if change == rules.OPENED:
             self._announce_opening(issue, step, task)
+            if step.kind == types.WAIT_FOR_CUSTOMER and (early := self._unanswered_reply(issue.id)):
+                self.resume_waiting_step(issue, early.text, early.actor, step.id)
             if step.kind != types.WAIT_FOR_CUSTOMER:
                 self._kpis.record(
                     kpi_events.task_opened(issue.id, issue.run, issue.type_id, issue.channel, step.id, opened_at)
                 )
         return deadlines.timers(list(task.schedule), self._clock())
+
+    def _unanswered_reply(self, issue_id: str) -> TimelineEvent | None:
+        """The customer's latest message if it came after our latest email: a reply that arrived
+        while the workflow was still on its way to waiting for it (else it would wait for days)."""
+        latest = None
+        for event in self._issues.timeline(issue_id):
+            if event.kind == "email_sent":
+                latest = None
+            elif event.kind == "customer_message":
+                latest = event
+        return latest
 
     def _change(self, issue_id: str, step_id: str, decide: Any) -> tuple[Task, str]:
         """Apply a rule under optimistic locking; return the task and what the winning attempt changed."""
@@ -266,10 +279,7 @@ class TaskService:
                 kpi_events.breached(issue.id, issue.run, issue.type_id, issue.channel, step.id, self._clock())
             )
         if point.kind == types.REMINDER:
-            customer = self._customer(issue)
-            context = self._template_context(issue, issue_type, customer)
-            subject = render(step.subject, context).strip()
-            self._notifications.email_customer(issue, customer, subject, render(step.body, context), "reminder")
+            self._email_from_template(issue, issue_type, step, "reminder")
         level = point.level
         if level is None:
             return
@@ -319,21 +329,24 @@ class TaskService:
         if issue.run > 1:
             return  # the customer was answered when the issue first came in; it only changed type
         issue_type = self._issue_type(issue)
+        if issue_type.acknowledgement is not None:  # in the type's own words, e.g. to a customer who reported nothing
+            self._email_from_template(issue, issue_type, issue_type.acknowledgement, ACKNOWLEDGEMENT)
+            return
         customer = self._customer(issue)
-        lines = [
-            f"{spec.label}: {spec.display(issue.fields[spec.id])}"
-            for spec in issue_type.fields
-            if spec.id in issue.fields
-        ]
+        # An internal type's name and field labels are written for our team: the customer reads neither.
+        shown = issue_type.fields if issue_type.public else ()
+        name = issue_type.customer_name
+        lines = [f"Reference: {issue.reference}"] + ([f"Type: {name}"] if name else [])
+        lines += [f"{spec.label}: {spec.display(issue.fields[spec.id])}" for spec in shown if spec.id in issue.fields]
         body = (
             f"Dear {customer.name or 'customer'},\n\nWe have received your report and will keep you "
-            f"informed by email.\n\nReference: {issue.reference}\nType: {issue_type.name}\n"
+            "informed by email.\n\n"
             + "\n".join(lines)
             + "\n\nPlease quote the reference if you contact us about it.\n"
             + (f"Follow your issue here: {self._status_link(issue.id)}\n" if self._status_link else "")
             + "\nCaseflow customer service\n"
         )
-        subject = f"We have received your report {issue.reference}: {issue_type.name}"
+        subject = f"We have received your report {issue.reference}" + (f": {name}" if name else "")
         if issue.channel == EMAIL_CHANNEL:
             subject = f"Re: {self._email_subject(issue)} [{issue.reference}]"
         self._notifications.email_customer(issue, customer, subject, body, ACKNOWLEDGEMENT)
@@ -349,10 +362,21 @@ class TaskService:
     def _email_customer(self, issue: Issue, step_id: str) -> None:
         issue_type = self._issue_type(issue)
         step = issue_type.step(step_id)
+        self._email_from_template(issue, issue_type, step, step.id)
+
+    def _email_from_template(self, issue: Issue, issue_type: IssueType, step: Step, kind: str) -> None:
+        """The step's email to the customer; one whose template fails is put on the timeline instead,
+        and the workflow goes on."""
         customer = self._customer(issue)
         context = self._template_context(issue, issue_type, customer)
-        subject = render(step.subject, context).strip()
-        self._notifications.email_customer(issue, customer, subject, render(step.body, context), step.id)
+        try:
+            subject, body = render(step.subject, context).strip(), render(step.body, context)
+        except TemplateFailed as exc:
+            self._event(
+                issue, "email_failed", f"{step.name}: the email to the customer was not sent", None, reason=str(exc)
+            )
+            return
+        self._notifications.email_customer(issue, customer, subject, body, kind)
 
     def _template_context(self, issue: Issue, issue_type: IssueType, customer: Customer) -> dict[str, Any]:
         results: dict[str, dict[str, Any]] = {}
@@ -518,16 +542,14 @@ class TaskService:
 
     def customer_replied(self, issue_id: str, text: Any, channel: str, actor: str) -> dict[str, Any]:
         """Record the customer's message; a step waiting for their reply is completed by it."""
-        if not isinstance(text, str) or not text.strip():
-            raise ValidationFailed([FieldError("text", "is required")])
+        text = free_text.clean(text, "text", free_text.MESSAGE_LENGTH)
         issue = self._issues.get(issue_id)
         if issue is None:
             raise NotFound(f"no issue {issue_id}")
         self._issues.add_event(
-            issue,
-            TimelineEvent(self._clock(), "customer_message", text.strip(), actor=actor, data={"channel": channel}),
+            issue, TimelineEvent(self._clock(), "customer_message", text, actor=actor, data={"channel": channel})
         )
-        return {"resumed_step": self.resume_waiting_step(issue, text.strip(), actor)}
+        return {"resumed_step": self.resume_waiting_step(issue, text, actor)}
 
     def retire(self, issue: Issue, reason: str) -> list[str]:
         """Close the open tasks of a workflow that was stopped, and archive all of its tasks."""

@@ -23,12 +23,13 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "Caseflow-demo-1"
 
 
-
 class Running:
-    def __init__(self, base: str, outbox: Path, smtp_port: int):
-        self.base = base
-        self.outbox = outbox
-        self.smtp_port = smtp_port
+    def __init__(self, embedded: Embedded):
+        self.base = embedded.base
+        self.outbox = embedded.outbox
+        self.smtp_port = embedded.smtp_port
+        self.aws_port = embedded.aws_port
+        self.log_text = embedded.log_text
         self.session = requests.Session()
 
     def login(self, username: str) -> dict[str, str]:
@@ -66,7 +67,7 @@ def running():
     try:
         with embedded:
             print(f"embedded stack started in {embedded.started_in:.1f} s")
-            yield Running(embedded.base, embedded.outbox, embedded.smtp_port)
+            yield Running(embedded)
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", embedded.aws_port)) != 0, "the moto server outlived Ctrl-C"
         assert embedded.exit_code == 0, embedded.log_text()[-3000:]
@@ -334,3 +335,55 @@ def test_free_text_is_routed_by_the_classifier_and_a_correction_feeds_the_next_t
         "the training run an admin asked for",
     )
     assert latest["metrics"]["from_agents"] >= 1
+
+
+def test_hostile_requests_and_mail_get_answers_and_the_stack_carries_on(running):
+    """The fuzz suite's corpus over real HTTP and SMTP: every request answered below 500 in time."""
+    from tests.integration.test_fuzz import RAW_BODIES
+
+    ada = running.login("ada")
+    answered = 0
+    for method, path in [
+        ("POST", "/issues"),
+        ("POST", "/auth/login"),
+        ("POST", "/admin/issue-types/validate"),
+        ("POST", "/agent/issues/none/customer-messages"),
+        ("POST", "/report/general-enquiry"),
+        ("POST", "/s/x%ED%A0%80y"),
+        ("GET", "/t/abc.%C3%A9%ED%A0%80"),
+        ("GET", "/survey/abc.%FF"),
+    ]:
+        for raw in RAW_BODIES:
+            headers = {**ada, "Content-Type": "application/json"}
+            response = running.session.request(method, f"{running.base}{path}", data=raw, headers=headers, timeout=60)
+            assert response.status_code < 500, (method, path, raw[:40], response.text[:300])
+            answered += 1
+    hostile = EmailMessage()
+    hostile["From"] = "Zoë <hostile.e2e@example.com>"
+    hostile["To"] = "support@caseflow.test"
+    hostile["Subject"] = "Help\u202e 😀"
+    hostile.set_content("NUL\x00 and ESC\x1b and a line\r\nbreak 😀")
+    running.send_mail(hostile)
+    running.wait_for(
+        lambda: any(m["to"] == "hostile.e2e@example.com" for m in running.outbox_messages()), 30, "the acknowledgement"
+    )
+    print(f"{answered} hostile requests answered, none with a 5xx")
+    normal = running.session.get(f"{running.base}/issue-types", timeout=10)
+    assert normal.status_code == 200
+
+
+def test_after_all_of_this_nothing_is_dead_lettered_and_the_log_has_no_traceback(running):
+    """Run last: whatever the module's traffic did, no message was given up on, nothing crashed."""
+    import boto3
+
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=f"http://127.0.0.1:{running.aws_port}",
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    for url in [u for u in sqs.list_queues().get("QueueUrls", []) if u.endswith("-dlq")]:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0", f"{url} holds dead letters"
+    assert "Traceback" not in running.log_text(), running.log_text()[-5000:]

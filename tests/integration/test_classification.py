@@ -3,9 +3,14 @@ moving issues and feeding the next training run."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.domain.agents import Agent
 from tests.integration.conftest import sent_emails
 
 LATE_PARCEL = "My parcel still has not arrived. Tracking has said 'out for delivery' for six days now."
@@ -100,10 +105,150 @@ def test_agents_corrections_are_used_by_the_next_training_run(stack, trained):
     for n, text in enumerate(texts):
         opened = free_text(stack, f"hamster{n}@example.com", text)
         stack.post(f"/agent/issues/{opened.json_body['id']}/type", {"type": "billing-dispute"}, stack.token("alice"))
+    stack.run_jobs()
     queued = stack.post("/admin/classifier/training", {}, stack.token("ada"))
     assert queued.status_code == 202
-    record = bootstrap.services().classifier_training.retrain("after corrections")
-    assert record["metrics"]["from_agents"] >= len(texts)
+    assert stack.run_jobs() == 1
     status = stack.get("/admin/classifier", stack.token("ada")).json_body
-    assert status["trainings"][0]["version"] == record["version"] and status["examples_from_agents"] >= len(texts)
+    assert status["trainings"][0]["metrics"]["run_id"] == queued.json_body["run"]["id"]
+    assert status["trainings"][0]["metrics"]["from_agents"] >= len(texts)
+    assert status["examples_from_agents"] >= len(texts)
     assert stack.get("/admin/classifier", stack.token("alice")).status_code == 403
+
+
+# --- one training run at a time ------------------------------------------------------------------
+
+
+def ask_for_training(stack) -> dict:
+    answer = stack.post("/admin/classifier/training", {}, stack.token("ada"))
+    assert answer.status_code == 202, answer.body
+    return answer.json_body
+
+
+def nightly_schedule(stack) -> None:
+    event = stack.client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [])
+    stack.client.lambda_.invoke("nightly_retraining", event)
+
+
+def training_runs(stack) -> list[dict]:
+    return stack.get("/admin/classifier", stack.token("ada")).json_body["trainings"]
+
+
+@pytest.fixture()
+def atomic_dynamodb(monkeypatch):
+    """DynamoDB applies one write to an item at a time; moto in-process checks a condition and then
+    writes without a lock, so threads could both pass it. Serialise moto's writes as DynamoDB does."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.Lock()
+    for name in ("put_item", "update_item", "delete_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self, *args, _original=original, **kwargs):
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, locked)
+
+
+def test_asking_again_while_a_run_is_queued_answers_with_that_run_and_queues_nothing(stack, trained):
+    stack.run_jobs()
+    answers = [ask_for_training(stack) for _ in range(5)]
+    nightly_schedule(stack)
+    assert stack.waiting_jobs() == 1, "every request queued a training run of its own"
+    first = answers[0]["run"]
+    assert answers[0]["queued"] is True and not any(a["queued"] for a in answers[1:])
+    assert {a["run"]["id"] for a in answers} == {first["id"]}
+    assert {a["run"]["state"] for a in answers} == {"queued"}
+    assert stack.get("/admin/classifier", stack.token("ada")).json_body["training"]["id"] == first["id"]
+
+    before = len(training_runs(stack))
+    assert stack.run_jobs() == 1
+    runs = training_runs(stack)
+    assert len(runs) == min(before + 1, 10) and runs[0]["metrics"]["run_id"] == first["id"]
+    assert stack.get("/admin/classifier", stack.token("ada")).json_body["training"] is None
+
+    after = ask_for_training(stack)
+    assert after["queued"] is True and after["run"]["id"] != first["id"]
+    assert stack.run_jobs() == 1
+
+
+def test_asking_while_the_run_trains_answers_with_the_running_run(stack, trained, monkeypatch):
+    from chalicelib.services.classifier_training import ClassifierTrainingService
+
+    stack.run_jobs()
+    queued = ask_for_training(stack)["run"]
+    during: list[dict] = []
+    train = ClassifierTrainingService.retrain
+
+    def retrain_while_asked(self, *args, **kwargs):
+        if not during:
+            during.append(ask_for_training(stack))
+            nightly_schedule(stack)
+        return train(self, *args, **kwargs)
+
+    monkeypatch.setattr(ClassifierTrainingService, "retrain", retrain_while_asked)
+    before = training_runs(stack)[0]["version"]
+    assert stack.run_jobs() == 1
+    assert during[0]["queued"] is False
+    assert during[0]["run"]["id"] == queued["id"] and during[0]["run"]["state"] == "running"
+    assert stack.waiting_jobs() == 0
+    runs = training_runs(stack)
+    assert runs[1]["version"] == before, "the nightly schedule trained a second model during the run"
+
+
+def test_simultaneous_requests_queue_one_run(stack, trained, atomic_dynamodb):
+    stack.run_jobs()
+    ada = Agent("ada", "ada@caseflow.test", frozenset({"admin"}))
+    classification = bootstrap.services().classification
+    start = threading.Barrier(8)
+
+    def ask(_: int) -> dict:
+        start.wait()
+        return classification.request_training(ada)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, range(8)))
+    assert stack.waiting_jobs() == 1
+    assert len({a["run"]["id"] for a in answers}) == 1
+    assert [a["queued"] for a in answers].count(True) == 1
+    assert stack.run_jobs() == 1
+
+
+def test_a_run_that_failed_frees_the_slot_and_its_retry_does_not_train_twice(stack, trained, monkeypatch):
+    from chalicelib.services.classifier_training import ClassifierTrainingService
+
+    stack.run_jobs()
+    failed = ask_for_training(stack)["run"]
+
+    def out_of_memory(self, *args, **kwargs):
+        raise MemoryError("the training function ran out of memory")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ClassifierTrainingService, "retrain", out_of_memory)
+        with pytest.raises(MemoryError):
+            stack.run_jobs()
+    again = ask_for_training(stack)
+    assert again["queued"] is True and again["run"]["id"] != failed["id"]
+    before = training_runs(stack)[0]["version"]
+    assert stack.run_jobs() == 2  # the failed job's retry finds the slot taken and steps aside
+    runs = training_runs(stack)
+    assert runs[0]["metrics"]["run_id"] == again["run"]["id"] and runs[1]["version"] == before
+
+
+def test_a_run_that_never_ended_stops_holding_the_slot_after_the_longest_training(stack, trained):
+    from chalicelib.adapters.dynamodb.classifier import ClassifierRepository
+    from chalicelib.services.classification import TRAINING_MAX_DURATION, ClassificationService
+
+    class LostJobs:
+        def submit(self, job: dict) -> None:
+            """The job is gone: its function timed out without ending the run."""
+
+    stack.run_jobs()
+    then = datetime.now(UTC) - TRAINING_MAX_DURATION - timedelta(minutes=1)
+    stale = ClassificationService(ClassifierRepository(), store=None, jobs=LostJobs(), clock=lambda: then)
+    lost, queued = stale.queue_training("a run whose function was killed")
+    assert queued is True
+    fresh = ask_for_training(stack)
+    assert fresh["queued"] is True and fresh["run"]["id"] != lost.id
+    assert stack.run_jobs() == 1

@@ -140,3 +140,32 @@ def test_shared_calendars_are_copied_into_the_definition():
     stored = with_shared_calendars(definition, load_shared_calendars())
     assert set(stored["calendars"]) == {"uk-stores", "uk-office"}
     assert "calendars" not in definition
+
+
+def test_a_pattern_needs_words_for_the_customer_before_it_is_published():
+    """A customer is shown the field's help, never its regular expression: a pattern without help
+    would leave them guessing the format, so a new version is refused; versions stored earlier still load."""
+    from chalicelib.services.issue_types import IssueTypeService
+
+    definition = seed("late-delivery")
+    del definition["fields"][0]["help"]
+    assert parse_issue_type(definition).field("order_number").pattern
+    service = IssueTypeService(None, None, lambda: "", "test")  # validating touches neither
+    with pytest.raises(ValidationFailed) as caught:
+        service.validate(definition)
+    [error] = caught.value.errors
+    assert error.field == "fields[0].help" and "in words" in error.message
+    service.validate(seed("late-delivery"))
+
+
+def test_a_type_may_acknowledge_the_customer_in_its_own_words():
+    definition = seed("demo-quick")
+    definition["acknowledgement"] = {"subject": "Thanks {{ issue.reference }}", "body": "{% if %}", "cc": "x"}
+    found = problems(definition)
+    assert found["acknowledgement.body"].startswith("template error")
+    assert found["acknowledgement.cc"].startswith("unknown key")
+    definition["acknowledgement"] = "Thanks"
+    assert "acknowledgement" in problems(definition)
+    assert parse_issue_type(seed("demo-quick")).acknowledgement is None
+    recovery = parse_issue_type(seed("service-recovery")).acknowledgement
+    assert recovery is not None and "sorry" in recovery.body.lower()

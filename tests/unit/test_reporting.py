@@ -311,7 +311,20 @@ def test_the_page_escapes_what_it_shows():
 # --- the command ---------------------------------------------------------------------------------
 
 
-def test_the_command_writes_one_self_contained_file(monkeypatch, tmp_path: Path):
+@pytest.fixture()
+def stack_found(monkeypatch) -> list[bool]:
+    """The command's search for a stack answers at once (these tests give it its services); the
+    list says whether each search was told to use the environment's AWS as it is."""
+    searches: list[bool] = []
+
+    def find_stack(use_environment: bool) -> None:
+        searches.append(use_environment)
+
+    monkeypatch.setattr(command, "find_stack", find_stack)
+    return searches
+
+
+def test_the_command_writes_one_self_contained_file(monkeypatch, tmp_path: Path, stack_found):
     asked = []
 
     def report(start, end, type_id=None, channel=None):
@@ -328,9 +341,26 @@ def test_the_command_writes_one_self_contained_file(monkeypatch, tmp_path: Path)
     written = out.read_text()
     assert written.startswith("<!doctype html>") and written.count('<svg class="chart"') == 5
     assert "<script" not in written and 'href="http' not in written
+    assert stack_found == [False]
 
 
-def test_the_command_says_when_it_cannot_read_aws(monkeypatch, capsys, tmp_path: Path):
+def test_the_command_reports_the_last_30_days_by_default(monkeypatch, capsys, tmp_path: Path, stack_found):
+    asked = []
+
+    def report(start, end, type_id=None, channel=None):
+        asked.append((start, end))
+        return sample_report(start, end)
+
+    monkeypatch.setattr(
+        "chalicelib.bootstrap.services", lambda: SimpleNamespace(ops_kpis=SimpleNamespace(report=report))
+    )
+    assert command.main(["report", "--out", str(tmp_path / "report.html"), "--aws"]) == 0
+    today = datetime.now(UTC).date()
+    assert asked == [(today - timedelta(days=29), today)] and stack_found == [True]
+    assert "no KPI roll-ups in these days yet" in capsys.readouterr().err  # the sample's days are long past
+
+
+def test_the_command_says_when_it_cannot_read_aws(monkeypatch, capsys, tmp_path: Path, stack_found):
     def unreachable(*_):
         raise PynamoDBException("Failed to query items: Could not connect to the endpoint URL")
 

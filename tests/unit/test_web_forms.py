@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.api.pages import _ENV, SECURITY_HEADERS, STYLESHEET
 from chalicelib.api.web_forms import form_view, one_line
-from chalicelib.domain.errors import FieldError
+from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.fields import FIELD_TYPES, validate_values
 from chalicelib.domain.issue_types import IssueType, parse_issue_type, with_shared_calendars
 from chalicelib.services.web_forms import (
@@ -172,9 +172,45 @@ def test_help_pattern_and_condition_hints_are_read_with_their_inputs() -> None:
     story = page.by_id("story")[1]
     assert story["aria-describedby"] == "story-help"
     assert page.texts["story-help"] == "In your own words."
-    assert "In the format [A-Z]{2}[0-9]{2}." in page.texts["title-hint"]
     assert "Only if “Is it a gift?” is “Yes”; then it is required." in page.texts["gift_note-hint"]
     assert "Local time in UTC" in page.texts["moment-hint"]
+
+
+class VisibleText(HTMLParser):
+    """The text a person reads on a page: element text and the page title, never attributes."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.parts: list[str] = []
+        self.feed(html)
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.parts).split())
+
+
+def test_a_pattern_is_described_in_words_never_shown_as_a_regular_expression() -> None:
+    issue_type = every_kind()
+    with pytest.raises(ValidationFailed) as caught:
+        validate_values(issue_type.fields, {"title": "ab12", "gift": True, "gift_note": "x"}, NOW)
+    [error] = caught.value.errors
+    assert "[A-Z]" not in error.message and "{2}" not in error.message, error.message
+    html = render(issue_type, {"title": ["ab12"]}, (error,))
+    shown = VisibleText(html).text
+    assert "Title is not in the expected format." in shown
+    assert "[A-Z]" not in shown and "[0-9]" not in shown and "{2}" not in shown, "the customer reads a regex"
+
+    described = parse_issue_type(
+        {
+            **EVERY_KIND,
+            "fields": [{**EVERY_KIND["fields"][0], "help": "Two capital letters and two digits, e.g. AB12."}],
+        }
+    )
+    shown = VisibleText(render(described)).text
+    assert "Two capital letters and two digits, e.g. AB12." in shown and "[A-Z]" not in shown
 
 
 def test_errors_sit_beside_their_fields_and_link_from_the_summary() -> None:
@@ -182,7 +218,7 @@ def test_errors_sit_beside_their_fields_and_link_from_the_summary() -> None:
         FieldError("fields.title", "is required"),
         FieldError("fields.gift", "is required"),
         FieldError("customer.email", "must be an email address"),
-        FieldError("fields.title", "must match the pattern ^[A-Z]{2}[0-9]{2}$"),
+        FieldError("fields.title", "is not in the expected format"),
     )
     html = render(every_kind(), {CUSTOMER_EMAIL: ["nope"]}, errors)
     page = Elements(html)

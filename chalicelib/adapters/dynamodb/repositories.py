@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import operator
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import reduce
 from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
@@ -111,15 +113,24 @@ class IssueRepository:
 
     def update(self, issue_id: str, **changes: Any) -> None:
         item = IssueItem.get(issue_pk(issue_id), ISSUE, consistent_read=True)
-        actions = [getattr(IssueItem, name).set(value) for name, value in changes.items()]
-        if "status" in changes or "type_id" in changes:
-            status = changes.get("status", item.status)
-            if status == RESOLVED:
-                actions += [IssueItem.gsi4pk.remove(), IssueItem.gsi4sk.remove()]
-            else:
-                key = _open_issue_key(changes.get("type_id", item.type_id), item.created_at)
-                actions += [IssueItem.gsi4pk.set(key[0]), IssueItem.gsi4sk.set(key[1])]
-        IssueItem.update(item, actions=actions)
+        IssueItem.update(item, actions=_update_actions(item, changes))
+
+    def update_if(self, issue_id: str, expected: Mapping[str, Any], **changes: Any) -> bool:
+        """Apply `changes` only while the issue's attributes still have the `expected` values, as one
+        conditional write; False, changing nothing, once they do not (a concurrent change came first)."""
+        for _ in range(_LOCK_RETRIES):
+            item = IssueItem.get(issue_pk(issue_id), ISSUE, consistent_read=True)
+            if any(getattr(item, name) != value for name, value in expected.items()):
+                return False
+            condition = reduce(operator.and_, (getattr(IssueItem, name) == v for name, v in expected.items()))
+            try:
+                IssueItem.update(item, actions=_update_actions(item, changes), condition=condition)
+            except UpdateError as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    continue  # changed since the read (maybe in an attribute not expected): read again
+                raise
+            return True
+        raise Conflict(f"issue {issue_id} is changing too often; try again")
 
     def open_issues(self, type_id: str) -> list[OpenIssue]:
         """The type's issues open now, oldest first (the backlog), through the open-issues index;
@@ -198,6 +209,19 @@ class IssueRepository:
 
 def _open_issue_key(type_id: str, created_at: datetime) -> tuple[str, str]:
     return f"{OPEN}{type_id}", created_at.isoformat()
+
+
+def _update_actions(item: IssueItem, changes: Mapping[str, Any]) -> list[Any]:
+    """The changes as update actions; a change of status or type moves the issue in the backlog index."""
+    actions = [getattr(IssueItem, name).set(value) for name, value in changes.items()]
+    if "status" in changes or "type_id" in changes:
+        status = changes.get("status", item.status)
+        if status == RESOLVED:
+            actions += [IssueItem.gsi4pk.remove(), IssueItem.gsi4sk.remove()]
+        else:
+            key = _open_issue_key(changes.get("type_id", item.type_id), item.created_at)
+            actions += [IssueItem.gsi4pk.set(key[0]), IssueItem.gsi4sk.set(key[1])]
+    return actions
 
 
 class TaskRepository:
