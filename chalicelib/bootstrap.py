@@ -20,8 +20,8 @@ from chalicelib.adapters.s3 import S3ObjectStore
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.adapters.sqs import JobQueue, TaskQueue
 from chalicelib.adapters.stepfunctions import StepFunctionsEngine
-from chalicelib.domain.email_threading import MessageIds, SupportAddress
-from chalicelib.domain.mail_loops import AutomaticMailLimit
+from chalicelib.mail.loops import AutomaticMailLimit
+from chalicelib.mail.threading import MessageIds, SupportAddress
 from chalicelib.services.administration import AdministrationService
 from chalicelib.services.auth import AuthService
 from chalicelib.services.classification import ClassificationService

@@ -11,8 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 from chalice import Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from chalicelib.domain import csrf, free_text
+from chalicelib.domain import free_text
 from chalicelib.domain.fields import MAX_TEXT_LENGTH
+from chalicelib.web_tokens import csrf
 
 _ENV = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -62,7 +63,7 @@ def posting_to(url: str) -> dict[str, str]:
 
 
 def form_cookie(headers: Any) -> str | None:
-    """The CSRF cookie a browser sent (`chalicelib/domain/csrf.py`), if any."""
+    """The CSRF cookie a browser sent (`chalicelib/web_tokens/csrf.py`), if any."""
     try:
         morsel = SimpleCookie(headers.get("cookie", "")).get(csrf.COOKIE)
     except CookieError:

@@ -11,7 +11,7 @@ from chalice import Blueprint, Response
 from chalicelib.api.pages import forged_form, form_values, guarded_page, page, posting_to
 from chalicelib.bootstrap import services
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.domain.signed_links import LinkExpired, LinkInvalid
+from chalicelib.web_tokens.signed_links import LinkExpired, LinkInvalid
 
 status_pages = Blueprint(__name__)
 _FORM = "application/x-www-form-urlencoded"

@@ -7,7 +7,7 @@ from chalice import Blueprint, Response
 from chalicelib.api.pages import form_values, page
 from chalicelib.bootstrap import services
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.domain.signed_links import LinkExpired, LinkInvalid
+from chalicelib.web_tokens.signed_links import LinkExpired, LinkInvalid
 
 task_links = Blueprint(__name__)
 _FORM = "application/x-www-form-urlencoded"

@@ -118,7 +118,6 @@ def main() -> int:
 
         import app as app_module
         from chalicelib.bootstrap import services
-        from chalicelib.domain.email_threading import SupportAddress
         from chalicelib.events.inbound_email import on_inbound_email
         from chalicelib.events.jobs import on_job
         from chalicelib.events.task_queue import on_task_message
@@ -126,6 +125,7 @@ def main() -> int:
         from chalicelib.local.pause import PumpPause
         from chalicelib.local.pump import QueuePump, schedules
         from chalicelib.local.smtp import InboundMailRelay
+        from chalicelib.mail.threading import SupportAddress
 
         published = services().issue_types.publish_seeds()
         # Started first: a pause left by an interrupted `make demo-data` is cleared (and said so) at once.

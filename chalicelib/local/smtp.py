@@ -25,9 +25,9 @@ from typing import Any
 import boto3
 from aiosmtpd.controller import Controller
 
-from chalicelib.domain.email_threading import SupportAddress
 from chalicelib.local import events
 from chalicelib.local.events import LambdaContext
+from chalicelib.mail.threading import SupportAddress
 from chalicelib.settings import INBOUND_MAIL_PREFIX
 
 log = logging.getLogger("caseflow.smtp")

@@ -16,17 +16,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain import mail_loops
 from chalicelib.domain.agents import Agent
-from chalicelib.domain.email_messages import Attachment, InboundEmail, UnparseableEmail, parse_email
-from chalicelib.domain.email_threading import (
+from chalicelib.domain.issues import RESOLVED, Issue, TimelineEvent
+from chalicelib.mail import loops
+from chalicelib.mail.messages import Attachment, InboundEmail, UnparseableEmail, parse_email
+from chalicelib.mail.threading import (
     MessageIds,
     SupportAddress,
     find_thread,
     normalise_message_id,
     subject_without_prefixes,
 )
-from chalicelib.domain.issues import RESOLVED, Issue, TimelineEvent
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.intake import EmailOpening, IntakeService
 from chalicelib.services.notifications import IN
@@ -143,10 +143,10 @@ class InboundEmailService:
             return self._quarantine(notice, email, notice.scan_failure)
         if not any(self._support.is_ours(address) for address in notice.recipients):
             return self._quarantine(notice, email, f"not addressed to {self._support.address}")
-        kind = mail_loops.kind_of(email, self._is_own)
-        if kind == mail_loops.OWN:
+        kind = loops.kind_of(email, self._is_own)
+        if kind == loops.OWN:
             return self._quarantine(notice, email, "sent from one of our own addresses (a mail loop)")
-        if kind == mail_loops.BOUNCE:
+        if kind == loops.BOUNCE:
             return self._bounce(notice, email)
         match = find_thread(
             email,
@@ -157,11 +157,11 @@ class InboundEmailService:
             lookup=_Lookup(self._issues, self._mail),
         )
         issue = self._issues.get(match.issue_id) if match else None
-        if kind == mail_loops.REPORT:
+        if kind == loops.REPORT:
             if issue is None:
                 return self._quarantine(notice, email, "a delivery or read report about no known issue")
             return self._file(notice, email, issue, REPORT, "delivery_report", f"delivery report: {email.subject}")
-        if kind == mail_loops.AUTOMATIC:
+        if kind == loops.AUTOMATIC:
             if issue is None:
                 return self._quarantine(notice, email, "an automatic reply that continues no issue")
             return self._file(notice, email, issue, AUTOMATIC, "automatic_message", f"automatic reply: {email.subject}")
@@ -214,7 +214,7 @@ class InboundEmailService:
             details=details,
             receipt=Receipt(notice.ses_id, _message_id(email), OPENED),
             entry=self._entry(notice, email),
-            auto_reply_blocked=mail_loops.automatic_reply_blocker(email, self._is_own) or "",
+            auto_reply_blocked=loops.automatic_reply_blocker(email, self._is_own) or "",
         )
         opened = self._intake.open_from_email(opening)
         if follows is not None and not opened.replayed:

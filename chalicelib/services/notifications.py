@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.domain import free_text, kpi_events
-from chalicelib.domain.email_threading import MessageIds, SupportAddress, with_reference
 from chalicelib.domain.issues import Customer, Issue, TimelineEvent
-from chalicelib.domain.mail_loops import AutomaticMailLimit
+from chalicelib.mail.loops import AutomaticMailLimit
+from chalicelib.mail.threading import MessageIds, SupportAddress, with_reference
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.ports import (

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib.domain.signed_links import LinkInvalid, sign, verify
 from chalicelib.services.clock import Clock, utc_now
+from chalicelib.web_tokens.signed_links import LinkInvalid, sign, verify
 
 PURPOSE = "status"
 

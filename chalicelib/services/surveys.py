@@ -15,12 +15,12 @@ from typing import Any
 from chalicelib.domain import free_text, kpi_events
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.issues import Issue, TimelineEvent
-from chalicelib.domain.signed_links import LinkInvalid, sign, verify
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.intake import IntakeService
 from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.notifications import NotificationService
 from chalicelib.services.ports import IssueRepository, SurveyAnswer, SurveyRepository
+from chalicelib.web_tokens.signed_links import LinkInvalid, sign, verify
 
 CSAT = "csat"
 NPS = "nps"

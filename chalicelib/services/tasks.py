@@ -20,20 +20,20 @@ from chalicelib.domain import issue_types as types
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.assignees import CUSTOMER, EMAIL, Holder
-from chalicelib.domain.email_threading import subject_without_prefixes
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.fields import validate_values
 from chalicelib.domain.issue_types import Checkpoint, IssueType, Step
 from chalicelib.domain.issues import EMAIL as EMAIL_CHANNEL
 from chalicelib.domain.issues import RESOLVED, Customer, Issue, TimelineEvent, raised
-from chalicelib.domain.signed_links import sign, verify
 from chalicelib.domain.tasks import Task
 from chalicelib.domain.templates import TemplateFailed, render
+from chalicelib.mail.threading import subject_without_prefixes
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.notifications import ACKNOWLEDGEMENT, NotificationService
 from chalicelib.services.ports import IssueRepository, TaskRepository, WorkflowEngine
+from chalicelib.web_tokens.signed_links import sign, verify
 from chalicelib.workflows import compiler
 
 #: How long an outside party's link to a task form stays valid.

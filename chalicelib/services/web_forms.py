@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain import csrf
 from chalicelib.domain.calendars import ALWAYS_NAME
 from chalicelib.domain.conditions import FIELD
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -31,6 +30,7 @@ from chalicelib.services.intake import IntakeService
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.ports import RateLimiter
 from chalicelib.services.status_links import StatusLinks
+from chalicelib.web_tokens import csrf
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from app import app
 from chalicelib.adapters.dynamodb.repositories import TaskRepository
-from chalicelib.domain import csrf
+from chalicelib.web_tokens import csrf
 
 #: Long enough for the slowest honest request (an hourly sweep); a request still running is hung.
 HUNG_SECONDS = 60

@@ -15,11 +15,11 @@ import pytest
 from app import app
 from bench.stack import free_port
 from chalicelib import settings
-from chalicelib.domain.email_threading import SupportAddress
 from chalicelib.events.inbound_email import on_inbound_email
 from chalicelib.events.task_queue import on_task_message
 from chalicelib.local.pump import QueuePump, Schedule, next_run, schedules
 from chalicelib.local.smtp import InboundMailRelay
+from chalicelib.mail.threading import SupportAddress
 
 TODAY = datetime.now(UTC).date().isoformat()
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from chalicelib import settings
-from chalicelib.domain.signed_links import sign
+from chalicelib.web_tokens.signed_links import sign
 from tests.integration.conftest import sent_emails
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.email_messages import DeliveryReport, InboundEmail, UnparseableEmail, parse_email
+from chalicelib.mail.messages import DeliveryReport, InboundEmail, UnparseableEmail, parse_email
 
 MAIL = Path(__file__).parent.parent / "fixtures" / "mail"
 CORPUS = sorted(MAIL.glob("*.eml"))

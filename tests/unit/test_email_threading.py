@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.domain.email_messages import InboundEmail
-from chalicelib.domain.email_threading import (
+from chalicelib.mail.messages import InboundEmail
+from chalicelib.mail.threading import (
     ADDRESS,
     HEADERS,
     SUBJECT,

@@ -9,11 +9,12 @@ import pytest
 
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.api.errors import json_body
-from chalicelib.domain import csrf, free_text, signed_links
+from chalicelib.domain import free_text
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.fields import FieldSpec, validate_values
 from chalicelib.domain.issue_types import parse_issue_type
 from chalicelib.services.ports import UnsendableEmail
+from chalicelib.web_tokens import csrf, signed_links
 
 NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.html_text import html_to_text
+from chalicelib.mail.html_text import html_to_text
 
 
 def test_paragraphs_and_line_breaks():

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain import mail_loops
-from chalicelib.domain.email_messages import parse_email
-from chalicelib.domain.mail_loops import AutomaticMailLimit, automatic_reply_blocker, kind_of
+from chalicelib.mail import loops
+from chalicelib.mail.loops import AutomaticMailLimit, automatic_reply_blocker, kind_of
+from chalicelib.mail.messages import parse_email
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
 OWN = {"support@caseflow.test"}
@@ -45,18 +45,18 @@ def test_no_automatic_reply_to_automatic_or_looping_mail(headers, sender, reason
 
 def test_a_person_writing_normally_may_get_an_acknowledgement():
     assert automatic_reply_blocker(parse_email(message("Auto-Submitted: no")), is_own) is None
-    assert kind_of(parse_email(message("Auto-Submitted: no")), is_own) == mail_loops.PERSONAL
+    assert kind_of(parse_email(message("Auto-Submitted: no")), is_own) == loops.PERSONAL
 
 
 @pytest.mark.parametrize(
     ("headers", "sender", "kind"),
     [
-        (["Auto-Submitted: auto-replied"], "ivy@example.com", mail_loops.AUTOMATIC),
-        (["X-Autoreply: yes"], "ivy@example.com", mail_loops.AUTOMATIC),
-        (["Precedence: auto_reply"], "ivy@example.com", mail_loops.AUTOMATIC),
-        (["Precedence: bulk"], "ivy@example.com", mail_loops.PERSONAL),
-        ([], "postmaster@example.com", mail_loops.BOUNCE),
-        ([], "support@caseflow.test", mail_loops.OWN),
+        (["Auto-Submitted: auto-replied"], "ivy@example.com", loops.AUTOMATIC),
+        (["X-Autoreply: yes"], "ivy@example.com", loops.AUTOMATIC),
+        (["Precedence: auto_reply"], "ivy@example.com", loops.AUTOMATIC),
+        (["Precedence: bulk"], "ivy@example.com", loops.PERSONAL),
+        ([], "postmaster@example.com", loops.BOUNCE),
+        ([], "support@caseflow.test", loops.OWN),
     ],
 )
 def test_what_a_message_is(headers, sender, kind):
@@ -66,7 +66,7 @@ def test_what_a_message_is(headers, sender, kind):
 def test_the_corpus_bounce_and_out_of_office_are_recognised():
     kinds = {path.stem: kind_of(parse_email(path.read_bytes()), is_own) for path in CORPUS.glob("*.eml")
              if path.stem.startswith(("bounce", "auto", "ooo", "out-of-office"))}
-    assert mail_loops.BOUNCE in kinds.values() and mail_loops.AUTOMATIC in kinds.values(), kinds
+    assert loops.BOUNCE in kinds.values() and loops.AUTOMATIC in kinds.values(), kinds
 
 
 def test_a_delayed_delivery_report_is_news_not_a_bounce():
@@ -77,7 +77,7 @@ def test_a_delayed_delivery_report_is_news_not_a_bounce():
         b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n"
         b"Final-Recipient: rfc822; slow@example.com\r\nAction: delayed\r\nStatus: 4.4.1\r\n\r\n--b--\r\n"
     )
-    assert kind_of(parse_email(report), is_own) == mail_loops.REPORT
+    assert kind_of(parse_email(report), is_own) == loops.REPORT
 
 
 def test_the_cap_allows_up_to_its_limit_in_the_window():

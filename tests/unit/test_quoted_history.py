@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.quoted_history import split_quoted
+from chalicelib.mail.quoted_history import split_quoted
 
 MARKERS = ["> quoted", "-- ", "On Mon, 4 Mar 2024, A <a@example.com> wrote:", "-----Original Message-----", ""]
 NEW = "Thanks, the parcel arrived today.\n\nBest regards\nKim"

@@ -17,8 +17,8 @@ from chalicelib.adapters.dynamodb.models import (
     ReceivedMailItem,
     ThreadEntryItem,
 )
-from chalicelib.domain.email_threading import normalise_message_id
 from chalicelib.domain.issues import Issue, TimelineEvent
+from chalicelib.mail.threading import normalise_message_id
 from chalicelib.services.ports import InboundRecord, QuarantinedMail, Receipt, ThreadEntry
 
 #: SES does not deliver a message again after this; a Message-ID seen again later is a new copy.

@@ -21,8 +21,8 @@ from email.utils import getaddresses, parsedate_to_datetime
 from typing import NamedTuple
 
 from chalicelib.domain import free_text
-from chalicelib.domain.html_text import html_to_text
-from chalicelib.domain.quoted_history import split_quoted
+from chalicelib.mail.html_text import html_to_text
+from chalicelib.mail.quoted_history import split_quoted
 
 
 class UnparseableEmail(ValueError):

@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from chalicelib.domain.email_messages import InboundEmail
 from chalicelib.domain.issues import REFERENCE_ALPHABET, REFERENCE_PREFIX
+from chalicelib.mail.messages import InboundEmail
 
 REFERENCE_PATTERN = re.compile(rf"\b{REFERENCE_PREFIX}[{REFERENCE_ALPHABET}]{{5}}\b", re.IGNORECASE)
 #: Prefixes mail programs put before a subject when replying or forwarding, in many languages:

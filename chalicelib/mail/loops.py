@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from chalicelib.domain.email_messages import InboundEmail
+from chalicelib.mail.messages import InboundEmail
 
 #: A person wrote it: it may open an issue, resume a step and get an acknowledgement.
 PERSONAL = "personal"
