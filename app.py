@@ -1,16 +1,19 @@
-"""Caseflow's Chalice app: composition only. Routes live in chalicelib/api, events in chalicelib/events."""
+"""Caseflow's Chalice app: composition only. Routes live in chalicelib/api, events in chalicelib/events.
+
+Each API blueprint is registered through the edge (`chalicelib/api/edge.py`), with the shaper of
+its domain errors (JSON, or its pages') and, for pages with forms, its CSRF guard; observability is
+one middleware for every handler (`chalicelib/observability.py`).
+"""
 
 from chalice import Chalice
 
+from chalicelib import observability
+from chalicelib.api import edge, ops_pages, public_pages, status_pages, survey_pages, task_links
 from chalicelib.api.admin import admin
 from chalicelib.api.agents import agents
 from chalicelib.api.dev import dev
 from chalicelib.api.ops import ops
-from chalicelib.api.ops_pages import ops_pages
 from chalicelib.api.public import public
-from chalicelib.api.public_pages import public_pages
-from chalicelib.api.status_pages import status_pages
-from chalicelib.api.task_links import task_links
 from chalicelib.events.deployment import deployment
 from chalicelib.events.inbound_email import inbound_email
 from chalicelib.events.jobs import jobs
@@ -18,17 +21,20 @@ from chalicelib.events.ops_schedule import ops_schedule
 from chalicelib.events.task_queue import task_queue
 
 app = Chalice(app_name="caseflow")
-app.register_blueprint(public)
-app.register_blueprint(public_pages)
-app.register_blueprint(agents)
-app.register_blueprint(admin)
-app.register_blueprint(task_links)
-app.register_blueprint(status_pages)
-app.register_blueprint(dev)
+edge.register(app, public)
+edge.register(app, public_pages.public_pages, public_pages.PROBLEMS, public_pages.FORMS)
+edge.register(app, agents)
+edge.register(app, admin)
+# No form guard: the signed link in the form's address is the secret another site cannot know.
+edge.register(app, task_links.task_links, task_links.PROBLEMS)
+edge.register(app, status_pages.status_pages, status_pages.PROBLEMS, status_pages.FORMS)
+edge.register(app, survey_pages.survey_pages, survey_pages.PROBLEMS, survey_pages.FORMS)
+edge.register(app, dev)
 app.register_blueprint(task_queue)
 app.register_blueprint(deployment)
 app.register_blueprint(inbound_email)
 app.register_blueprint(jobs)
-app.register_blueprint(ops)
-app.register_blueprint(ops_pages)
+edge.register(app, ops)
+edge.register(app, ops_pages.ops_pages, ops_pages.PROBLEMS, ops_pages.FORMS)
 app.register_blueprint(ops_schedule)
+observability.install(app)

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from bench.stack import Embedded
+from harness import Embedded
 
 
 def burst(base: str, path: str, count: int, timeout: float = 120) -> Counter[str]:

@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
-import os
 import threading
 from datetime import date
 from typing import Any
 
-from bench.stack import prepare_in_process_environment  # noqa: E402
+import botocore.endpoint
 
-prepare_in_process_environment()
-
-import botocore.endpoint  # noqa: E402
-from chalice.test import Client  # noqa: E402
-from moto import mock_aws  # noqa: E402
+from harness import in_process
 
 CALLS: collections.Counter[str] = collections.Counter()
 _original = botocore.endpoint.Endpoint.make_request
@@ -42,37 +36,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=int, default=20)
     args = parser.parse_args()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        from chalicelib import bootstrap, settings
-        from chalicelib.local.provision import provision
-
-        resources = provision(settings.from_environ(os.environ))
-        os.environ[settings.USER_POOL_ID] = resources.user_pool_id
-        os.environ[settings.USER_POOL_CLIENT_ID] = resources.user_pool_client_id
-        settings.get.cache_clear()
-        bootstrap.services.cache_clear()
-        bootstrap.services().issue_types.publish_seeds()
-        from app import app
-
+    totals: dict[str, collections.Counter[str]] = {}
+    with in_process(stage="bench") as stack:
         botocore.endpoint.Endpoint.make_request = _counting
-        totals: dict[str, collections.Counter[str]] = {}
-        with Client(app, stage_name="dev") as client:
-            for index in range(args.issues):
-                body = {
-                    "type": "rude-staff",
-                    "customer": {"email": f"bench{index}@example.com"},
-                    "fields": {
-                        "store": "manchester-arndale",
-                        "incident_date": date.today().isoformat(),
-                        "what_happened": "Shouted at me.",
-                    },
-                }
-                CALLS.clear()
-                response = client.http.post(
-                    "/issues", headers={"Content-Type": "application/json"}, body=json.dumps(body)
-                )
-                assert response.status_code == 201, response.body
-                totals.setdefault("intake (POST /issues)", collections.Counter()).update(CALLS)
+        for index in range(args.issues):
+            fields = {
+                "store": "manchester-arndale",
+                "incident_date": date.today().isoformat(),
+                "what_happened": "Shouted at me.",
+            }
+            CALLS.clear()
+            response = stack.open_issue("rude-staff", fields, f"bench{index}@example.com", name=None)
+            assert response.status_code == 201, response.body
+            totals.setdefault("intake (POST /issues)", collections.Counter()).update(CALLS)
         botocore.endpoint.Endpoint.make_request = _original
     print(f"AWS calls per request, mean over {args.issues} issues")
     for name, counter in totals.items():

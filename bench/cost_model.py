@@ -45,8 +45,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.stack import ROOT, InProcess, in_process
 from bench.transitions import Run, drive, planned_runs
+from harness import ROOT, InProcess, in_process
 
 # AWS list prices for us-east-1, as assumed on 2026-11-23 from these pricing pages (not fetched;
 # check them before quoting a figure). Named as the pages state them.
@@ -606,7 +606,7 @@ class MeteredStack(InProcess):
     delivers; the driver's reads (polling the issue) and sign-ins are not billed."""
 
     def __init__(self, stack: InProcess, meter: Meter):
-        super().__init__(stack.client, stack.queue_url, stack.services)
+        super().__init__(stack.client, stack.resources, stack.services)
         self.meter = meter
         meter.ignored.update({id(self.sqs), id(self.sfn)})
 
@@ -614,19 +614,17 @@ class MeteredStack(InProcess):
         with self.meter.not_counting():
             return super().token(username)
 
-    def post(self, path: str, body: Any, username: str | None = None) -> Any:
-        if username:
-            self.token(username)
+    def post(self, path: str, body: Any = None, token: str | None = None, headers: dict[str, str] | None = None) -> Any:
         with self.meter.counting():
             self.meter.add(api_requests=1, invocations=1)
-            return super().post(path, body, username)
+            return super().post(path, body, token, headers)
 
-    def open_issue(self, issue_id: str, username: str = "alice") -> Any:
+    def view_issue(self, issue_id: str, username: str = "alice") -> Any:
         """An agent opening the issue's page: one billed GET."""
-        self.token(username)
+        token = self.token(username)
         with self.meter.counting():
             self.meter.add(api_requests=1, invocations=1)
-            return self.get(f"/agent/issues/{issue_id}", username)
+            return self.get(f"/agent/issues/{issue_id}", token)
 
     def pump(self) -> int:
         """As InProcess.pump; each message handled also costs the event source's receive and delete."""
@@ -669,7 +667,7 @@ def measure(timeout: float) -> tuple[list[Measured], list[Schedule], list[str]]:
     schedules: list[Schedule] = []
     queues: list[str] = []
     try:
-        with in_process() as plain, meter.installed():
+        with in_process(stage="bench") as plain, meter.installed():
             import boto3
 
             from chalicelib.local.provision import DEMO_AGENTS
@@ -691,7 +689,7 @@ def measure(timeout: float) -> tuple[list[Measured], list[Schedule], list[str]]:
                 counts.transitions = run.transitions
                 if run.issue_id:
                     with meter.recording(view):
-                        stack.open_issue(run.issue_id)
+                        stack.view_issue(run.issue_id)
             schedules = measure_schedules(stack, meter)
             queues = event_source_queues()
     finally:

@@ -77,8 +77,9 @@ class DemoMonth:
     def __init__(self, services: Any, clock: SimulatedClock, queue_url: str, seed: int):
         import boto3
 
-        from chalicelib.adapters.dynamodb.repositories import IssueRepository, TaskRepository
+        from chalicelib.adapters.dynamodb.issues import IssueRepository
         from chalicelib.adapters.dynamodb.surveys import SurveyRepository
+        from chalicelib.adapters.dynamodb.tasks import TaskRepository
 
         self.services = services
         self.clock = clock
@@ -137,7 +138,9 @@ class DemoMonth:
         return self.truth
 
     def pump(self, quiet_rounds: int = 4) -> int:
-        """Hand the task queue's messages to the task service until the workflows are quiet."""
+        """Hand the task queue's messages to the workflow side until the workflows are quiet."""
+        from chalicelib.services.workflow.messages import parse
+
         handled = idle = 0
         while idle < quiet_rounds:
             messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
@@ -147,7 +150,7 @@ class DemoMonth:
                 continue
             idle = 0
             for message in messages:
-                self.services.tasks.handle_workflow_message(json.loads(message["Body"]))
+                self.services.stepping.handle(parse(json.loads(message["Body"])))
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
                 handled += 1
         return handled
@@ -180,12 +183,12 @@ class DemoMonth:
         fields = self._values(step_spec.fields)
         holder = task.assigned_to
         if holder.kind == EMAIL:
-            token = self.services.tasks.link_for(task).rsplit("/t/", 1)[1]
-            self.services.tasks.complete_by_link(token, fields)
+            token = self.services.task_links.link_for(task).rsplit("/t/", 1)[1]
+            self.services.completions.complete_by_link(token, fields)
         else:
             roles = frozenset({"agent"}) if holder.kind == USER else frozenset({holder.name})
             name = holder.name if holder.kind == USER else f"demo-{holder.name}"
-            self.services.tasks.complete(task.id, fields, Agent(name, f"{name}@example.com", roles))
+            self.services.completions.complete(task.id, fields, Agent(name, f"{name}@example.com", roles))
         self.truth.completed.append(
             {
                 "issue_id": issue_id,
@@ -202,7 +205,7 @@ class DemoMonth:
         task = self.tasks.get(issue_id, step)
         if task is None or task.status != "open":
             return ""
-        self.services.tasks.customer_replied(issue_id, "Thanks, that works for me.", "email", "customer")
+        self.services.completions.customer_replied(issue_id, "Thanks, that works for me.", "email", "customer")
         self.truth.issues[issue_id].replies.append(self.clock.now)
         return issue_id
 
@@ -315,7 +318,8 @@ def ground_truth_facts(truth: Truth) -> tuple[list[Any], list[Any], list[Any]]:
     """IssueFacts, TaskFacts and SurveyFacts of the month: the generator's own record, and the
     product's records only for what the generator did not decide (deadlines, when the response
     email and the resolution went out, which follow the workflow)."""
-    from chalicelib.adapters.dynamodb.repositories import IssueRepository, TaskRepository
+    from chalicelib.adapters.dynamodb.issues import IssueRepository
+    from chalicelib.adapters.dynamodb.tasks import TaskRepository
     from chalicelib.domain import kpis
     from chalicelib.domain.assignees import CUSTOMER
 

@@ -15,11 +15,10 @@ import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
-from pathlib import Path
 
-from bench.stack import in_process
+from harness import ROOT, in_process
 
-CORPUS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "mail"
+CORPUS = ROOT / "tests" / "fixtures" / "mail"
 SUPPORT = "support@caseflow.test"
 
 
@@ -37,15 +36,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=40)
     args = parser.parse_args()
-    with in_process() as stack:
-        from chalicelib import settings
-        from chalicelib.local.smtp import receive
-
-        bucket = settings.get().mail_bucket
+    with in_process(stage="bench") as stack:
 
         def deliver(raw: bytes, ses_id: str | None = None, to: str = SUPPORT) -> dict[str, str]:
-            event = receive(raw, bucket, [to], "bench@example.com", ses_id)
-            return stack.client.lambda_.invoke("on_inbound_email", event).payload["results"][0]
+            return stack.deliver_email(raw, [to], ses_id)
 
         opened: list[dict[str, str]] = []
 

@@ -23,11 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import boto3
-
-from bench.stack import Embedded
 from chalicelib.domain.deadlines import MIN_TIMER_SECONDS
 from chalicelib.local.pump import CONCURRENCY
+from harness import Embedded
 
 TYPE_ID = "bench-timers"
 STEP_ID = "wait"
@@ -98,13 +96,7 @@ def read_timeline(issue: Issue, timeline: list[dict[str, Any]], seconds: int) ->
 
 def read_history(stack: Embedded, issues: list[Issue]) -> None:
     """When each wait state was entered, i.e. when the timer before its checkpoint fired."""
-    sfn = boto3.client(
-        "stepfunctions",
-        endpoint_url=f"http://127.0.0.1:{stack.aws_port}",
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    sfn = stack.sfn
     machines = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if TYPE_ID in m["name"]]
     executions: dict[str, str] = {}
     for arn in machines:
@@ -141,7 +133,7 @@ def poll(stack: Embedded, headers: dict[str, str], issues: list[Issue], seconds:
             continue
         if time.monotonic() < issue.filed_at + 2 * seconds:
             return
-        details = stack.request("GET", f"/agent/issues/{issue.id}", headers=headers)
+        details = stack.get(f"/agent/issues/{issue.id}", headers=headers)
         assert details.status_code == 200, details.text
         read_timeline(issue, details.json()["timeline"], seconds)
         if not issue.complete:
@@ -230,8 +222,8 @@ def main() -> None:
     stack = Embedded()
     try:
         with stack:
-            ada = stack.login("ada")
-            put = stack.request("PUT", f"/admin/issue-types/{TYPE_ID}", json=definition(args.seconds), headers=ada)
+            ada = stack.sign_in("ada")
+            put = stack.put(f"/admin/issue-types/{TYPE_ID}", definition(args.seconds), headers=ada)
             assert put.status_code in (200, 201), put.text
             issues: list[Issue] = []
             begun = time.monotonic()
@@ -242,7 +234,7 @@ def main() -> None:
                     "customer": {"email": f"bench+{n}@example.com", "name": "Bench"},
                     "fields": {"n": n},
                 }
-                filed = stack.request("POST", "/issues", json=body)
+                filed = stack.post("/issues", body)
                 assert filed.status_code == 201, filed.text
                 issues.append(Issue(filed.json()["id"], time.monotonic()))
             waited_out = False

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from re import _parser as sre  # type: ignore[attr-defined]
 from typing import Any
 
-from bench.stack import InProcess, in_process
+from harness import InProcess, in_process
 
 PRICE_PER_1000_TRANSITIONS = 0.025
 #: Step ids the compiler adds around the steps; not part of the path shown.
@@ -222,7 +222,7 @@ def drive(stack: InProcess, run: Run, type_id: str, number: int, timeout: float)
         if time.monotonic() > deadline:
             run.status = "timed out"
             break
-        details = stack.get(f"/agent/issues/{issue_id}", "alice").json_body
+        details = stack.get(f"/agent/issues/{issue_id}", stack.token("alice")).json_body
         for task in details["tasks"]:
             if task["status"] != "open" or task["id"] in answered:
                 continue
@@ -237,7 +237,7 @@ def answer(stack: InProcess, run: Run, issue_type: Any, task: dict[str, Any], ho
     if kind == "customer":
         if run.variant.reply:
             body = {"text": "I disagree, please look again.", "channel": "email"}
-            response = stack.post(f"/agent/issues/{task['issue_id']}/customer-messages", body, "alice")
+            response = stack.post(f"/agent/issues/{task['issue_id']}/customer-messages", body, stack.token("alice"))
             if response.status_code != 201:
                 run.problems.append(f"customer message for {task['step']}: {response.status_code} {response.body!r}")
         return
@@ -247,7 +247,7 @@ def answer(stack: InProcess, run: Run, issue_type: Any, task: dict[str, Any], ho
         return
     step = issue_type.step(task["step"])
     fields = sample_values(step.fields, run.variant.results.get(step.id, {}))
-    response = stack.post(f"/agent/tasks/{task['id']}/complete", {"fields": fields}, user)
+    response = stack.post(f"/agent/tasks/{task['id']}/complete", {"fields": fields}, stack.token(user))
     if response.status_code != 200:
         run.problems.append(f"completing {task['step']} as {user}: {response.status_code} {response.body!r}")
 
@@ -314,7 +314,7 @@ def main() -> None:
     args = parser.parse_args()
     begun = time.monotonic()
     runs: list[Run] = []
-    with in_process() as stack:
+    with in_process(stage="bench") as stack:
         for run, type_id in planned_runs(stack):
             runs.append(run)
             if type_id:

@@ -9,11 +9,14 @@ from functools import lru_cache
 from chalicelib import settings
 from chalicelib.adapters.cognito import CognitoDirectory, CognitoTokenVerifier
 from chalicelib.adapters.dynamodb.classifier import ClassifierRepository
+from chalicelib.adapters.dynamodb.issue_types import IssueTypeRepository
+from chalicelib.adapters.dynamodb.issues import IssueRepository
 from chalicelib.adapters.dynamodb.kpis import KpiRepository
 from chalicelib.adapters.dynamodb.mail import MailRepository
+from chalicelib.adapters.dynamodb.models import bind as bind_table
 from chalicelib.adapters.dynamodb.rate_limits import RateLimitRepository
-from chalicelib.adapters.dynamodb.repositories import IssueRepository, IssueTypeRepository, TaskRepository
 from chalicelib.adapters.dynamodb.surveys import SurveyRepository
+from chalicelib.adapters.dynamodb.tasks import TaskRepository
 from chalicelib.adapters.metrics import EmfMetrics
 from chalicelib.adapters.outbox import OutboxFolder, OutboxMailer
 from chalicelib.adapters.s3 import S3ObjectStore
@@ -41,8 +44,14 @@ from chalicelib.services.replies import ReplyService
 from chalicelib.services.status_links import StatusLinks
 from chalicelib.services.status_pages import StatusPageService
 from chalicelib.services.surveys import SurveyService
-from chalicelib.services.tasks import TaskService
 from chalicelib.services.web_forms import FormLimits, WebFormService
+from chalicelib.services.workflow.checkpoints import Checkpoints
+from chalicelib.services.workflow.completions import Completions
+from chalicelib.services.workflow.customer_emails import CustomerEmails
+from chalicelib.services.workflow.holder_notifications import HolderNotifications
+from chalicelib.services.workflow.stepping import Stepping
+from chalicelib.services.workflow.task_links import TaskLinks
+from chalicelib.services.workflow.task_timeline import TaskTimeline
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,10 @@ class Services:
     config: settings.Settings
     issue_types: IssueTypeService
     intake: IntakeService
-    tasks: TaskService
+    stepping: Stepping
+    completions: Completions
+    checkpoints: Checkpoints
+    task_links: TaskLinks
     issue_details: IssueDetailsService
     auth: AuthService
     administration: AdministrationService
@@ -68,6 +80,12 @@ class Services:
     outbox: Outbox | None
 
 
+def config() -> settings.Settings:
+    """This process's settings. The one way the app reads them: handlers bind what Chalice needs
+    when app.py is imported (the SQS queues' names), services get theirs from `build`."""
+    return settings.get()
+
+
 @lru_cache(maxsize=1)
 def services() -> Services:
     return build(utc_now)
@@ -76,6 +94,7 @@ def services() -> Services:
 def build(clock: Clock) -> Services:
     """Every service on one clock: the system's, or a simulated one (`bench.demo_month`)."""
     config = settings.get()
+    bind_table(config.table_name, config.region, config.endpoint_url)
     issues = IssueRepository()
     tasks = TaskRepository()
     engine = StepFunctionsEngine(config.workflow_role_arn)
@@ -111,31 +130,67 @@ def build(clock: Clock) -> Services:
     surveys = SurveyService(
         issues, SurveyRepository(), notifications, intake, config.link_secret, config.public_url, clock=clock, kpis=kpis
     )
-    task_service = TaskService(
-        issues,
-        tasks,
-        issue_types,
-        engine,
-        notifications,
-        config.link_secret,
-        config.public_url,
-        on_resolved=surveys.send,
-        status_link=status_links.link_for,
-        clock=clock,
+    # The workflow side, in its parts (chalicelib/services/workflow)
+    timeline = TaskTimeline(issues, clock=clock)
+    task_links = TaskLinks(config.link_secret, config.public_url, clock=clock)
+    holders = HolderNotifications(notifications, timeline, task_links)
+    emails = CustomerEmails(
+        issues=issues,
+        tasks=tasks,
+        issue_types=issue_types,
+        notifications=notifications,
+        timeline=timeline,
+        status_links=status_links,
+    )
+    checkpoints = Checkpoints(
+        issues=issues,
+        tasks=tasks,
+        issue_types=issue_types,
+        timeline=timeline,
+        holders=holders,
+        emails=emails,
         kpis=kpis,
+        clock=clock,
+    )
+    completions = Completions(
+        issues=issues,
+        tasks=tasks,
+        issue_types=issue_types,
+        engine=engine,
+        timeline=timeline,
+        links=task_links,
+        kpis=kpis,
+        clock=clock,
+    )
+    stepping = Stepping(
+        issues=issues,
+        tasks=tasks,
+        issue_types=issue_types,
+        engine=engine,
+        timeline=timeline,
+        holders=holders,
+        emails=emails,
+        checkpoints=checkpoints,
+        completions=completions,
+        surveys=surveys,
+        kpis=kpis,
+        clock=clock,
     )
     own_addresses = (config.sender_address, config.support_address)
-    reopenings = ReopeningService(issues, task_service, intake, clock=clock, kpis=kpis)
+    reopenings = ReopeningService(issues, stepping, intake, clock=clock, kpis=kpis)
     return Services(
         config=config,
         issue_types=issue_types,
         intake=intake,
-        tasks=task_service,
+        stepping=stepping,
+        completions=completions,
+        checkpoints=checkpoints,
+        task_links=task_links,
         issue_details=IssueDetailsService(issues, tasks, issue_types),
         auth=AuthService(directory, verifier),
         administration=AdministrationService(issue_types, issues),
         inbound_email=InboundEmailService(
-            issues, mail, store, intake, task_service, support, message_ids, own_addresses, clock, reopenings
+            issues, mail, store, intake, completions, support, message_ids, own_addresses, clock, reopenings
         ),
         replies=ReplyService(issues, issue_types, notifications, store),
         classification=classification,
@@ -144,11 +199,11 @@ def build(clock: Clock) -> Services:
         ),
         status_links=status_links,
         status_pages=StatusPageService(
-            issues, tasks, issue_types, task_service, notifications, status_links, store, clock=clock
+            issues, tasks, issue_types, completions, notifications, status_links, store, clock=clock
         ),
         surveys=surveys,
         issue_type_changes=IssueTypeChangeService(
-            issues, issue_types, engine, task_service, intake, classification, clock=clock, kpis=kpis
+            issues, issue_types, engine, stepping, intake, classification, clock=clock, kpis=kpis
         ),
         web_forms=WebFormService(
             issue_types,
@@ -164,6 +219,6 @@ def build(clock: Clock) -> Services:
             clock=clock,
         ),
         outbox=outbox,
-        ops_kpis=OpsKpiService(kpi_repository, issues, issue_types, clock=clock, sweep=task_service.reconcile_due),
+        ops_kpis=OpsKpiService(kpi_repository, issues, issue_types, clock=clock, sweep=checkpoints),
         reopenings=reopenings,
     )

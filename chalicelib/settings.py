@@ -1,7 +1,8 @@
 """Every environment variable Caseflow reads, validated in one place.
 
 The names are module constants so that `infra/` and the local runtime set exactly the variables
-the functions read. Nothing else in `app.py` or `chalicelib/` touches `os.environ`.
+the functions read. Nothing else in `app.py` or `chalicelib/` touches `os.environ`, and no module
+but `bootstrap` reads the settings when it is imported (`bootstrap.config()`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ REGION = "AWS_DEFAULT_REGION"
 ENDPOINT_URL = "AWS_ENDPOINT_URL"
 
 #: The queue's name is needed when `app.py` is imported (Chalice binds the SQS event source at
-#: import time), so it has a fixed default shared by infra and the local runtime.
+#: import time, through `bootstrap.config()`), so it has a fixed default shared by infra and the
+#: local runtime.
 DEFAULT_TASK_QUEUE_NAME = "caseflow-tasks"
 #: Background jobs (classifier training); fixed for the same reason as the task queue.
 DEFAULT_JOBS_QUEUE_NAME = "caseflow-jobs"
@@ -91,6 +93,11 @@ class Settings:
     @property
     def is_dev(self) -> bool:
         return self.stage == DEV_STAGE
+
+    @property
+    def inbound_mail_prefix(self) -> str:
+        """Where SES's receipt rule stores inbound mail in the mail bucket (fixed, see INBOUND_MAIL_PREFIX)."""
+        return INBOUND_MAIL_PREFIX
 
     @property
     def jwks_url(self) -> str:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import boto3
 import jwt
-import requests
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.errors import Unauthenticated
@@ -64,36 +62,32 @@ class CognitoDirectory:
 
 
 class CognitoTokenVerifier:
-    """Checks an id token's signature (the pool's JWKS), expiry, issuer, audience and use."""
+    """Checks an id token's signature (the pool's JWKS), expiry, issuer, audience and use.
+
+    PyJWT's `PyJWKClient` fetches the JWKS and keeps it for an hour; a token naming a key it does
+    not hold makes it fetch again, at most once every 30 seconds (a new key after rotation).
+    """
 
     def __init__(self, jwks_url: str, issuer: str, audience: str):
-        self._jwks_url = jwks_url
+        self._jwks = jwt.PyJWKClient(jwks_url, lifespan=_JWKS_TTL_SECONDS, timeout=5)
         self._issuer = issuer
         self._audience = audience
-        self._keys: dict[str, Any] = {}
-        self._fetched_at = 0.0
-
-    def _key(self, kid: str) -> Any:
-        if kid not in self._keys or time.monotonic() - self._fetched_at > _JWKS_TTL_SECONDS:
-            response = requests.get(self._jwks_url, timeout=5)
-            response.raise_for_status()
-            self._keys = {k["kid"]: jwt.PyJWK(k).key for k in response.json()["keys"]}
-            self._fetched_at = time.monotonic()
-        if kid not in self._keys:
-            raise Unauthenticated("token signed by an unknown key")
-        return self._keys[kid]
 
     def verify(self, token: str) -> dict[str, Any]:
         try:
-            header = jwt.get_unverified_header(token)
+            key = self._jwks.get_signing_key_from_jwt(token)
             claims = jwt.decode(
                 token,
-                self._key(header.get("kid", "")),
+                key,
                 algorithms=["RS256"],
                 audience=self._audience,
                 issuer=self._issuer,
                 options={"require": ["exp", "iss", "aud", "token_use"]},
             )
+        except jwt.PyJWKClientConnectionError:
+            raise  # the JWKS could not be fetched: our failure, not the caller's
+        except jwt.PyJWKClientError as exc:
+            raise Unauthenticated("token signed by an unknown key") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid token: {exc}") from exc
         if claims.get("token_use") != "id":

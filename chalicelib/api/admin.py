@@ -5,33 +5,29 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.agents import current_agent
-from chalicelib.api.errors import json_body, json_response, maps_domain_errors
+from chalicelib.api.errors import json_body, json_response
 from chalicelib.bootstrap import services
 
 admin = Blueprint(__name__)
 
 
 @admin.route("/admin/issue-types", methods=["GET"])
-@maps_domain_errors
 def list_types() -> Response:
     return json_response(200, {"issue_types": services().administration.list_types(current_agent(admin))})
 
 
 @admin.route("/admin/issue-types/validate", methods=["POST"])
-@maps_domain_errors
 def validate_type() -> Response:
     agent = current_agent(admin)
     return json_response(200, services().administration.validate(json_body(admin.current_request.raw_body), agent))
 
 
 @admin.route("/admin/issue-types/{type_id}", methods=["GET"])
-@maps_domain_errors
 def get_type(type_id: str) -> Response:
     return json_response(200, services().administration.get_type(type_id, current_agent(admin)))
 
 
 @admin.route("/admin/issue-types/{type_id}", methods=["PUT"])
-@maps_domain_errors
 def put_type(type_id: str) -> Response:
     agent = current_agent(admin)
     created, published = services().administration.put_type(type_id, json_body(admin.current_request.raw_body), agent)
@@ -39,13 +35,11 @@ def put_type(type_id: str) -> Response:
 
 
 @admin.route("/admin/issue-types/{type_id}/versions", methods=["GET"])
-@maps_domain_errors
 def type_versions(type_id: str) -> Response:
     return json_response(200, {"versions": services().administration.versions(type_id, current_agent(admin))})
 
 
 @admin.route("/admin/customers/{email}/segment", methods=["PUT"])
-@maps_domain_errors
 def set_segment(email: str) -> Response:
     agent = current_agent(admin)
     return json_response(
@@ -54,21 +48,18 @@ def set_segment(email: str) -> Response:
 
 
 @admin.route("/admin/quarantine", methods=["GET"])
-@maps_domain_errors
 def quarantine() -> Response:
     """Mail kept in S3 that opened no issue (unparseable, spam, loops, stray reports), newest first."""
     return json_response(200, {"messages": services().inbound_email.quarantined(current_agent(admin))})
 
 
 @admin.route("/admin/classifier", methods=["GET"])
-@maps_domain_errors
 def classifier_status() -> Response:
     """The model in use, the latest training runs and how many examples agents have given."""
     return json_response(200, services().classification.status(current_agent(admin)))
 
 
 @admin.route("/admin/classifier/training", methods=["POST"])
-@maps_domain_errors
 def train_classifier() -> Response:
     """Queue a training run now instead of waiting for the night; GET /admin/classifier shows it.
 
@@ -77,7 +68,6 @@ def train_classifier() -> Response:
 
 
 @admin.route("/admin/ops/hourly", methods=["POST"])
-@maps_domain_errors
 def run_hourly_schedule() -> Response:
     """Run the hourly schedule now (SLA sweep, roll-ups, backlog); `from`/`to` roll up older hours again."""
     body = json_body(admin.current_request.raw_body) if admin.current_request.raw_body else {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.errors import json_body, json_response, maps_domain_errors
+from chalicelib.api.errors import json_body, json_response
 from chalicelib.bootstrap import services
 from chalicelib.domain.agents import Agent
 
@@ -21,58 +21,50 @@ def _agent() -> Agent:
 
 
 @agents.route("/auth/login", methods=["POST"])
-@maps_domain_errors
 def login() -> Response:
     return json_response(200, services().auth.login(json_body(agents.current_request.raw_body)))
 
 
 @agents.route("/agent/me", methods=["GET"])
-@maps_domain_errors
 def me() -> Response:
     agent = _agent()
     return json_response(200, {"username": agent.username, "email": agent.email, "roles": sorted(agent.roles)})
 
 
 @agents.route("/agent/tasks", methods=["GET"])
-@maps_domain_errors
 def my_tasks() -> Response:
-    return json_response(200, {"tasks": services().tasks.queue(_agent())})
+    return json_response(200, {"tasks": services().completions.queue(_agent())})
 
 
 @agents.route("/agent/issues/{issue_id}", methods=["GET"])
-@maps_domain_errors
 def issue_details(issue_id: str) -> Response:
     return json_response(200, services().issue_details.for_agent(issue_id, _agent()))
 
 
 @agents.route("/agent/issues/by-reference/{reference}", methods=["GET"])
-@maps_domain_errors
 def issue_by_reference(reference: str) -> Response:
     return json_response(200, services().issue_details.by_reference(reference, _agent()))
 
 
 @agents.route("/agent/tasks/{task_id}/complete", methods=["POST"])
-@maps_domain_errors
 def complete_task(task_id: str) -> Response:
     agent = _agent()
     body = json_body(agents.current_request.raw_body)
     fields = body.get("fields") if isinstance(body, dict) else None
-    return json_response(200, services().tasks.complete(task_id, fields, agent))
+    return json_response(200, services().completions.complete(task_id, fields, agent))
 
 
 @agents.route("/agent/issues/{issue_id}/customer-messages", methods=["POST"])
-@maps_domain_errors
 def record_customer_message(issue_id: str) -> Response:
     """An agent records what the customer said (e.g. on the phone); a step waiting for it resumes."""
     agent = _agent()
     body = json_body(agents.current_request.raw_body)
     body = body if isinstance(body, dict) else {}
-    result = services().tasks.record_customer_message(issue_id, body.get("text"), body.get("channel"), agent)
+    result = services().completions.record_customer_message(issue_id, body.get("text"), body.get("channel"), agent)
     return json_response(201, result)
 
 
 @agents.route("/agent/issues/{issue_id}/replies", methods=["POST"])
-@maps_domain_errors
 def reply_to_customer(issue_id: str) -> Response:
     """Email the customer in the issue's thread; their answer comes back to this issue."""
     agent = _agent()
@@ -82,7 +74,6 @@ def reply_to_customer(issue_id: str) -> Response:
 
 
 @agents.route("/agent/issues/{issue_id}/attachments", methods=["GET"])
-@maps_domain_errors
 def attachment_link(issue_id: str) -> Response:
     """A short-lived download link to an attachment, named by its `key` on the timeline."""
     agent = _agent()
@@ -91,7 +82,6 @@ def attachment_link(issue_id: str) -> Response:
 
 
 @agents.route("/agent/issues/{issue_id}/type", methods=["POST"])
-@maps_domain_errors
 def set_issue_type(issue_id: str) -> Response:
     """Confirm or correct the issue's type (`{"type"}`): a change moves it to that type's process,
     and the classifier learns from it."""
@@ -102,7 +92,6 @@ def set_issue_type(issue_id: str) -> Response:
 
 
 @agents.route("/agent/issues/{issue_id}/reopen", methods=["POST"])
-@maps_domain_errors
 def reopen_issue(issue_id: str) -> Response:
     body = json_body(agents.current_request.raw_body) if agents.current_request.raw_body else {}
     return json_response(200, services().reopenings.reopen_by_agent(issue_id, body, _agent()))

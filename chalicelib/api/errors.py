@@ -1,45 +1,74 @@
-"""The one place where domain errors become HTTP responses, and where request bodies are read."""
+"""The one table of what each domain error means in HTTP, its two shapers (JSON for the API, a
+page for the browser), and the reading of JSON request bodies.
+
+The edge (`api/edge.py`) catches the errors of `MAPPED` around every route and hands them to the
+route's blueprint's shaper; both shapers take the status from `STATUS`.
+"""
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalice import Response
 
 from chalicelib.domain import free_text
 from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from chalicelib.web_tokens.signed_links import LinkExpired, LinkInvalid
 
-_STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403}
+#: Each domain error class and its HTTP status; a subclass has its base's (e.g. `StaleIssue` is a 409).
+STATUS: Mapping[type[Exception], int] = {
+    ValidationFailed: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    LinkInvalid: 404,
+    Conflict: 409,
+    LinkExpired: 410,
+}
+#: What the edge catches; any other exception is Chalice's 500.
+MAPPED: tuple[type[Exception], ...] = tuple(STATUS)
 #: No request of Caseflow's nests deeper than an issue type's definition does.
 MAX_JSON_DEPTH = 32
+
+#: A page for one kind of error, given the error and its status from `STATUS`.
+ProblemPage = Callable[[Exception, int], Response]
+#: What a blueprint's routes answer for a domain error; None: not this blueprint's to answer (a 500).
+ErrorShaper = Callable[[Exception], Response | None]
+
+
+def status_of(exc: Exception) -> int:
+    """The status of a domain error of `MAPPED`: its class's, else its nearest base's."""
+    return next(STATUS[kind] for kind in type(exc).__mro__ if kind in STATUS)
+
+
+def _closest(exc: Exception, table: Mapping[type[Exception], Any]) -> Any:
+    return next((table[kind] for kind in type(exc).__mro__ if kind in table), None)
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
 
 
-def error_response(exc: Exception) -> Response:
+def json_error(exc: Exception) -> Response:
+    """The JSON shaper: every field of a ValidationFailed, else the message; a 401 asks for a bearer token."""
+    status = status_of(exc)
     if isinstance(exc, ValidationFailed):
-        return json_response(400, {"errors": [e.as_dict() for e in exc.errors]})
-    if isinstance(exc, Unauthenticated):
-        return json_response(401, {"message": str(exc)}, {"WWW-Authenticate": "Bearer"})
-    return json_response(_STATUS[type(exc)], {"message": str(exc)})
+        return json_response(status, {"errors": [e.as_dict() for e in exc.errors]})
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    return json_response(status, {"message": str(exc)}, headers)
 
 
-def maps_domain_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the domain errors a view raises into their HTTP status codes."""
+def problem_pages(pages: Mapping[type[Exception], ProblemPage]) -> ErrorShaper:
+    """The page shaper of a blueprint: the page its table gives the error's class (or nearest base),
+    with the status `STATUS` gives it; None for an error the table leaves out."""
 
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except (ValidationFailed, Unauthenticated, NotFound, Conflict, Forbidden) as exc:
-            return error_response(exc)
+    def shape(exc: Exception) -> Response | None:
+        problem = _closest(exc, pages)
+        return problem(exc, status_of(exc)) if problem else None
 
-    return wrapper
+    return shape
 
 
 def json_body(raw: bytes | None) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.agents import current_agent
-from chalicelib.api.errors import json_response, maps_domain_errors
+from chalicelib.api.errors import json_response
 from chalicelib.bootstrap import services
 from chalicelib.domain.kpi_rollups import as_csv
 
@@ -14,7 +14,6 @@ CSV = "text/csv"
 
 
 @ops.route("/ops/kpis", methods=["GET"])
-@maps_domain_errors
 def kpis() -> Response:
     request = ops.current_request
     report = services().ops_kpis.report_for(current_agent(ops), request.query_params)

@@ -14,7 +14,9 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.pages import SECURITY_HEADERS, forged_form, form_values, guarded_page
+from chalicelib.api.edge import fixed_scope
+from chalicelib.api.errors import problem_pages, status_of
+from chalicelib.api.pages import SECURITY_HEADERS, form_values, guarded_page
 from chalicelib.bootstrap import services
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import FieldError, Forbidden, Unauthenticated, ValidationFailed
@@ -70,10 +72,6 @@ def _guarded(status: int, template: str, **context: Any) -> Response:
     return guarded_page(headers, services().config.link_secret, _SCOPE, _secure(), status, template, **context)
 
 
-def _forged(values: dict[str, Any]) -> Response | None:
-    return forged_form(ops_pages.current_request.headers, services().config.link_secret, _SCOPE, values)
-
-
 # --- sign-in -------------------------------------------------------------------------------------
 
 
@@ -90,24 +88,20 @@ def sign_in_form() -> Response:
 @ops_pages.route(SIGN_IN, methods=["POST"], content_types=[_FORM])
 def sign_in() -> Response:
     values = form_values(ops_pages.current_request.raw_body, set())
-    if forged := _forged(values):
-        return forged
     username = str(values.get("username", "")).strip()
     try:
         tokens = services().auth.login({"username": username, "password": values.get("password", "")})
     except ValidationFailed as exc:
         errors = [FieldError(e.field, f"Enter your {e.field}.") for e in exc.errors]
-        return _guarded(400, "ops_sign_in.html", username=username, errors=errors)
-    except Unauthenticated:
+        return _guarded(status_of(exc), "ops_sign_in.html", username=username, errors=errors)
+    except Unauthenticated as exc:
         errors = [FieldError("password", "Wrong username or password.")]
-        return _guarded(401, "ops_sign_in.html", username=username, errors=errors)
+        return _guarded(status_of(exc), "ops_sign_in.html", username=username, errors=errors)
     return _redirect(DASHBOARD, _session_cookie(tokens["id_token"], int(tokens.get("expires_in") or 3600)))
 
 
 @ops_pages.route("/ops/sign-out", methods=["POST"], content_types=[_FORM])
 def sign_out() -> Response:
-    if forged := _forged(form_values(ops_pages.current_request.raw_body, set())):
-        return forged
     return _redirect(SIGN_IN, _session_cookie("", 0))
 
 
@@ -124,9 +118,9 @@ def dashboard() -> Response:
     try:
         report = services().ops_kpis.report_for(agent, query)
     except Forbidden as exc:
-        return _guarded(403, "ops_forbidden.html", username=agent.username, message=str(exc))
+        return _guarded(status_of(exc), "ops_forbidden.html", username=agent.username, message=str(exc))
     except ValidationFailed as exc:
-        return _dashboard(400, agent, query, errors=exc.errors)
+        return _dashboard(status_of(exc), agent, query, errors=exc.errors)
     filters = {name: report.get(name) or "" for name in _FILTERS}
     return _dashboard(200, agent, filters, report_body=html.body(report, datetime.now(UTC)))
 
@@ -161,3 +155,9 @@ def report_stylesheet() -> Response:
         "X-Content-Type-Options": SECURITY_HEADERS["X-Content-Type-Options"],
     }
     return Response(body=html.STYLESHEET, status_code=200, headers=headers)
+
+
+#: Every form post of the ops pages (sign-in, sign-out) carries a token of one CSRF scope.
+FORMS = fixed_scope(_SCOPE)
+#: The pages answer their errors where they happen (a sign-in form again, a redirect): none left here.
+PROBLEMS = problem_pages({})

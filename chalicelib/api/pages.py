@@ -77,6 +77,17 @@ def set_form_cookie(value: str, secure: bool) -> dict[str, str]:
     return {"Set-Cookie": f"{csrf.COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict{flags}"}
 
 
+def form_token(request_headers: Any, secret: str, scope: str, secure: bool) -> tuple[str, dict[str, str]]:
+    """The CSRF token a page's form in `scope` carries, and the headers that give the browser its
+    form cookie when it has none yet (the token is bound to that cookie)."""
+    cookie = form_cookie(request_headers)
+    headers: dict[str, str] = {}
+    if not csrf.well_formed(cookie):
+        cookie = csrf.new_cookie()
+        headers = set_form_cookie(cookie, secure)
+    return csrf.token(secret, cookie or "", scope), headers
+
+
 def guarded_page(
     request_headers: Any,
     secret: str,
@@ -90,18 +101,13 @@ def guarded_page(
     **context: Any,
 ) -> Response:
     """A page whose forms carry a CSRF token; the browser gets the form cookie if it has none."""
-    cookie = form_cookie(request_headers)
-    headers = dict(extra_headers or {})
-    if not csrf.well_formed(cookie):
-        cookie = csrf.new_cookie()
-        headers.update(set_form_cookie(cookie, secure))
-    return page(status, template, extra_headers=headers, csrf=csrf.token(secret, cookie or "", scope), **context)
+    token, cookie_headers = form_token(request_headers, secret, scope, secure)
+    headers = {**(extra_headers or {}), **cookie_headers}
+    return page(status, template, extra_headers=headers, csrf=token, **context)
 
 
-def forged_form(request_headers: Any, secret: str, scope: str, values: dict[str, Any]) -> Response | None:
-    """A 403 page when a post does not carry the token of the browser's own form; None when it does."""
-    if csrf.valid(secret, form_cookie(request_headers), scope, str(values.get(csrf.FIELD, ""))):
-        return None
+def reload_page() -> Response:
+    """What a form post without the token of the browser's own form gets (see `edge.FormGuard`)."""
     return page(
         403,
         "message.html",

@@ -1,16 +1,20 @@
 """Customers' web pages: the catalogue of issue types, each type's form, and its confirmation.
 
-Plain HTML forms that work without JavaScript; the guards (CSRF, honeypot, rate limits) and the
-intake live in the web form service, the markup decisions in `web_forms.form_view`.
+Plain HTML forms that work without JavaScript. A form's CSRF token is made and checked at the
+edge (`FORMS`, scoped to the type); the other guards (submission id, honeypot, rate limits) and
+the intake live in the web form service, the markup decisions in `web_forms.form_view`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.pages import STYLESHEET, STYLESHEET_PATH, form_cookie, page, set_form_cookie
+from chalicelib.api.edge import FormGuard
+from chalicelib.api.errors import problem_pages
+from chalicelib.api.pages import STYLESHEET, STYLESHEET_PATH, form_token, page
 from chalicelib.api.web_forms import form_view, one_line
 from chalicelib.bootstrap import services
 from chalicelib.domain.errors import NotFound
@@ -46,21 +50,16 @@ def stylesheet() -> Response:
 
 @public_pages.route("/report/{type_id}", methods=["GET"])
 def show_form(type_id: str) -> Response:
-    try:
-        form = services().web_forms.blank_form(type_id, _cookie())
-    except NotFound:
-        return _not_found()
-    return _form(200, form)
+    token, cookie_headers = _token(type_id)
+    return _form(200, services().web_forms.blank_form(type_id, token), cookie_headers)
 
 
 @public_pages.route("/report/{type_id}", methods=["POST"], content_types=[_FORM])
 def send_form(type_id: str) -> Response:
     request = public_pages.current_request
     address = ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
-    try:
-        outcome = services().web_forms.submit(type_id, parse_form(request.raw_body), _cookie(), address)
-    except NotFound:
-        return _not_found()
+    token, _ = _token(type_id)
+    outcome = services().web_forms.submit(type_id, parse_form(request.raw_body), address, token)
     if isinstance(outcome, FormPage):
         return _form(400, outcome)
     if isinstance(outcome, Confirmation):
@@ -74,17 +73,7 @@ def send_form(type_id: str) -> Response:
             attachments=outcome.issue_type.attachments,
         )
     if isinstance(outcome, Refused):
-        return _problem(
-            403,
-            "Please reload the form",
-            [
-                "For your safety we accept a form only from the page that showed it, and this one could not be "
-                "checked: it may have been open for a long time, or cookies may be blocked.",
-                "Nothing was sent. Reload the form, fill it in again and send it.",
-            ],
-            f"/report/{outcome.type_id}",
-            "Reload the form",
-        )
+        return _reload_form(outcome.type_id)
     if isinstance(outcome, Limited):
         minutes = max(1, math.ceil(outcome.retry_after.total_seconds() / 60))
         return _problem(
@@ -113,11 +102,29 @@ def send_form(type_id: str) -> Response:
     )
 
 
-def _form(status: int, form: FormPage) -> Response:
-    headers = {}
-    if form.new_cookie:
-        headers = set_form_cookie(form.new_cookie, services().config.public_url.startswith("https://"))
-    return page(status, "report_form.html", extra_headers=headers, form=form_view(form))
+def _token(type_id: str) -> tuple[str, dict[str, str]]:
+    """The CSRF token of this type's form, and the form cookie's headers if the browser has none."""
+    config = services().config
+    secure = config.public_url.startswith("https://")
+    return form_token(public_pages.current_request.headers, config.link_secret, type_id, secure)
+
+
+def _form(status: int, form: FormPage, headers: dict[str, str] | None = None) -> Response:
+    return page(status, "report_form.html", extra_headers=headers or {}, form=form_view(form))
+
+
+def _reload_form(type_id: str) -> Response:
+    return _problem(
+        403,
+        "Please reload the form",
+        [
+            "For your safety we accept a form only from the page that showed it, and this one could not be "
+            "checked: it may have been open for a long time, or cookies may be blocked.",
+            "Nothing was sent. Reload the form, fill it in again and send it.",
+        ],
+        f"/report/{type_id}",
+        "Reload the form",
+    )
 
 
 def _problem(
@@ -139,9 +146,9 @@ def _problem(
     )
 
 
-def _not_found() -> Response:
+def _not_found(_exc: Exception, status: int) -> Response:
     return _problem(
-        404,
+        status,
         "We can't find that form",
         ["The address may be mistyped, or this kind of report is no longer taken online."],
         "/",
@@ -149,5 +156,12 @@ def _not_found() -> Response:
     )
 
 
-def _cookie() -> str | None:
-    return form_cookie(public_pages.current_request.headers)
+def _forged(params: Mapping[str, str]) -> Response:
+    """A post without its form's token: a form that does not exist is still a 404, as it was before the check."""
+    issue_type = services().web_forms.form_type(params["type_id"])
+    return _reload_form(issue_type.id)
+
+
+#: A form's token is scoped to its type: a token of one type's form does not fit another's.
+FORMS = FormGuard(scope=lambda params: params["type_id"], refused=_forged)
+PROBLEMS = problem_pages({NotFound: _not_found})

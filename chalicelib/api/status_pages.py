@@ -1,44 +1,50 @@
-"""Customers' status pages and survey answers: signed links, no account.
+"""Customers' status pages: a signed link, no account.
 
 A bad or expired status link gets a page that offers a new one by email, and says the same thing
-whether or not the address or the issue exists.
+whether or not the address or the issue exists. The pages' forms share one CSRF scope (`FORMS`).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 
-from chalicelib.api.pages import forged_form, form_values, guarded_page, page, posting_to
+from chalicelib.api.edge import fixed_scope
+from chalicelib.api.errors import ProblemPage, problem_pages, status_of
+from chalicelib.api.pages import form_values, guarded_page, page, posting_to
 from chalicelib.bootstrap import services
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.web_tokens.signed_links import LinkExpired, LinkInvalid
 
 status_pages = Blueprint(__name__)
 _FORM = "application/x-www-form-urlencoded"
-_BAD_LINK = (LinkInvalid, LinkExpired, NotFound)
 STATUS = "status"
-SURVEY = "survey"
 
 
-def _guarded(
-    status_code: int, template: str, scope: str, headers: dict[str, str] | None = None, **context: object
+def customer_page(
+    request_headers: Any,
+    scope: str,
+    status_code: int,
+    template: str,
+    /,
+    *,
+    extra_headers: dict[str, str] | None = None,
+    **context: Any,
 ) -> Response:
+    """A page of the customers' site whose forms carry a CSRF token of `scope`; Secure cookie over HTTPS."""
     config = services().config
-    request_headers = status_pages.current_request.headers
     secure = config.public_url.startswith("https://")
+    headers = extra_headers
     return guarded_page(
         request_headers, config.link_secret, scope, secure, status_code, template, extra_headers=headers, **context
     )
 
 
-def _forged(values: dict[str, object], scope: str) -> Response | None:
-    return forged_form(status_pages.current_request.headers, services().config.link_secret, scope, values)
-
-
-def _bad_status_link(exc: Exception) -> Response:
-    if isinstance(exc, LinkExpired):
-        return _guarded(410, "status_problem.html", STATUS, title="This link has expired", message="It worked 90 days.")
-    return _guarded(404, "status_problem.html", STATUS, title="This link does not work", message="Check the link.")
+def _guarded(status_code: int, template: str, headers: dict[str, str] | None = None, **context: object) -> Response:
+    return customer_page(
+        status_pages.current_request.headers, STATUS, status_code, template, extra_headers=headers, **context
+    )
 
 
 def _status_page(token: str, status_code: int = 200, **context: object) -> Response:
@@ -46,15 +52,12 @@ def _status_page(token: str, status_code: int = 200, **context: object) -> Respo
     view = services().status_pages.view(token)
     upload = view["upload"]
     headers = posting_to(upload["url"]) if upload else None
-    return _guarded(status_code, "status.html", STATUS, headers, view=view, upload=upload, **context)
+    return _guarded(status_code, "status.html", headers, view=view, upload=upload, **context)
 
 
 @status_pages.route("/s/{token}", methods=["GET"])
 def show_status(token: str) -> Response:
-    try:
-        return _status_page(token)
-    except _BAD_LINK as exc:
-        return _bad_status_link(exc)
+    return _status_page(token)
 
 
 @status_pages.route("/s/{token}/uploaded", methods=["GET"])
@@ -63,39 +66,29 @@ def file_uploaded(token: str) -> Response:
     key = (status_pages.current_request.query_params or {}).get("key")
     try:
         services().status_pages.record_upload(token, key)
-    except _BAD_LINK as exc:
-        return _bad_status_link(exc)
     except ValidationFailed as exc:
-        return _status_page(token, 400, upload_error=exc.errors[0].message)
+        return _status_page(token, status_of(exc), upload_error=exc.errors[0].message)
     return _status_page(token, notice="Thank you, we have your file.")
 
 
 @status_pages.route("/s/{token}", methods=["POST"], content_types=[_FORM])
 def reply_on_status_page(token: str) -> Response:
     """The customer writes to us from the status page, exactly as by email."""
-    values = form_values(status_pages.current_request.raw_body, set())
-    message = values.get("message", "")
-    if forged := _forged(values, STATUS):
-        return forged
+    message = form_values(status_pages.current_request.raw_body, set()).get("message", "")
     try:
         services().status_pages.reply(token, message)
-    except _BAD_LINK as exc:
-        return _bad_status_link(exc)
     except ValidationFailed as exc:
-        return _status_page(token, 400, error=exc.errors[0].message, message=message)
+        return _status_page(token, status_of(exc), error=exc.errors[0].message, message=message)
     return _status_page(token, notice="Thank you, we have your message.")
 
 
 @status_pages.route("/s", methods=["POST"], content_types=[_FORM])
 def new_status_link() -> Response:
-    values = form_values(status_pages.current_request.raw_body, set())
-    email = values.get("email", "")
-    if forged := _forged(values, STATUS):
-        return forged
+    email = form_values(status_pages.current_request.raw_body, set()).get("email", "")
     try:
         services().status_pages.send_new_link(email)
     except ValidationFailed as exc:
-        return _guarded(400, "status_problem.html", STATUS, title="Get a new link", message=exc.errors[0].message)
+        return _guarded(status_of(exc), "status_problem.html", title="Get a new link", message=exc.errors[0].message)
     return page(
         200,
         "message.html",
@@ -104,34 +97,16 @@ def new_status_link() -> Response:
     )
 
 
-def _bad_survey_link(exc: Exception) -> Response:
-    if isinstance(exc, Conflict):
-        return page(409, "message.html", title="You have answered already", message=str(exc))
-    if isinstance(exc, LinkExpired):
-        return page(410, "message.html", title="This survey has closed", message="Thank you all the same.")
-    return page(404, "message.html", title="This link does not work", message="Check that it was copied whole.")
+def _bad_link(title: str, message: str) -> ProblemPage:
+    """A bad link's page, with the form that asks for a new one."""
+    return lambda _exc, status: _guarded(status, "status_problem.html", title=title, message=message)
 
 
-@status_pages.route("/survey/{token}", methods=["GET"])
-def answer_survey(token: str) -> Response:
-    """One click records the score the link carries; clicking again changes nothing."""
-    try:
-        return _guarded(200, "survey.html", SURVEY, answer=services().surveys.answer(token))
-    except (*_BAD_LINK, Conflict) as exc:
-        return _bad_survey_link(exc)
-
-
-@status_pages.route("/survey/{token}", methods=["POST"], content_types=[_FORM])
-def comment_on_survey(token: str) -> Response:
-    values = form_values(status_pages.current_request.raw_body, set())
-    comment = values.get("comment", "")
-    if forged := _forged(values, SURVEY):
-        return forged
-    surveys = services().surveys
-    try:
-        answer = surveys.comment(token, comment)
-    except (*_BAD_LINK, Conflict) as exc:
-        return _bad_survey_link(exc)
-    except ValidationFailed as exc:
-        return _guarded(400, "survey.html", SURVEY, answer=surveys.answer(token), error=exc.errors[0].message)
-    return page(200, "survey.html", answer=answer, commented=True)
+FORMS = fixed_scope(STATUS)
+PROBLEMS = problem_pages(
+    {
+        LinkExpired: _bad_link("This link has expired", "It worked 90 days."),
+        LinkInvalid: _bad_link("This link does not work", "Check the link."),
+        NotFound: _bad_link("This link does not work", "Check the link."),
+    }
+)

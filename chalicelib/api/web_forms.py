@@ -18,13 +18,13 @@ from chalicelib.domain.errors import FieldError
 from chalicelib.domain.fields import MAX_TEXT_LENGTH, TODAY, FieldSpec, Option
 from chalicelib.domain.issue_types import IssueType
 from chalicelib.services.web_forms import (
-    CSRF_FIELD,
     CUSTOMER_EMAIL,
     CUSTOMER_NAME,
     HONEYPOT_FIELD,
     SUBMISSION_FIELD,
     FormPage,
 )
+from chalicelib.web_tokens.csrf import FIELD as CSRF_FIELD
 
 #: A choice with at most this many options is a group of radio buttons, else a drop-down list.
 MAX_RADIOS = 4

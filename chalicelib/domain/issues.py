@@ -1,13 +1,21 @@
-"""Issues, customers and the timeline of what happened to an issue."""
+"""Issues, customers and the timeline of what happened to an issue.
+
+An issue changes only through its transitions (`Issue.open`, `enter_step`, `raise_priority`,
+`resolve`, `reopen`, `change_type`, `with_execution`): pure functions of the issue that return the
+new issue, or raise `TransitionRefused` when its state does not allow the change. Storing the result
+is the repository's business (decision 0021).
+"""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from ulid import ULID
+
+from chalicelib.domain.errors import Conflict
 
 OPEN = "open"
 RESOLVED = "resolved"
@@ -72,7 +80,15 @@ class TimelineEvent:
         }
 
 
-@dataclass
+class TransitionRefused(Conflict):
+    """The issue's state does not allow the change (e.g. reopening an issue that is not resolved)."""
+
+
+class StaleIssue(Conflict):
+    """The issue was changed by someone else since this copy of it was read: nothing was written."""
+
+
+@dataclass(frozen=True)
 class Issue:
     id: str
     reference: str
@@ -99,7 +115,94 @@ class Issue:
     reopenings: int = 0
     #: Whether the customer had written once when it was first resolved (first-contact resolution).
     resolved_with_one_contact: bool | None = None
+    #: The stored version this copy was read at, for optimistic locking; 0 before it was first
+    #: written under a version. Not part of what the issue is: equal issues may differ in it.
+    version: int = field(default=0, compare=False)
 
     @property
     def execution_name(self) -> str:
         return self.id if self.run == 1 else f"{self.id}-{self.run}"
+
+    # Transitions: each returns the issue as it is after the change, or raises TransitionRefused.
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        id: str,
+        reference: str,
+        type_id: str,
+        type_version: int,
+        channel: str,
+        customer_id: str,
+        fields: dict[str, Any],
+        created_at: datetime,
+        execution_arn: str = "",
+        auto_reply_blocked: str = "",
+        classification: dict[str, Any] | None = None,
+    ) -> Issue:
+        """A new issue: open, of normal priority, in its first run, never resolved."""
+        return cls(
+            id=id,
+            reference=reference,
+            type_id=type_id,
+            type_version=type_version,
+            status=OPEN,
+            channel=channel,
+            customer_id=customer_id,
+            fields=fields,
+            created_at=created_at,
+            execution_arn=execution_arn,
+            auto_reply_blocked=auto_reply_blocked,
+            classification=classification,
+        )
+
+    def enter_step(self, step_id: str) -> Issue:
+        """The workflow reached a step that waits (a task, or the customer's reply)."""
+        return replace(self, current_step=step_id)
+
+    def raise_priority(self) -> Issue:
+        """One priority up (an escalation level may ask for it); urgent stays urgent."""
+        return replace(self, priority=raised(self.priority))
+
+    def resolve(self, now: datetime, *, one_contact: bool) -> Issue:
+        """Resolved now. The first resolution is the one resolution time, first-contact resolution
+        and the reopen rate count from: it alone records `first_resolved_at` and whether the customer
+        had written once (`one_contact`, ignored by a later resolution). Refused if resolved already."""
+        if self.status == RESOLVED:
+            raise TransitionRefused(f"issue {self.reference} is resolved already")
+        resolved = replace(self, status=RESOLVED, resolved_at=now, current_step="")
+        if self.first_resolved_at is not None:
+            return resolved
+        return replace(resolved, first_resolved_at=now, resolved_with_one_contact=one_contact)
+
+    def reopen(self, run: int | None = None) -> Issue:
+        """Open again, counted as a reopening, as the next run of its process (see `next_run`).
+
+        Refused unless the issue is resolved, and, with `run`, still in that run (the one in which
+        the decision to reopen was taken: a concurrent reopening and resolution moved it on).
+        """
+        if self.status != RESOLVED or (run is not None and self.run != run):
+            raise TransitionRefused(f"issue {self.reference} is not resolved; only a resolved issue can be reopened")
+        return replace(self, status=OPEN, reopenings=self.reopenings + 1).next_run()
+
+    def change_type(self, type_id: str, type_version: int, fields: dict[str, Any], run: int | None = None) -> Issue:
+        """Of another type (and version) with the fields carried over, as the next run of its process.
+
+        Refused for a resolved issue (it keeps its type), for the type it has, and, with `run`, once
+        the issue is no longer in that run (a concurrent change moved it on).
+        """
+        if self.status == RESOLVED:
+            raise TransitionRefused("a resolved issue keeps its type")
+        if type_id == self.type_id or (run is not None and self.run != run):
+            raise TransitionRefused(f"issue {self.reference} changed meanwhile; reload it and try again")
+        return replace(self, type_id=type_id, type_version=type_version, fields=fields).next_run()
+
+    def next_run(self) -> Issue:
+        """The process starts again from its first step as the issue's next run (`<id>-<run>`); no
+        execution runs it until `with_execution` records one."""
+        return replace(self, run=self.run + 1, current_step="", execution_arn="")
+
+    def with_execution(self, execution_arn: str) -> Issue:
+        """The workflow execution that runs the issue's current run."""
+        return replace(self, execution_arn=execution_arn)

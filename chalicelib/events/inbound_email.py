@@ -9,19 +9,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from chalice import Blueprint
 
-from chalicelib import settings
 from chalicelib.bootstrap import services
+from chalicelib.observability import logger
 from chalicelib.services.inbound_email import InboundNotice
 
 inbound_email = Blueprint(__name__)
-logger = Logger(service="caseflow")
 
 
-def notice_from_ses_record(record: dict[str, Any]) -> InboundNotice:
-    """The parts of an SES receipt event record that Caseflow reads."""
+def notice_from_ses_record(record: dict[str, Any], prefix: str) -> InboundNotice:
+    """The parts of an SES receipt event record that Caseflow reads; the receipt rule stored the
+    message in the mail bucket under `<prefix><SES message id>`."""
     mail, receipt = record["ses"]["mail"], record["ses"]["receipt"]
     verdicts = {
         name: str((receipt.get(f"{name}Verdict") or {}).get("status", ""))
@@ -29,7 +28,7 @@ def notice_from_ses_record(record: dict[str, Any]) -> InboundNotice:
     }
     return InboundNotice(
         ses_id=mail["messageId"],
-        raw_key=f"{settings.INBOUND_MAIL_PREFIX}{mail['messageId']}",
+        raw_key=f"{prefix}{mail['messageId']}",
         recipients=tuple(a.lower() for a in receipt.get("recipients") or mail.get("destination") or ()),
         received_at=_moment(receipt.get("timestamp") or mail.get("timestamp")),
         verdicts=verdicts,
@@ -46,7 +45,7 @@ def _moment(raw: str | None) -> datetime:
 def on_inbound_email(event: dict[str, Any], context: Any) -> dict[str, Any]:
     results = []
     for record in event.get("Records", []):
-        notice = notice_from_ses_record(record)
+        notice = notice_from_ses_record(record, services().config.inbound_mail_prefix)
         received = services().inbound_email.receive(notice)
         logger.info("inbound email", extra={"ses_id": notice.ses_id, "raw_key": notice.raw_key, **received.as_dict()})
         results.append(received.as_dict())

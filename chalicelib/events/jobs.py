@@ -7,23 +7,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from chalice import Blueprint, Cron
 from chalice.app import SQSEvent
 
-from chalicelib import settings
-from chalicelib.bootstrap import services
-from chalicelib.services.classification import RETRAIN
+from chalicelib.bootstrap import config, services
+from chalicelib.observability import logger
+from chalicelib.services.records import RETRAIN
 
 jobs = Blueprint(__name__)
-logger = Logger(service="caseflow")
 
 
 class UnknownJob(ValueError):
     """A job this code cannot run; it ends in the jobs' dead-letter queue."""
 
 
-@jobs.on_sqs_message(queue=settings.get().jobs_queue_name, batch_size=1)
+@jobs.on_sqs_message(queue=config().jobs_queue_name, batch_size=1)
 def on_job(event: SQSEvent) -> None:
     for record in event:
         job = json.loads(record.body)

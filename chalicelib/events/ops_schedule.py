@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from chalice import Blueprint, Rate
 
 from chalicelib.bootstrap import services
+from chalicelib.observability import logger
 
 ops_schedule = Blueprint(__name__)
-logger = Logger(service="caseflow")
 
 
 @ops_schedule.schedule(Rate(1, unit=Rate.HOURS), name="hourly_ops")

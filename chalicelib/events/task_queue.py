@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import json
 
-from aws_lambda_powertools import Logger
 from chalice import Blueprint
 from chalice.app import SQSEvent
 
-from chalicelib import settings
-from chalicelib.bootstrap import services
+from chalicelib.bootstrap import config, services
+from chalicelib.observability import logger
+from chalicelib.services.workflow.messages import parse
 
 task_queue = Blueprint(__name__)
-logger = Logger(service="caseflow")
 
 
-@task_queue.on_sqs_message(queue=settings.get().task_queue_name, batch_size=1)
+@task_queue.on_sqs_message(queue=config().task_queue_name, batch_size=1)
 def on_task_message(event: SQSEvent) -> None:
     for record in event:
         message = json.loads(record.body)
@@ -27,4 +26,4 @@ def on_task_message(event: SQSEvent) -> None:
             "workflow message",
             extra={"issue_id": message.get("issue_id"), "kind": message.get("kind"), "step": message.get("step")},
         )
-        services().tasks.handle_workflow_message(message)
+        services().stepping.handle(parse(message))

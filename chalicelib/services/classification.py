@@ -12,101 +12,25 @@ run is queued or running names that run instead of queuing another.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.classifier.serving import Model
 from chalicelib.domain.agents import Agent
-from chalicelib.domain.issues import new_id
 from chalicelib.services.clock import Clock, utc_now
-from chalicelib.services.ports import ClassifierRepository, JobQueue, ObjectStore
+from chalicelib.services.ports import ClassifierRecords, JobQueue, ObjectStore
+from chalicelib.services.records import TrainingRun
 
 ADMIN_ROLE = "admin"
 #: The issue type of messages the classifier is not sure of (a seeded type, not offered to customers).
 TRIAGE_TYPE = "triage"
 SUGGESTIONS = 3
-RETRAIN = "retrain_classifier"
 AUTO = "auto"
 TRIAGE = "triage"
 #: Agents' decisions: the classifier's label confirmed, or replaced by another.
 CONFIRMED = "confirmed"
 CORRECTED = "corrected"
 TRAININGS_LISTED = 10
-#: The longest a training run can take: the training functions' timeout (infra's TRAINING_TIMEOUT).
-#: A run whose function was killed holds the training slot no longer than this.
-TRAINING_MAX_DURATION = timedelta(minutes=15)
-#: A training run's states while it holds the slot.
-QUEUED = "queued"
-RUNNING = "running"
-
-
-@dataclass(frozen=True)
-class TrainingRun:
-    """The one training run allowed at a time, from its request until it ends or `expires_at` passes."""
-
-    id: str
-    reason: str
-    state: str
-    queued_at: datetime
-    expires_at: datetime
-    started_at: datetime | None = None
-
-    @classmethod
-    def queued(cls, reason: str, now: datetime) -> TrainingRun:
-        return cls(new_id(), reason, QUEUED, now, _expiry(now))
-
-    @classmethod
-    def from_job(cls, job: Mapping[str, Any], now: datetime) -> TrainingRun:
-        """The queued run a job names (a job queued before runs had ids is a run of its own)."""
-        queued_at = job.get("queued_at")
-        return cls(
-            str(job.get("run_id") or new_id()),
-            str(job.get("reason") or "asked for"),
-            QUEUED,
-            datetime.fromisoformat(queued_at) if queued_at else now,
-            _expiry(now),
-        )
-
-    def as_job(self) -> dict[str, Any]:
-        return {"kind": RETRAIN, "reason": self.reason, "run_id": self.id, "queued_at": self.queued_at.isoformat()}
-
-    def started(self, now: datetime) -> TrainingRun:
-        return TrainingRun(self.id, self.reason, RUNNING, self.queued_at, _expiry(now), now)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "reason": self.reason,
-            "state": self.state,
-            "queued_at": self.queued_at.isoformat(),
-            "started_at": self.started_at.isoformat() if self.started_at else None,
-            "expires_at": self.expires_at.isoformat(),
-        }
-
-
-def _expiry(now: datetime) -> datetime:
-    """When a run started or queued now stops holding the slot, in whole seconds (as the table keeps it)."""
-    return (now + TRAINING_MAX_DURATION).replace(microsecond=0)
-
-
-class TrainingSlot(Protocol):
-    """The training run queued or running now, kept as one item changed only by conditional writes."""
-
-    def claim_training(self, run: TrainingRun, now: datetime) -> TrainingRun:
-        """Put `run` in the slot if the slot is free or expired, or holds this same run still queued;
-        returns the run the slot holds afterwards (`run`, or the one that was there)."""
-
-    def release_training(self, run_id: str) -> None:
-        """Free the slot if the run `run_id` still holds it."""
-
-    def training_run(self, now: datetime) -> TrainingRun | None:
-        """The run holding the slot at `now`, if any."""
-
-
-class ClassifierRecords(ClassifierRepository, TrainingSlot, Protocol):
-    """The classifier's models, examples and training slot."""
 
 
 @dataclass(frozen=True)

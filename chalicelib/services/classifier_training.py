@@ -18,9 +18,9 @@ from typing import Any
 
 from chalicelib.classifier.examples import read_examples
 from chalicelib.classifier.serving import Model
-from chalicelib.services.classification import ClassifierRecords, TrainingRun
 from chalicelib.services.clock import Clock, utc_now
-from chalicelib.services.ports import ModelRecord, ObjectStore
+from chalicelib.services.ports import ClassifierRecords, ObjectStore
+from chalicelib.services.records import ModelRecord, TrainingRun
 
 log = logging.getLogger(__name__)
 SAMPLE = Path(__file__).resolve().parents[1] / "classifier" / "data" / "train.csv"

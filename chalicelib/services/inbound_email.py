@@ -30,18 +30,10 @@ from chalicelib.mail.threading import (
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.intake import EmailOpening, IntakeService
 from chalicelib.services.notifications import IN
-from chalicelib.services.ports import (
-    DuplicateKey,
-    InboundRecord,
-    IssueRepository,
-    MailRepository,
-    ObjectStore,
-    QuarantinedMail,
-    Receipt,
-    ThreadEntry,
-)
+from chalicelib.services.ports import DuplicateKey, IssueRepository, MailRepository, ObjectStore
+from chalicelib.services.records import InboundRecord, QuarantinedMail, Receipt, ThreadEntry
 from chalicelib.services.reopenings import ReopeningService
-from chalicelib.services.tasks import TaskService
+from chalicelib.services.workflow.completions import Completions
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +97,7 @@ class InboundEmailService:
         mail: MailRepository,
         store: ObjectStore,
         intake: IntakeService,
-        tasks: TaskService,
+        tasks: Completions,
         support: SupportAddress,
         message_ids: MessageIds,
         own_addresses: tuple[str, ...],

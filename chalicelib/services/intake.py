@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,7 +19,6 @@ from chalicelib.domain.fields import MAX_TEXT_LENGTH, FieldSpec, validate_values
 from chalicelib.domain.issue_types import IssueType
 from chalicelib.domain.issues import (
     EMAIL,
-    OPEN,
     WEB,
     Customer,
     Issue,
@@ -32,16 +31,8 @@ from chalicelib.services.classification import AUTO, TRIAGE_TYPE, Classification
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService, LoadedType
 from chalicelib.services.kpi_recorder import KpiRecorder
-from chalicelib.services.ports import (
-    DuplicateKey,
-    InboundRecord,
-    IssueRepository,
-    MailRepository,
-    NewIssue,
-    Receipt,
-    ThreadEntry,
-    WorkflowEngine,
-)
+from chalicelib.services.ports import DuplicateKey, IssueRepository, MailRepository, WorkflowEngine
+from chalicelib.services.records import InboundRecord, NewIssue, Receipt, ThreadEntry
 
 _CUSTOMER_FIELDS = (
     FieldSpec(id="email", label="Email", type="email", required=True),
@@ -228,12 +219,11 @@ class IntakeService:
             now = self._clock()
             issue_id = new_id()
             published = loaded.published
-            issue = Issue(
+            issue = Issue.open(
                 id=issue_id,
                 reference=new_reference(),
                 type_id=published.type_id,
                 type_version=published.version,
-                status=OPEN,
                 channel=channel,
                 customer_id=customer.id,
                 fields=fields,
@@ -319,21 +309,24 @@ class IntakeService:
             raise Conflict("this Idempotency-Key was already used for a different request")
         return self.ensure_started(issue_id)
 
-    def start_next_run(self, issue: Issue, event: TimelineEvent, **changes: Any) -> Issue:
-        """Store `changes`, record `event` and run the issue's process again as its next run
-        (`<id>-<run>`), from the start: after a change of type or a reopening. Returns the issue
-        as it now is."""
-        moved = replace(issue, **changes, run=issue.run + 1, current_step="")
-        loaded = self._types.version(moved.type_id, moved.type_version)
-        moved = replace(
-            moved, execution_arn=self._engine.execution_arn(loaded.published.state_machine_arn, moved.execution_name)
-        )
-        self._issues.update(issue.id, **changes, run=moved.run, current_step="", execution_arn=moved.execution_arn)
-        self._issues.add_event(moved, event)
+    def move_to_next_run(self, issue: Issue, transition: Callable[[Issue], Issue]) -> Issue:
+        """Store the issue as `transition` (a change of type, a reopening) moves it to its next run,
+        with the execution that will run it (`<id>-<run>`). Returns the issue as it now is; the
+        transition's refusal (TransitionRefused) propagates. `start_run` then starts that run."""
+        return self._issues.change(issue, lambda current: self._with_execution(transition(current)))
+
+    def start_run(self, issue: Issue, event: TimelineEvent) -> None:
+        """Record `event` and run the issue's process from the start as its current run (after
+        `move_to_next_run`, and after the earlier run's tasks are out of the way)."""
+        self._issues.add_event(issue, event)
         customer = self._issues.customer(issue.customer_id)
         if customer is not None:
-            self.start_workflow(moved, customer)
-        return moved
+            self.start_workflow(issue, customer)
+
+    def _with_execution(self, issue: Issue) -> Issue:
+        loaded = self._types.version(issue.type_id, issue.type_version)
+        arn = self._engine.execution_arn(loaded.published.state_machine_arn, issue.execution_name)
+        return issue.with_execution(arn)
 
     def start_workflow(self, issue: Issue, customer: Customer) -> None:
         """Start the issue's workflow, named after the issue (and its run): a retried start starts nothing."""

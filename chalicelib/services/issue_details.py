@@ -8,7 +8,7 @@ from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import NotFound
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.ports import IssueRepository, TaskRepository
-from chalicelib.services.tasks import task_view
+from chalicelib.services.workflow.task_views import history_entry, task_view, timeline_entry
 
 
 class IssueDetailsService:
@@ -50,9 +50,9 @@ class IssueDetailsService:
             "fields": issue.fields,
             "field_labels": {f.id: f.label for f in issue_type.fields},
             "customer": {"id": customer.id, "email": customer.email, "name": customer.name} if customer else None,
-            "timeline": [e.as_dict() for e in self._issues.timeline(issue.id)],
+            "timeline": [timeline_entry(e) for e in self._issues.timeline(issue.id)],
             "tasks": [task_view(t) for t in self._tasks.for_issue(issue.id)],
             "customer_history": [
-                e for e in self._issues.customer_history(issue.customer_id) if e["issue_id"] != issue.id
+                history_entry(e) for e in self._issues.customer_history(issue.customer_id) if e["issue_id"] != issue.id
             ],
         }

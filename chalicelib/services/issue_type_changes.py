@@ -20,7 +20,7 @@ from chalicelib.services.intake import IntakeService, carried_fields
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.ports import IssueRepository, WorkflowEngine
-from chalicelib.services.tasks import TaskService
+from chalicelib.services.workflow.stepping import Stepping
 
 
 class IssueTypeChangeService:
@@ -29,7 +29,7 @@ class IssueTypeChangeService:
         issues: IssueRepository,
         issue_types: IssueTypeService,
         engine: WorkflowEngine,
-        tasks: TaskService,
+        tasks: Stepping,
         intake: IntakeService,
         classifier: ClassificationService,
         clock: Clock = utc_now,
@@ -79,7 +79,10 @@ class IssueTypeChangeService:
         text = f"{agent.username} changed the type from {current.name} to {target.issue_type.name}"
         data = {"previous": issue.type_id, "closed_steps": closed, "learned": learned}
         event = TimelineEvent(self._clock(), "type_changed", text, agent.username, data)
-        self._intake.start_next_run(issue, event, type_id=type_id, type_version=target.published.version, fields=fields)
+        moved = self._intake.move_to_next_run(
+            issue, lambda current: current.change_type(type_id, target.published.version, fields, run=issue.run)
+        )
+        self._intake.start_run(moved, event)
         return {"issue_id": issue.id, "type": type_id, "moved": True, "learned": learned, "closed_steps": closed}
 
     def _event(self, issue: Issue, kind: str, text: str, agent: Agent, **data: Any) -> None:

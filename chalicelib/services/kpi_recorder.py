@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from chalicelib.domain import measurements
 from chalicelib.domain.kpi_events import KpiEvent
-from chalicelib.services.ports import KpiRepository, Metrics, NoMetrics
+from chalicelib.domain.measurements import Measurement
+from chalicelib.services.ports import KpiRepository, Metrics
+
+
+class NoMetrics:
+    """Metrics that go nowhere: for a recorder built without a metrics port."""
+
+    def record(self, measurements: list[Measurement]) -> None:
+        return None
 
 
 class KpiRecorder:

@@ -8,6 +8,7 @@ message, so that their reply comes back to the same issue. Automatic emails are 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from chalicelib.domain import free_text, kpi_events
@@ -16,14 +17,8 @@ from chalicelib.mail.loops import AutomaticMailLimit
 from chalicelib.mail.threading import MessageIds, SupportAddress, with_reference
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.kpi_recorder import KpiRecorder
-from chalicelib.services.ports import (
-    Directory,
-    IssueRepository,
-    Mailer,
-    MailRepository,
-    ThreadEntry,
-    UnsendableEmail,
-)
+from chalicelib.services.ports import Directory, IssueRepository, Mailer, MailRepository, UnsendableEmail
+from chalicelib.services.records import ThreadEntry
 
 #: RFC 3834 marks our automatic mail so that other systems don't answer it; Exchange reads the second.
 AUTOMATIC_HEADERS = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
@@ -35,6 +30,15 @@ IN = "in"
 ACKNOWLEDGEMENT = "acknowledgement"
 #: Emails that are not a response to the customer (docs/kpis.md, first response time).
 NOT_A_RESPONSE = {ACKNOWLEDGEMENT, "reminder", "survey", "status_link"}
+
+
+#: The timeline entries an email to the customer ends in: sent, or why not.
+EMAIL_OUTCOMES = ("email_sent", "email_suppressed", "email_failed")
+
+
+def once_key(token: str) -> str:
+    """A short, stable key for one workflow message (its task token, which SQS redelivers unchanged)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
 class NotificationService:
@@ -60,6 +64,10 @@ class NotificationService:
         self._clock = clock
         self._kpis = kpis or KpiRecorder()
 
+    def already_emailed(self, issue: Issue, once: str) -> bool:
+        """Whether an email to the customer keyed `once` was sent, suppressed or failed already."""
+        return any(e.kind in EMAIL_OUTCOMES and e.data.get("once") == once for e in self._issues.timeline(issue.id))
+
     def email_customer(
         self,
         issue: Issue,
@@ -70,15 +78,19 @@ class NotificationService:
         *,
         automatic: bool = True,
         actor: str = "caseflow",
+        once: str | None = None,
     ) -> bool:
         """Send `body` to the customer in the issue's thread; `kind` names the message on the
         timeline (e.g. acknowledgement, agent_reply). Returns False, with the reason on the
         timeline, when the address bounces, an automatic email may not go out, or the email cannot
-        be built: the workflow carries on either way."""
+        be built: the workflow carries on either way. `once` (from `once_key`) goes on the timeline
+        entry, so that `already_emailed` knows a redelivered workflow message was answered."""
         address = customer.email
         subject = with_reference(free_text.normalise(subject, single_line=True), issue.reference)
         reason = self._why_not(issue, address, kind, automatic)
         data = {"to": address, "message": kind, "body": body, "automatic": automatic}
+        if once:
+            data["once"] = once
         if reason:
             suppressed = TimelineEvent(self._clock(), "email_suppressed", f"not sent: {subject}", actor, data)
             suppressed.data["reason"] = reason

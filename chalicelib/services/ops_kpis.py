@@ -9,7 +9,7 @@ again. Reports read one item collection per day, never a Scan.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from chalicelib.domain.kpi_rollups import Aggregate, BacklogSnapshot, Bucket
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.ports import IssueRepository, KpiRepository
+from chalicelib.services.workflow.checkpoints import Checkpoints
 
 #: Roles that may read the KPIs.
 READERS = frozenset({"ops", "admin"})
@@ -42,13 +43,13 @@ class OpsKpiService:
         issues: IssueRepository,
         issue_types: IssueTypeService,
         clock: Clock = utc_now,
-        sweep: Callable[[datetime], dict[str, Any]] | None = None,
+        sweep: Checkpoints | None = None,
     ):
         self._kpis = kpis
         self._issues = issues
         self._types = issue_types
         self._clock = clock
-        #: The SLA sweep the hourly schedule runs first (TaskService's safety net for timers).
+        #: The SLA sweep the hourly schedule runs first (the checkpoints' safety net for timers).
         self._sweep = sweep
 
     # The hourly schedule
@@ -58,7 +59,7 @@ class OpsKpiService:
         now = self._clock()
         result: dict[str, Any] = {"at": now.isoformat()}
         if self._sweep is not None:
-            result["sla_sweep"] = self._sweep(now)
+            result["sla_sweep"] = self._sweep.reconcile_due(now)
         hours = kpi_rollups.hours_between(start or now - timedelta(hours=HOURS_BACK), end or now)
         result["roll_up"] = self.roll_up(hours)
         result["backlog"] = self.snapshot_backlog(now)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -14,6 +13,16 @@ from chalicelib.domain.kpi_events import KpiEvent
 from chalicelib.domain.kpi_rollups import Aggregate, BacklogSnapshot, Bucket, OpenIssue
 from chalicelib.domain.measurements import Measurement
 from chalicelib.domain.tasks import Task
+from chalicelib.services.records import (
+    InboundRecord,
+    ModelRecord,
+    NewIssue,
+    QuarantinedMail,
+    Receipt,
+    SurveyAnswer,
+    ThreadEntry,
+    TrainingRun,
+)
 
 
 class WorkflowEngine(Protocol):
@@ -60,75 +69,9 @@ class DuplicateKey(Exception):
         self.reasons = reasons
 
 
-@dataclass(frozen=True)
-class ThreadEntry:
-    """One message of an issue's email thread."""
-
-    message_id: str
-    #: "in" (received) or "out" (sent).
-    direction: str
-    at: datetime
-    sender: str = ""
-    cc: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What became of an inbound message, keyed by its SES message id and its Message-ID."""
-
-    ses_id: str
-    message_id: str | None
-    #: opened, threaded, quarantined, bounce, report or automatic.
-    outcome: str
-    issue_id: str = ""
-    #: The customer-held step this message completes, if any (so that a retry can finish it).
-    waiting_step: str = ""
-
-
-@dataclass(frozen=True)
-class InboundRecord:
-    """An inbound message filed on an issue: its receipt and its place in the thread."""
-
-    receipt: Receipt
-    entry: ThreadEntry | None
-
-
-@dataclass(frozen=True)
-class QuarantinedMail:
-    """Mail kept in S3 that opened no issue, for admins to look at."""
-
-    ses_id: str
-    received_at: datetime
-    reason: str
-    sender: str
-    subject: str
-    raw_key: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ses_id": self.ses_id,
-            "received_at": self.received_at.isoformat(),
-            "reason": self.reason,
-            "sender": self.sender,
-            "subject": self.subject,
-            "raw_key": self.raw_key,
-        }
-
-
-@dataclass(frozen=True)
-class NewIssue:
-    issue: Issue
-    customer: Customer
-    customer_is_new: bool
-    first_event: TimelineEvent
-    idempotency_key: str | None
-    request_hash: str
-    #: Set when an email opened the issue: written in the same transaction (exactly once).
-    inbound: InboundRecord | None = None
-
-
 class IssueRepository(Protocol):
-    """Issues, their customers and timelines."""
+    """Issues, their customers and timelines. An issue changes by a domain transition (`Issue.reopen`,
+    ...) written with `change`, or `save`, under optimistic locking (decision 0021)."""
 
     def customer_by_email(self, email: str) -> Customer | None: ...
 
@@ -146,7 +89,13 @@ class IssueRepository(Protocol):
     def issue_id_by_reference(self, reference: str) -> str | None:
         """The id of the issue with a reference such as CF-7K3Q9."""
 
-    def update(self, issue_id: str, **changes: Any) -> None: ...
+    def save(self, issue: Issue) -> Issue:
+        """Write the issue, unless it changed since this copy was read (`issue.version`): then
+        StaleIssue, nothing written. Returns the issue at its new version."""
+
+    def change(self, issue: Issue, transition: Callable[[Issue], Issue]) -> Issue:
+        """Save `transition(issue)` and return it; after a lost race, apply the transition again to
+        the issue as it now is (it may refuse: TransitionRefused). Nothing is written if nothing changes."""
 
     def add_event(self, issue: Issue, event: TimelineEvent) -> None: ...
 
@@ -243,28 +192,6 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class ModelRecord:
-    """A trained classifier model: where its blob is, and how it did on the held-back examples."""
-
-    version: str
-    key: str
-    threshold: float
-    trained_at: datetime
-    metrics: dict[str, Any]
-    promoted: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "key": self.key,
-            "threshold": self.threshold,
-            "trained_at": self.trained_at.isoformat(),
-            "metrics": self.metrics,
-            "promoted": self.promoted,
-        }
-
-
 class ClassifierRepository(Protocol):
     """The current model, the record of training runs, and agents' labelled examples."""
 
@@ -282,13 +209,22 @@ class ClassifierRepository(Protocol):
     def examples(self) -> list[tuple[str, str]]: ...
 
 
-@dataclass(frozen=True)
-class SurveyAnswer:
-    question: str
-    score: int
-    answered_at: datetime
-    first_answered_at: datetime
-    comment: str = ""
+class TrainingSlot(Protocol):
+    """The training run queued or running now, kept as one item changed only by conditional writes."""
+
+    def claim_training(self, run: TrainingRun, now: datetime) -> TrainingRun:
+        """Put `run` in the slot if the slot is free or expired, or holds this same run still queued;
+        returns the run the slot holds afterwards (`run`, or the one that was there)."""
+
+    def release_training(self, run_id: str) -> None:
+        """Free the slot if the run `run_id` still holds it."""
+
+    def training_run(self, now: datetime) -> TrainingRun | None:
+        """The run holding the slot at `now`, if any."""
+
+
+class ClassifierRecords(ClassifierRepository, TrainingSlot, Protocol):
+    """The classifier's models, examples and training slot."""
 
 
 class SurveyRepository(Protocol):
@@ -308,13 +244,6 @@ class Metrics(Protocol):
     """CloudWatch metrics of domain events (`chalicelib/domain/measurements.py`)."""
 
     def record(self, measurements: list[Measurement]) -> None: ...
-
-
-class NoMetrics:
-    """Metrics that go nowhere: for services built without a metrics port (unit tests)."""
-
-    def record(self, measurements: list[Measurement]) -> None:
-        return None
 
 
 class JobQueue(Protocol):

@@ -6,42 +6,38 @@ the earlier run's tasks archived, and the customer is not acknowledged a second 
 REOPEN_WINDOW the customer's message opens a linked follow-up issue instead.
 
 An issue is reopened once however many reopenings race (two replies a few milliseconds apart): the
-first write from resolved to open is conditional on the issue still being resolved in the run that
-was read, and only the reopening that made it retires the tasks, records the event and starts the
-next run. The later replies are on the timeline as messages on the reopened issue.
+write from resolved to open (`Issue.reopen`, saved under optimistic locking) is the first thing a
+reopening does; a reopening that loses the race applies the transition again to the issue as it now
+is, which refuses, as the issue is no longer resolved in the run that was read. Only the reopening
+that made it retires the tasks, records the event and starts the next run. The later replies are on
+the timeline as messages on the reopened issue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.domain import free_text, kpi_events
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.issues import OPEN, RESOLVED, Issue, TimelineEvent
+from chalicelib.domain.issues import RESOLVED, Issue, TimelineEvent, TransitionRefused
 from chalicelib.domain.kpis import FCR_WINDOW
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.intake import IntakeService
 from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.ports import IssueRepository
-from chalicelib.services.tasks import TaskService
+from chalicelib.services.workflow.stepping import Stepping
 
 #: A customer's message this soon after the (latest) resolution reopens the issue.
 REOPEN_WINDOW: timedelta = FCR_WINDOW
 
 
-class ReopenableIssues(IssueRepository, Protocol):
-    def update_if(self, issue_id: str, expected: Mapping[str, Any], **changes: Any) -> bool:
-        """Apply `changes` only while the issue still has the `expected` values; False otherwise."""
-
-
 class ReopeningService:
     def __init__(
         self,
-        issues: ReopenableIssues,
-        tasks: TaskService,
+        issues: IssueRepository,
+        tasks: Stepping,
         intake: IntakeService,
         clock: Clock = utc_now,
         kpis: KpiRecorder | None = None,
@@ -81,13 +77,13 @@ class ReopeningService:
         if issue.status != RESOLVED:
             return None
         now = self._clock()
-        reopenings = issue.reopenings + 1
-        resolved = {"status": RESOLVED, "run": issue.run}
-        if not self._issues.update_if(issue.id, resolved, status=OPEN, reopenings=reopenings):
+        try:
+            reopened = self._intake.move_to_next_run(issue, lambda current: current.reopen(run=issue.run))
+        except TransitionRefused:
             return None
         self._tasks.retire(issue, "the issue was reopened")
-        event = TimelineEvent(now, "issue_reopened", reason, actor, {"run": issue.run + 1, "reopenings": reopenings})
-        reopened = self._intake.start_next_run(issue, event, status=OPEN, reopenings=reopenings)
+        data = {"run": reopened.run, "reopenings": reopened.reopenings}
+        self._intake.start_run(reopened, TimelineEvent(now, "issue_reopened", reason, actor, data))
         first_resolved: datetime = issue.first_resolved_at or issue.resolved_at or now
         self._kpis.record(
             kpi_events.reopened(

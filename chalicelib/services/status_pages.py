@@ -23,7 +23,7 @@ from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.notifications import NotificationService
 from chalicelib.services.ports import IssueRepository, ObjectStore, TaskRepository
 from chalicelib.services.status_links import StatusLinks
-from chalicelib.services.tasks import TaskService
+from chalicelib.services.workflow.completions import Completions
 
 WEB = "web"
 #: Where customers' uploads go in the bucket: `uploads/<issue id>/<ulid>`.
@@ -32,7 +32,7 @@ UPLOAD_FORM_SECONDS = 3600
 #: Timeline events a customer sees, and how each is told.
 _VISIBLE = {"issue_opened", "customer_message", "email_sent", "attachment_added"}
 _TIMED_KINDS = (HUMAN_TASK, PARALLEL, WAIT_FOR_CUSTOMER)
-#: What the customer told an agent, who wrote it down (tasks.CONTACT_CHANNELS): not "You wrote".
+#: What the customer told an agent, who wrote it down (completions.CONTACT_CHANNELS): not "You wrote".
 _TOLD_US = {
     "phone": "You told us by phone",
     "chat": "You told us in a chat",
@@ -48,7 +48,7 @@ class StatusPageService:
         issues: IssueRepository,
         tasks: TaskRepository,
         issue_types: IssueTypeService,
-        task_service: TaskService,
+        task_service: Completions,
         notifications: NotificationService,
         links: StatusLinks,
         store: ObjectStore,

@@ -19,7 +19,8 @@ from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.intake import IntakeService
 from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.notifications import NotificationService
-from chalicelib.services.ports import IssueRepository, SurveyAnswer, SurveyRepository
+from chalicelib.services.ports import IssueRepository, SurveyRepository
+from chalicelib.services.records import SurveyAnswer
 from chalicelib.web_tokens.signed_links import LinkInvalid, sign, verify
 
 CSAT = "csat"

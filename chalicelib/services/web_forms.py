@@ -1,8 +1,9 @@
 """Customers' web forms: the catalogue, a type's form, and a report sent through it.
 
 A report goes through the same intake as `POST /issues`; around it this service guards the form:
-a CSRF token bound to a cookie and the type, a honeypot that bots fill and people don't, and rate
-limits per client address and per customer email. Form text becomes the validator's values in
+a submission id per report, a honeypot that bots fill and people don't, and rate limits per client
+address and per customer email. The CSRF token is the API edge's: it makes it, checks it before a
+post gets here, and hands in the one a form carries. Form text becomes the validator's values in
 `form_request`, a plain function the tests call directly.
 """
 
@@ -30,17 +31,14 @@ from chalicelib.services.intake import IntakeService
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.ports import RateLimiter
 from chalicelib.services.status_links import StatusLinks
-from chalicelib.web_tokens import csrf
 
 log = logging.getLogger(__name__)
 
 #: Form names that are not the type's fields. Field ids are lower_snake_case, so hyphens can't clash.
 CUSTOMER_EMAIL = "customer-email"
 CUSTOMER_NAME = "customer-name"
-CSRF_FIELD = csrf.FIELD
 SUBMISSION_FIELD = "submission-id"
 HONEYPOT_FIELD = "website-address"
-CSRF_COOKIE = csrf.COOKIE
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 _LOOKS_LIKE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -57,7 +55,7 @@ class FormLimits:
 
 @dataclass(frozen=True)
 class FormPage:
-    """A form to render: blank, or as sent with its errors. `new_cookie` is set when not None."""
+    """A form to render: blank, or as sent with its errors."""
 
     issue_type: IssueType
     csrf_token: str
@@ -66,7 +64,6 @@ class FormPage:
     now: datetime
     values: Mapping[str, list[str]] = field(default_factory=dict)
     errors: tuple[FieldError, ...] = ()
-    new_cookie: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +87,7 @@ class Confirmation:
 
 @dataclass(frozen=True)
 class Refused:
-    """The form's CSRF token or submission id did not match: the form must be reloaded."""
+    """The form's submission id is not one a form of ours made: the form must be reloaded."""
 
     type_id: str
 
@@ -233,18 +230,19 @@ class WebFormService:
         """The types customers may report, by name."""
         return sorted((t for t in self._types.list_current() if t.public), key=lambda t: t.name.lower())
 
-    def blank_form(self, type_id: str, cookie: str | None) -> FormPage:
-        """A fresh form; NotFound for an unknown or non-public type. Keeps a well-formed cookie."""
-        issue_type = self._public_type(type_id)
-        new_cookie = None if csrf.well_formed(cookie) else csrf.new_cookie()
-        return self._page(issue_type, cookie=new_cookie or cookie or "", new_cookie=new_cookie)
+    def form_type(self, type_id: str) -> IssueType:
+        """The type a customer's form reports; NotFound for an unknown or non-public type."""
+        return self._public_type(type_id)
 
-    def submit(self, type_id: str, submitted: Mapping[str, list[str]], cookie: str | None, address: str) -> Outcome:
-        """Check the form's guards, then open the issue through the intake; NotFound for an unknown type."""
+    def blank_form(self, type_id: str, csrf_token: str) -> FormPage:
+        """A fresh form carrying `csrf_token`; NotFound for an unknown or non-public type."""
+        return self._page(self._public_type(type_id), csrf_token)
+
+    def submit(self, type_id: str, submitted: Mapping[str, list[str]], address: str, csrf_token: str) -> Outcome:
+        """Check the form's guards, then open the issue through the intake; NotFound for an unknown type.
+        A form shown again with its errors carries `csrf_token`."""
         issue_type = self._public_type(type_id)
         submission_id = _last(submitted, SUBMISSION_FIELD)
-        if not csrf.valid(self._secret.decode(), cookie, issue_type.id, _last(submitted, CSRF_FIELD)):
-            return Refused(issue_type.id)
         if not _TOKEN.match(submission_id):
             return Refused(issue_type.id)
         if limited := self._limit(issue_type.id, "address", address, None, self._limits.per_address):
@@ -262,7 +260,7 @@ class WebFormService:
         try:
             opened = self._intake.open_issue(request, idempotency_key=IDEMPOTENCY_PREFIX + submission_id, channel=WEB)
         except ValidationFailed as exc:
-            return self._page(issue_type, cookie, submitted, tuple(exc.errors), submission_id)
+            return self._page(issue_type, csrf_token, submitted, tuple(exc.errors), submission_id)
         except Conflict:
             return AlreadySent(issue_type.id)
         return self._confirmation(issue_type, opened.issue.reference, opened.issue.id, opened.issue.fields)
@@ -279,25 +277,20 @@ class WebFormService:
     def _page(
         self,
         issue_type: IssueType,
-        cookie: str,
+        csrf_token: str,
         values: Mapping[str, list[str]] | None = None,
         errors: tuple[FieldError, ...] = (),
         submission_id: str | None = None,
-        new_cookie: str | None = None,
     ) -> FormPage:
         return FormPage(
             issue_type=issue_type,
-            csrf_token=self._csrf(cookie, issue_type.id),
+            csrf_token=csrf_token,
             submission_id=submission_id or secrets.token_urlsafe(18),
             zone=form_zone(issue_type),
             now=self._clock(),
             values=values or {},
             errors=errors,
-            new_cookie=new_cookie,
         )
-
-    def _csrf(self, cookie: str, type_id: str) -> str:
-        return csrf.token(self._secret.decode(), cookie, type_id)
 
     def _limit(self, type_id: str, kind: str, who: str, unit: str | None, limit: int) -> Limited | None:
         """Count this post in the current window; Limited, saying when the window ends, if over."""

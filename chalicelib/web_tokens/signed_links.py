@@ -1,20 +1,25 @@
 """Signed, expiring links for people without a seat (e.g. a store manager answering by email).
 
-A link carries its payload in the clear and an HMAC-SHA256 over it, so the server needs no table
-of issued links; single use is enforced by the task the link points to (a completed task cannot
-be completed again).
+A link is a JWT (HS256, PyJWT): its payload in the clear, signed, with an `exp`, so the server
+needs no table of issued links; single use is enforced by the task the link points to (a completed
+task cannot be completed again). The payload says what kind of link it is (status and survey links
+carry `for`, task links `task` and `holder`), and each reader refuses what is not its kind.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 from datetime import datetime
 from typing import Any
 
+import jwt
+
 from chalicelib.domain.errors import DomainError
+
+_ALGORITHM = "HS256"
+#: The secret also keys CSRF tokens and Message-IDs; links sign with a key of their own derived from it.
+_KEY_LABEL = b"caseflow/signed-links"
 
 
 class LinkInvalid(DomainError):
@@ -25,32 +30,28 @@ class LinkExpired(DomainError):
     """The link was genuine but its time is up."""
 
 
-def _encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def _key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
 
 
 def sign(payload: dict[str, Any], secret: str, expires_at: datetime) -> str:
-    body = _encode(json.dumps({**payload, "exp": int(expires_at.timestamp())}, separators=(",", ":")).encode())
-    mac = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
-    return f"{body}.{_encode(mac)}"
+    """A URL-safe token (base64url segments and dots) carrying the payload until `expires_at`."""
+    claims = {**payload, "exp": int(expires_at.timestamp())}
+    return jwt.encode(claims, _key(secret), algorithm=_ALGORITHM)
 
 
 def verify(token: str, secret: str, now: datetime) -> dict[str, Any]:
     """The payload of a genuine, unexpired link; LinkInvalid or LinkExpired otherwise."""
-    body, _, signature = token.partition(".")
-    expected = _encode(hmac.new(secret.encode(), body.encode("utf-8", "replace"), hashlib.sha256).digest())
-    # Bytes, not str: compare_digest refuses a str with non-ASCII characters, which anyone can put in a URL.
-    if not body or not hmac.compare_digest(signature.encode("utf-8", "replace"), expected.encode()):
+    if not token.isascii():  # anyone can put any character in a URL; a genuine token has none of these
         raise LinkInvalid("this link is not valid; check that it was copied whole")
     try:
-        payload = json.loads(_decode(body))
-    except ValueError as exc:
-        raise LinkInvalid("this link is not valid") from exc
-    if not isinstance(payload, dict) or not isinstance(payload.get("exp"), int):
+        # Expiry is checked below against the caller's clock (PyJWT's check reads the machine's).
+        payload = jwt.decode(
+            token, _key(secret), algorithms=[_ALGORITHM], options={"require": ["exp"], "verify_exp": False}
+        )
+    except jwt.PyJWTError as exc:
+        raise LinkInvalid("this link is not valid; check that it was copied whole") from exc
+    if not isinstance(payload["exp"], int):
         raise LinkInvalid("this link is not valid")
     if payload["exp"] < now.timestamp():
         raise LinkExpired("this link has expired")

@@ -1,5 +1,6 @@
 """Browser tests: the embedded stack (`python -m chalicelib.local`) on free ports, seen through headless Chromium.
 
+The stack is the harness's (`harness.Embedded`), which also drives it: sign-ins, issues, tasks, the outbox.
 Chromium is Debian's (/usr/bin/chromium), driven by Playwright for Python; nothing here downloads a browser.
 Without /usr/bin/chromium the tests are skipped, except under CI (the CI variable is set), where they fail.
 Screenshots go to test-artifacts/ at the repository root. Timings are printed (see them with -rP).
@@ -15,9 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from bench.stack import Embedded
+from harness import ROOT, Embedded
 
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -65,23 +65,13 @@ def record(name: str, seconds: float) -> None:
     print(f"{name}: {seconds:.2f} s")
 
 
-
-class Stack:
-    def __init__(self, base: str, outbox: Path):
-        self.base = base
-        self.outbox = outbox
-
-    def url(self, path: str) -> str:
-        return f"{self.base}{path}"
-
-
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def stack() -> Iterator[Embedded]:
     embedded = Embedded()
     try:
         with embedded:
             record("embedded stack start", embedded.started_in)
-            yield Stack(embedded.base, embedded.outbox)
+            yield embedded
         assert embedded.exit_code == 0, embedded.log_text()[-3000:]
     finally:
         embedded.cleanup()
@@ -114,13 +104,13 @@ def _page(browser: Browser, viewport: dict[str, int], mobile: bool) -> Iterator[
 
 
 @pytest.fixture
-def mobile_page(browser: Browser, stack: Stack) -> Iterator[Page]:
+def mobile_page(browser: Browser, stack: Embedded) -> Iterator[Page]:
     """A 360x740 phone-sized page (touch, mobile viewport meta honoured)."""
     yield from _page(browser, MOBILE, mobile=True)
 
 
 @pytest.fixture
-def desktop_page(browser: Browser, stack: Stack) -> Iterator[Page]:
+def desktop_page(browser: Browser, stack: Embedded) -> Iterator[Page]:
     """A 1280x900 desktop page."""
     yield from _page(browser, DESKTOP, mobile=False)
 

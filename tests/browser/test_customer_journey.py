@@ -6,51 +6,25 @@ from __future__ import annotations
 import re
 import time
 from datetime import date
-from email import message_from_bytes, policy
 from pathlib import Path
 
-import requests
 from playwright.sync_api import Page
 
-from tests.browser.conftest import Stack, record, screenshot, scroll_width
+from harness import Embedded
+from tests.browser.conftest import record, screenshot, scroll_width
 
-PASSWORD = "Caseflow-demo-1"
 WHAT_HAPPENED = "The cashier laughed at my question and walked away."
 
 
-def login(stack: Stack, username: str) -> dict[str, str]:
-    response = requests.post(stack.url("/auth/login"), json={"username": username, "password": PASSWORD}, timeout=10)
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['id_token']}"}
+def complete(stack: Embedded, username: str, issue_id: str, fields: dict) -> None:
+    """Complete the agent's task on the issue once it has opened."""
+    stack.complete(username, stack.wait_for_task(username, issue_id, timeout=30), fields)
 
 
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def task_of(stack: Stack, headers: dict[str, str], issue_id: str) -> dict | None:
-    tasks = requests.get(stack.url("/agent/tasks"), headers=headers, timeout=10).json()["tasks"]
-    return next((t for t in tasks if t["issue_id"] == issue_id), None)
-
-
-def complete(stack: Stack, username: str, issue_id: str, fields: dict) -> None:
-    headers = login(stack, username)
-    task = wait_for(lambda: task_of(stack, headers, issue_id), 30, f"{username}'s task")
-    done = requests.post(stack.url(f"/agent/tasks/{task['id']}/complete"), json={"fields": fields}, headers=headers)
-    assert done.status_code == 200, done.text
-
-
-def survey_link(stack: Stack, email: str, question_line: str, score: int) -> str:
+def survey_link(stack: Embedded, email: str, question_line: str, score: int) -> str:
     """The one-click link for a score, read from the survey email in the outbox."""
-    for path in sorted(Path(stack.outbox).glob("*.eml")):
-        message = message_from_bytes(path.read_bytes(), policy=policy.default)
-        if message["To"] == email and str(message["Subject"]).startswith("How did we do"):
+    for message in stack.outbox(email):
+        if str(message["Subject"]).startswith("How did we do"):
             body = message.get_body(("plain",)).get_content()
             section = body.split(question_line, 1)[1]
             return re.search(rf"^\s+{score}: (\S+)$", section, re.MULTILINE).group(1)
@@ -65,7 +39,7 @@ def fill_report(page: Page, email: str, what_happened: str) -> None:
     page.fill("#customer-name", "Nia Browser")
 
 
-def test_a_customer_reports_follows_and_rates_their_issue(stack: Stack, mobile_page: Page, desktop_page: Page):
+def test_a_customer_reports_follows_and_rates_their_issue(stack: Embedded, mobile_page: Page, desktop_page: Page):
     email = "nia.browser@example.com"
     page = mobile_page
     started = time.monotonic()
@@ -95,18 +69,19 @@ def test_a_customer_reports_follows_and_rates_their_issue(stack: Stack, mobile_p
 
     page.get_by_role("link", name=re.compile("where your report stands")).click()
     current = page.locator("#current-step")
-    wait_for(lambda: (page.reload() or True) and current.count() and current.inner_text(), 30, "the current step")
+    stack.wait_for(
+        lambda: (page.reload() or True) and current.count() and current.inner_text(), 30, "the current step"
+    )
     assert current.inner_text() == "The store's management is looking into what happened"
     assert WHAT_HAPPENED in page.content() and "store-manager" not in page.content()
     screenshot(page, "status-360")
     desktop_page.goto(page.url)
     screenshot(desktop_page, "status-1280")
 
-    alice = login(stack, "alice")
-    issue = requests.get(stack.url(f"/agent/issues/by-reference/{reference}"), headers=alice, timeout=10).json()
+    issue = stack.json_of(stack.get(f"/agent/issues/by-reference/{reference}", stack.token("alice")))
     complete(stack, "sam", issue["id"], {"manager_opinion": "The cashier apologises."})
     complete(stack, "hana", issue["id"], {"decision": "coaching", "notes": "Coaching is booked."})
-    nps_three = wait_for(
+    nps_three = stack.wait_for(
         lambda: survey_link(stack, email, "How likely are you to recommend us", 3), 30, "the survey email"
     )
     page.goto(nps_three)
@@ -116,23 +91,20 @@ def test_a_customer_reports_follows_and_rates_their_issue(stack: Stack, mobile_p
     assert "Thank you for your comment" in page.content()
     screenshot(page, "survey-360")
 
-    sue = login(stack, "sue")
-    recovery = wait_for(lambda: task_of_any(stack, sue), 30, "sue's call-back task")
+    def call_back() -> dict | None:
+        return next((t for t in stack.tasks("sue") if t["step"] == "call_back"), None)
+
+    recovery = stack.wait_for(call_back, 30, "sue's call-back task")
     assert recovery["step"] == "call_back"
 
 
-def task_of_any(stack: Stack, headers: dict[str, str]) -> dict | None:
-    tasks = requests.get(stack.url("/agent/tasks"), headers=headers, timeout=10).json()["tasks"]
-    return next((t for t in tasks if t["step"] == "call_back"), None)
-
-
-def test_the_form_at_desktop_width(stack: Stack, desktop_page: Page):
+def test_the_form_at_desktop_width(stack: Embedded, desktop_page: Page):
     desktop_page.goto(stack.url("/report/rude-staff"))
     assert desktop_page.locator("label[for=what_happened]").is_visible()
     screenshot(desktop_page, "report-form-1280")
 
 
-def test_a_customer_uploads_a_photo_straight_to_s3(stack: Stack, mobile_page: Page, tmp_path: Path):
+def test_a_customer_uploads_a_photo_straight_to_s3(stack: Embedded, mobile_page: Page, tmp_path: Path):
     """The browser posts the file to (moto) S3 with the presigned form; S3 sends it back to the status page."""
     fields = {
         "order_number": "AB123456",
@@ -141,8 +113,8 @@ def test_a_customer_uploads_a_photo_straight_to_s3(stack: Stack, mobile_page: Pa
         "wanted": "replacement",
     }
     body = {"type": "damaged-product", "customer": {"email": "lamp.browser@example.com"}, "fields": fields}
-    opened = requests.post(stack.url("/issues"), json=body, timeout=10).json()
-    status_url = wait_for(lambda: status_link(stack, "lamp.browser@example.com"), 30, "the acknowledgement")
+    opened = stack.json_of(stack.post("/issues", body))
+    status_url = stack.wait_for(lambda: status_link(stack, "lamp.browser@example.com"), 30, "the acknowledgement")
     photo = tmp_path / "lamp.jpg"
     photo.write_bytes(b"\xff\xd8\xff\xe0" + bytes(4000))
     page = mobile_page
@@ -152,17 +124,14 @@ def test_a_customer_uploads_a_photo_straight_to_s3(stack: Stack, mobile_page: Pa
     page.wait_for_url(re.compile(r"/uploaded\?"))
     assert "Thank you, we have your file." in page.content()
     screenshot(page, "status-upload-360")
-    remy = login(stack, "remy")
-    timeline = requests.get(stack.url(f"/agent/issues/{opened['id']}"), headers=remy, timeout=10).json()["timeline"]
+    timeline = stack.issue(opened["id"], "remy")["timeline"]
     [added] = [e for e in timeline if e["kind"] == "attachment_added"]
     assert added["data"]["attachments"][0]["content_type"] == "image/jpeg"
 
 
-def status_link(stack: Stack, email: str) -> str:
-    for path in sorted(Path(stack.outbox).glob("*.eml")):
-        message = message_from_bytes(path.read_bytes(), policy=policy.default)
-        if message["To"] == email:
-            found = re.search(r"(http\S+/s/\S+)", message.get_body(("plain",)).get_content())
-            if found:
-                return found.group(1)
+def status_link(stack: Embedded, email: str) -> str:
+    for message in stack.outbox(email):
+        found = re.search(r"(http\S+/s/\S+)", message.get_body(("plain",)).get_content())
+        if found:
+            return found.group(1)
     return ""

@@ -12,8 +12,9 @@ import requests
 from playwright.sync_api import Page
 
 from chalicelib.local.provision import DEMO_PASSWORD
-from tests.browser.conftest import Stack, record, screenshot
-from tests.browser.test_customer_journey import survey_link, wait_for
+from harness import Embedded
+from tests.browser.conftest import record, screenshot
+from tests.browser.test_customer_journey import complete, survey_link
 
 CSAT_LINE = "How satisfied are you"
 NPS_LINE = "How likely are you to recommend us"
@@ -46,48 +47,21 @@ FAST = {
 }
 
 
-def headers(stack: Stack, username: str) -> dict[str, str]:
-    response = requests.post(
-        stack.url("/auth/login"), json={"username": username, "password": DEMO_PASSWORD}, timeout=10
-    )
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['id_token']}"}
-
-
-def open_issue(stack: Stack, type_id: str, fields: dict, email: str) -> str:
-    body = {"type": type_id, "customer": {"email": email, "name": "Ops Browser"}, "fields": fields}
-    response = requests.post(stack.url("/issues"), json=body, timeout=10)
+def open_issue(stack: Embedded, type_id: str, fields: dict, email: str) -> str:
+    response = stack.open_issue(type_id, fields, email, "Ops Browser")
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
 
-def complete(stack: Stack, agent: dict[str, str], issue_id: str, fields: dict) -> dict:
-    def task() -> dict | None:
-        tasks = requests.get(stack.url("/agent/tasks"), headers=agent, timeout=10).json()["tasks"]
-        return next((t for t in tasks if t["issue_id"] == issue_id), None)
-
-    found = wait_for(task, 30, f"the task of {issue_id}")
-    done = requests.post(
-        stack.url(f"/agent/tasks/{found['id']}/complete"), json={"fields": fields}, headers=agent, timeout=10
-    )
-    assert done.status_code == 200, done.text
-    return found
-
-
-def issue(stack: Stack, agent: dict[str, str], issue_id: str) -> dict:
-    return requests.get(stack.url(f"/agent/issues/{issue_id}"), headers=agent, timeout=10).json()
-
-
-def rate(stack: Stack, email: str, csat: int, nps: int) -> None:
+def rate(stack: Embedded, email: str, csat: int, nps: int) -> None:
     """Click the survey email's links, as the customer would."""
     for line, score in ((CSAT_LINE, csat), (NPS_LINE, nps)):
-        link = wait_for(lambda line=line, score=score: survey_link(stack, email, line, score), 30, "the survey")
+        link = stack.wait_for(lambda line=line, score=score: survey_link(stack, email, line, score), 30, "the survey")
         assert requests.get(link, timeout=10).status_code == 200
 
 
-def make_activity(stack: Stack) -> None:
-    ada, alice, sam = headers(stack, "ada"), headers(stack, "alice"), headers(stack, "sam")
-    published = requests.put(stack.url(f"/admin/issue-types/{FAST['id']}"), json=FAST, headers=ada, timeout=30)
+def make_activity(stack: Embedded) -> None:
+    published = stack.put(f"/admin/issue-types/{FAST['id']}", FAST, stack.token("ada"))
     assert published.status_code in (200, 201), published.text
 
     enquiries = {}
@@ -97,32 +71,29 @@ def make_activity(stack: Stack) -> None:
     slow = open_issue(stack, FAST["id"], {"summary": "Nobody looked in time"}, "ops.slow@example.com")
 
     for email in ("ops.happy@example.com", "ops.unhappy@example.com"):
-        complete(stack, alice, enquiries[email], {"answer": "From 10:00 to 16:00.", "needs_follow_up": False})
-    wait_for(
-        lambda: sum(e["kind"] == "escalated" for e in issue(stack, sam, slow)["timeline"]) >= 2, 30, "two escalations"
+        complete(stack, "alice", enquiries[email], {"answer": "From 10:00 to 16:00.", "needs_follow_up": False})
+    stack.wait_for(
+        lambda: sum(e["kind"] == "escalated" for e in stack.issue(slow, "sam")["timeline"]) >= 2, 30, "two escalations"
     )
-    complete(stack, sam, slow, {"finding": "Checked late."})
+    complete(stack, "sam", slow, {"finding": "Checked late."})
     for issue_id in (*(enquiries[e] for e in ("ops.happy@example.com", "ops.unhappy@example.com")), slow):
-        wait_for(lambda issue_id=issue_id: issue(stack, alice, issue_id)["status"] == "resolved", 30, "resolution")
+        stack.wait_for(lambda issue_id=issue_id: stack.issue(issue_id)["status"] == "resolved", 30, "resolution")
 
     rate(stack, "ops.happy@example.com", csat=5, nps=9)
     rate(stack, "ops.unhappy@example.com", csat=2, nps=3)
     rate(stack, "ops.slow@example.com", csat=4, nps=7)
 
-    sue = headers(stack, "sue")
-
     def recovery_opened() -> bool:
-        tasks = requests.get(stack.url("/agent/tasks"), headers=sue, timeout=10).json()["tasks"]
-        calls = [issue(stack, sue, t["issue_id"]) for t in tasks if t["step"] == "call_back"]
+        calls = [stack.issue(t["issue_id"], "sue") for t in stack.tasks("sue") if t["step"] == "call_back"]
         return any(found["customer"]["email"] == "ops.unhappy@example.com" for found in calls)
 
-    wait_for(recovery_opened, 30, "the service-recovery issue of the detractor")
-    hourly = requests.post(stack.url("/admin/ops/hourly"), json={}, headers=ada, timeout=60)
+    stack.wait_for(recovery_opened, 30, "the service-recovery issue of the detractor")
+    hourly = stack.post("/admin/ops/hourly", {}, stack.token("ada"))
     assert hourly.status_code == 200, hourly.text
     assert hourly.json()["roll_up"]["events"] > 0
 
 
-def test_omar_sees_every_chart_drawn_from_real_activity(stack: Stack, desktop_page: Page):
+def test_omar_sees_every_chart_drawn_from_real_activity(stack: Embedded, desktop_page: Page):
     started = time.monotonic()
     make_activity(stack)
     record("ops activity and hourly roll-up", time.monotonic() - started)

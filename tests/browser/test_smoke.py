@@ -8,10 +8,11 @@ import time
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser.conftest import MOBILE, Stack, record, screenshot, scroll_width
+from harness import Embedded
+from tests.browser.conftest import MOBILE, record, screenshot, scroll_width
 
 
-def test_chromium_reads_the_dev_outbox(desktop_page: Page, stack: Stack):
+def test_chromium_reads_the_dev_outbox(desktop_page: Page, stack: Embedded):
     response = desktop_page.goto(stack.url("/dev/outbox"))
 
     assert response is not None and response.status == 200
@@ -19,7 +20,7 @@ def test_chromium_reads_the_dev_outbox(desktop_page: Page, stack: Stack):
 
 
 @pytest.mark.parametrize(("page_fixture", "width"), [("mobile_page", "360"), ("desktop_page", "1280")])
-def test_an_invalid_task_link_says_so(request: pytest.FixtureRequest, stack: Stack, page_fixture: str, width: str):
+def test_an_invalid_task_link_says_so(request: pytest.FixtureRequest, stack: Embedded, page_fixture: str, width: str):
     page: Page = request.getfixturevalue(page_fixture)
     started = time.monotonic()
     response = page.goto(stack.url("/t/not-a-token"), wait_until="load")
@@ -34,7 +35,7 @@ def test_an_invalid_task_link_says_so(request: pytest.FixtureRequest, stack: Sta
 
 
 @pytest.mark.parametrize(("page_fixture", "width"), [("mobile_page", "360"), ("desktop_page", "1280")])
-def test_the_home_page_has_a_heading(request: pytest.FixtureRequest, stack: Stack, page_fixture: str, width: str):
+def test_the_home_page_has_a_heading(request: pytest.FixtureRequest, stack: Embedded, page_fixture: str, width: str):
     page: Page = request.getfixturevalue(page_fixture)
     started = time.monotonic()
     response = page.goto(stack.url("/"), wait_until="load")

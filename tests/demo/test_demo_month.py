@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bench.demo_month import DemoMonth, SimulatedClock, ground_truth_report
+from harness import provisioned
 
 #: Long ago, so that no other test's issues share these days.
 START = datetime(2025, 3, 3, tzinfo=UTC)
@@ -16,24 +16,16 @@ DAYS = 9
 
 @pytest.fixture(scope="module")
 def month():
-    """A stack of its own (moto in-process), so that no other test's issues or tasks share it."""
-    from moto import mock_aws
+    """A stack of its own (the harness's moto in-process), so that no other test's issues or tasks share it."""
+    from chalicelib import bootstrap
 
-    from chalicelib import bootstrap, settings
-    from chalicelib.local.provision import DEMO_AGENTS, provision
-
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        resources = provision(settings.from_environ(os.environ), DEMO_AGENTS)
-        os.environ[settings.USER_POOL_ID] = resources.user_pool_id
-        os.environ[settings.USER_POOL_CLIENT_ID] = resources.user_pool_client_id
-        settings.get.cache_clear()
+    with provisioned() as resources:
         clock = SimulatedClock(START)
         services = bootstrap.build(clock)
         services.issue_types.publish_seeds()
         demo = DemoMonth(services, clock, resources.task_queue_url, seed=11)
         truth = demo.run(START, DAYS, issues=24)
         yield services, clock, truth
-    settings.get.cache_clear()
 
 
 def close(a, b):

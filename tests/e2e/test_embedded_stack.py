@@ -1,4 +1,5 @@
-"""The embedded stack as a user meets it: `python -m chalicelib.local` on free ports, driven over HTTP.
+"""The embedded stack as a user meets it: `python -m chalicelib.local` on free ports, driven over HTTP
+and SMTP by the harness (`harness.Embedded`).
 
 One stack serves the module: it takes a few seconds to start.
 """
@@ -8,57 +9,16 @@ from __future__ import annotations
 import re
 import smtplib
 import socket
-import time
 from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-import requests
 
-from bench.stack import Embedded
+from harness import Embedded
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "Caseflow-demo-1"
-
-
-class Running:
-    def __init__(self, embedded: Embedded):
-        self.base = embedded.base
-        self.outbox = embedded.outbox
-        self.smtp_port = embedded.smtp_port
-        self.aws_port = embedded.aws_port
-        self.log_text = embedded.log_text
-        self.session = requests.Session()
-
-    def login(self, username: str) -> dict[str, str]:
-        response = self.session.post(f"{self.base}/auth/login", json={"username": username, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        return {"Authorization": f"Bearer {response.json()['id_token']}"}
-
-    def wait_for(self, condition, timeout: float, what: str):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = condition()
-            if result:
-                return result
-            time.sleep(0.25)
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-    def task(self, headers: dict[str, str], issue_id: str):
-        tasks = self.session.get(f"{self.base}/agent/tasks", headers=headers).json()["tasks"]
-        return next((t for t in tasks if t["issue_id"] == issue_id), None)
-
-    def send_mail(self, message: EmailMessage | bytes, envelope_from: str = "customer@example.com") -> None:
-        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=10) as smtp:
-            if isinstance(message, bytes):
-                smtp.sendmail(envelope_from, ["support@caseflow.test"], message)
-            else:
-                smtp.send_message(message)
-
-    def outbox_messages(self):
-        return self.session.get(f"{self.base}/dev/outbox").json()["messages"]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +27,7 @@ def running():
     try:
         with embedded:
             print(f"embedded stack started in {embedded.started_in:.1f} s")
-            yield Running(embedded)
+            yield embedded
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", embedded.aws_port)) != 0, "the moto server outlived Ctrl-C"
         assert embedded.exit_code == 0, embedded.log_text()[-3000:]
@@ -76,44 +36,22 @@ def running():
 
 
 def test_a_newcomer_files_a_report_and_two_agents_resolve_it(running):
-    demo = running.session.post(
-        f"{running.base}/issues",
-        json={"type": "demo-quick", "customer": {"email": "watcher@example.com"}, "fields": {"summary": "Watch me"}},
-    )
+    demo = running.open_issue("demo-quick", {"summary": "Watch me"}, "watcher@example.com", name=None)
     assert demo.status_code == 201, demo.text
-    opened = running.session.post(
-        f"{running.base}/issues",
-        json={
-            "type": "rude-staff",
-            "customer": {"email": "newcomer@example.com", "name": "Nia"},
-            "fields": {
-                "store": "leeds-briggate",
-                "incident_date": date.today().isoformat(),
-                "what_happened": "The cashier laughed at my question.",
-            },
-        },
-        headers={"Idempotency-Key": "e2e-1"},
-    )
+    fields = {
+        "store": "leeds-briggate",
+        "incident_date": date.today().isoformat(),
+        "what_happened": "The cashier laughed at my question.",
+    }
+    opened = running.open_issue("rude-staff", fields, "newcomer@example.com", "Nia", **{"Idempotency-Key": "e2e-1"})
     assert opened.status_code == 201, opened.text
     issue_id, reference = opened.json()["id"], opened.json()["reference"]
 
-    sam = running.login("sam")
-    task = running.wait_for(lambda: running.task(sam, issue_id), 20, "sam's task")
-    done = running.session.post(
-        f"{running.base}/agent/tasks/{task['id']}/complete",
-        json={"fields": {"manager_opinion": "The cashier apologises."}},
-        headers=sam,
-    )
-    assert done.status_code == 200, done.text
+    task = running.wait_for_task("sam", issue_id, timeout=20)
+    running.complete("sam", task, {"manager_opinion": "The cashier apologises."})
 
-    hana = running.login("hana")
-    hr_task = running.wait_for(lambda: running.task(hana, issue_id), 20, "hana's task")
-    decided = running.session.post(
-        f"{running.base}/agent/tasks/{hr_task['id']}/complete",
-        json={"fields": {"decision": "coaching", "notes": "Coaching is booked."}},
-        headers=hana,
-    )
-    assert decided.status_code == 200, decided.text
+    hr_task = running.wait_for_task("hana", issue_id, timeout=20)
+    running.complete("hana", hr_task, {"decision": "coaching", "notes": "Coaching is booked."})
 
     def outcome():
         return next((m for m in running.outbox_messages() if m["subject"].endswith("our decision")), None)
@@ -122,15 +60,11 @@ def test_a_newcomer_files_a_report_and_two_agents_resolve_it(running):
     assert message["to"] == "newcomer@example.com" and reference in message["subject"]
     text = Path(message["path"]).read_text()
     assert "Coaching for the employee" in text and "Coaching is booked." in text
-    issue_url = f"{running.base}/agent/issues/{issue_id}"
-    running.wait_for(
-        lambda: running.session.get(issue_url, headers=hana).json()["status"] == "resolved", 20, "resolution"
-    )
+    running.wait_for(lambda: running.issue(issue_id, "hana")["status"] == "resolved", 20, "resolution")
 
     # demo-quick's first deadline (20 s) passes while the rest happened: the task moves up.
-    manager = running.login("sam")
     demo_id = demo.json()["id"]
-    escalated = running.wait_for(lambda: running.task(manager, demo_id), 40, "demo-quick's escalation")
+    escalated = running.wait_for(lambda: running.task_for("sam", demo_id), 40, "demo-quick's escalation")
     assert escalated["escalation_level"] == 1 and escalated["role"] == "store-manager"
     running.wait_for(
         lambda: any(
@@ -167,22 +101,18 @@ ADMIN_DEFINED = {
 
 
 def test_an_admin_defines_a_type_and_watches_its_warning_and_escalations(running):
-    ada = running.login("ada")
-    url = f"{running.base}/admin/issue-types/{ADMIN_DEFINED['id']}"
-    dry_run = running.session.post(f"{running.base}/admin/issue-types/validate", json=ADMIN_DEFINED, headers=ada)
+    ada = running.token("ada")
+    dry_run = running.post("/admin/issue-types/validate", ADMIN_DEFINED, ada)
     assert dry_run.status_code == 200, dry_run.text
-    created = running.session.put(url, json=ADMIN_DEFINED, headers=ada)
+    created = running.put(f"/admin/issue-types/{ADMIN_DEFINED['id']}", ADMIN_DEFINED, ada)
     assert created.status_code == 201 and created.json()["version"] == 1, created.text
 
-    opened = running.session.post(
-        f"{running.base}/issues",
-        json={"type": "window-repair", "customer": {"email": "shop@example.com"}, "fields": {"shop": "Leeds"}},
-    )
+    opened = running.open_issue("window-repair", {"shop": "Leeds"}, "shop@example.com", name=None)
     assert opened.status_code == 201, opened.text
-    issue_url = f"{running.base}/agent/issues/{opened.json()['id']}"
+    issue_id = opened.json()["id"]
 
     def timeline():
-        return running.session.get(issue_url, headers=ada).json()["timeline"]
+        return running.issue(issue_id, "ada")["timeline"]
 
     running.wait_for(lambda: sum(e["kind"] == "escalated" for e in timeline()) == 2, 40, "two escalation levels")
     events = timeline()
@@ -199,7 +129,7 @@ def test_an_admin_defines_a_type_and_watches_its_warning_and_escalations(running
         # Timers never fire early; the margin only catches a checkpoint that fired at a wrong time.
         assert planned[name] <= at < planned[name] + timedelta(seconds=5), (name, planned[name], at)
     assert "logistics-lead" in happened["level 1"]["text"] and "regional-manager" in happened["level 2"]["text"]
-    assert running.session.get(issue_url, headers=ada).json()["priority"] == "high"
+    assert running.issue(issue_id, "ada")["priority"] == "high"
 
 
 def test_a_customer_mails_support_gets_the_acknowledgement_and_their_reply_lands_on_the_issue(running):
@@ -219,8 +149,7 @@ def test_a_customer_mails_support_gets_the_acknowledgement_and_their_reply_lands
     ack = message_from_bytes(Path(listed["path"]).read_bytes(), policy=policy.default)
     assert ack["In-Reply-To"] == "<question-1@example.com>" and ack["Auto-Submitted"] == "auto-replied"
     reference = re.search(r"CF-[0-9A-Z]{5}", ack["Subject"]).group(0)
-    alice = running.login("alice")
-    found = running.session.get(f"{running.base}/agent/issues/by-reference/{reference}", headers=alice)
+    found = running.get(f"/agent/issues/by-reference/{reference}", running.token("alice"))
     assert found.status_code == 200 and found.json()["channel"] == "email", found.text
     issue_id = found.json()["id"]
 
@@ -243,7 +172,7 @@ def test_a_customer_mails_support_gets_the_acknowledgement_and_their_reply_lands
     running.send_mail(BOUNCE.format(message_id=ack["Message-ID"]).encode(), "")
 
     def timeline():
-        return running.session.get(f"{running.base}/agent/issues/{issue_id}", headers=alice).json()["timeline"]
+        return running.issue(issue_id)["timeline"]
 
     running.wait_for(
         lambda: {"customer_message", "automatic_message", "delivery_failed"} <= {e["kind"] for e in timeline()},
@@ -251,7 +180,8 @@ def test_a_customer_mails_support_gets_the_acknowledgement_and_their_reply_lands
         "the reply, the auto-reply and the bounce on the issue",
     )
     assert [e["text"] for e in timeline() if e["kind"] == "customer_message"] == ["My member number is 4417."]
-    time.sleep(2)
+    running.drain()
+    running.wait_idle(issue_id)  # whatever the three messages set off has happened by now
     assert len(to_mira()) == 1, "an auto-reply or a bounce was answered"
 
 
@@ -300,34 +230,30 @@ LATE_PARCEL = "My parcel still has not arrived. Tracking has said 'out for deliv
 
 
 def test_free_text_is_routed_by_the_classifier_and_a_correction_feeds_the_next_training(running):
-    ada = running.login("ada")
+    ada = running.token("ada")
 
     def status():
-        return running.session.get(f"{running.base}/admin/classifier", headers=ada).json()
+        return running.json_of(running.get("/admin/classifier", ada))
 
     first = running.wait_for(lambda: status()["current"], 90, "the first model (trained at start-up)")
 
     def report(text: str, email: str) -> dict:
         body = {"customer": {"email": email}, "text": text}
-        response = running.session.post(f"{running.base}/issues", json=body)
+        response = running.post("/issues", body)
         assert response.status_code == 201, response.text
         return response.json()
 
     late = report(LATE_PARCEL, "late.parcel@example.com")
     assert late["type"] == "late-delivery"
-    lee = running.login("lee")
-    running.wait_for(lambda: running.task(lee, late["id"]), 20, "the logistics task, opened without a person")
+    running.wait_for(lambda: running.task_for("lee", late["id"]), 20, "the logistics task, opened without a person")
 
     vague = report("Hi, I have a question about something, please call me back.", "vague.e2e@example.com")
     assert vague["type"] == "triage"
-    alice = running.login("alice")
-    running.wait_for(lambda: running.task(alice, vague["id"]), 20, "the triage task")
-    moved = running.session.post(
-        f"{running.base}/agent/issues/{vague['id']}/type", json={"type": "general-enquiry"}, headers=alice
-    )
+    running.wait_for(lambda: running.task_for("alice", vague["id"]), 20, "the triage task")
+    moved = running.post(f"/agent/issues/{vague['id']}/type", {"type": "general-enquiry"}, running.token("alice"))
     assert moved.status_code == 200 and moved.json()["learned"] == "corrected", moved.text
 
-    asked = running.session.post(f"{running.base}/admin/classifier/training", headers=ada)
+    asked = running.post("/admin/classifier/training", token=ada)
     assert asked.status_code == 202
     latest = running.wait_for(
         lambda: next((t for t in status()["trainings"] if t["version"] != first["version"]), None),
@@ -341,7 +267,7 @@ def test_hostile_requests_and_mail_get_answers_and_the_stack_carries_on(running)
     """The fuzz suite's corpus over real HTTP and SMTP: every request answered below 500 in time."""
     from tests.integration.test_fuzz import RAW_BODIES
 
-    ada = running.login("ada")
+    ada = running.sign_in("ada")
     answered = 0
     for method, path in [
         ("POST", "/issues"),
@@ -355,7 +281,7 @@ def test_hostile_requests_and_mail_get_answers_and_the_stack_carries_on(running)
     ]:
         for raw in RAW_BODIES:
             headers = {**ada, "Content-Type": "application/json"}
-            response = running.session.request(method, f"{running.base}{path}", data=raw, headers=headers, timeout=60)
+            response = running.request(method, path, raw, headers=headers)
             assert response.status_code < 500, (method, path, raw[:40], response.text[:300])
             answered += 1
     hostile = EmailMessage()
@@ -368,21 +294,13 @@ def test_hostile_requests_and_mail_get_answers_and_the_stack_carries_on(running)
         lambda: any(m["to"] == "hostile.e2e@example.com" for m in running.outbox_messages()), 30, "the acknowledgement"
     )
     print(f"{answered} hostile requests answered, none with a 5xx")
-    normal = running.session.get(f"{running.base}/issue-types", timeout=10)
+    normal = running.get("/issue-types")
     assert normal.status_code == 200
 
 
 def test_after_all_of_this_nothing_is_dead_lettered_and_the_log_has_no_traceback(running):
     """Run last: whatever the module's traffic did, no message was given up on, nothing crashed."""
-    import boto3
-
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=f"http://127.0.0.1:{running.aws_port}",
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    sqs = running.sqs
     for url in [u for u in sqs.list_queues().get("QueueUrls", []) if u.endswith("-dlq")]:
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
         assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0", f"{url} holds dead letters"

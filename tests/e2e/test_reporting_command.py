@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.stack import ROOT, Embedded, free_port
+from harness import ROOT, Embedded, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -34,9 +34,9 @@ def test_the_report_command_reads_the_running_stacks_last_30_days_without_a_regi
     embedded = Embedded()
     try:
         with embedded:
-            body = {"type": "demo-quick", "customer": {"email": "report@example.com"}, "fields": {"summary": "Hi"}}
-            assert embedded.request("POST", "/issues", json=body).status_code == 201
-            rolled = embedded.request("POST", "/admin/ops/hourly", headers=embedded.login("ada"))
+            opened = embedded.open_issue("demo-quick", {"summary": "Hi"}, "report@example.com", name=None)
+            assert opened.status_code == 201
+            rolled = embedded.post("/admin/ops/hourly", token=embedded.token("ada"))
             assert rolled.status_code == 200, rolled.text
 
             out = tmp_path / "report.html"

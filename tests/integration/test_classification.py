@@ -238,7 +238,8 @@ def test_a_run_that_failed_frees_the_slot_and_its_retry_does_not_train_twice(sta
 
 def test_a_run_that_never_ended_stops_holding_the_slot_after_the_longest_training(stack, trained):
     from chalicelib.adapters.dynamodb.classifier import ClassifierRepository
-    from chalicelib.services.classification import TRAINING_MAX_DURATION, ClassificationService
+    from chalicelib.services.classification import ClassificationService
+    from chalicelib.services.records import TRAINING_MAX_DURATION
 
     class LostJobs:
         def submit(self, job: dict) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -284,9 +285,11 @@ def resolved_by_email(stack, address: str) -> dict:
 def test_a_reply_to_a_resolved_issue_opens_a_follow_up_linked_to_it(stack):
     received = resolved_by_email(stack, "later@example.com")
     issue_id = received["issue_id"]
-    from chalicelib.adapters.dynamodb.repositories import IssueRepository
+    from chalicelib.adapters.dynamodb.issues import IssueRepository
 
-    IssueRepository().update(issue_id, resolved_at=datetime.now(UTC) - timedelta(days=8))
+    repository = IssueRepository()
+    stored = repository.get(issue_id)
+    repository.save(replace(stored, resolved_at=datetime.now(UTC) - timedelta(days=8)))
     raw, _ = email("later@example.com", f"Re: Gift card balance [{received['reference']}]", "It does not work")
     follow_up = stack.deliver_email(raw)
     assert follow_up["outcome"] == "opened" and follow_up["issue_id"] != issue_id

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import app
-from chalicelib.adapters.dynamodb.repositories import TaskRepository
+from chalicelib.adapters.dynamodb.tasks import TaskRepository
 from chalicelib.web_tokens import csrf
 
 #: Long enough for the slowest honest request (an hourly sweep); a request still running is hung.
@@ -165,7 +165,7 @@ def material(stack):
         "reference": opened["reference"],
         "task_id": task["id"],
         "token": found.status_links.link_for(opened["id"]).rsplit("/", 1)[-1],
-        "task_token": found.tasks.link_for(TaskRepository().get(opened["id"], task["step"])).rsplit("/", 1)[-1],
+        "task_token": found.task_links.link_for(TaskRepository().get(opened["id"], task["step"])).rsplit("/", 1)[-1],
         "survey_token": found.surveys.link(opened["id"], "csat", 2).rsplit("/", 1)[-1],
         "type_id": "rude-staff",
         "email": "fuzz-material@example.com",

@@ -13,13 +13,13 @@ import boto3
 import pytest
 
 from app import app
-from bench.stack import free_port
 from chalicelib import settings
 from chalicelib.events.inbound_email import on_inbound_email
 from chalicelib.events.task_queue import on_task_message
 from chalicelib.local.pump import QueuePump, Schedule, next_run, schedules
 from chalicelib.local.smtp import InboundMailRelay
 from chalicelib.mail.threading import SupportAddress
+from harness import free_port
 
 TODAY = datetime.now(UTC).date().isoformat()
 

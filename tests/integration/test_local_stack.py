@@ -26,7 +26,7 @@ def test_without_a_provisioned_stack_discover_says_what_is_missing(monkeypatch):
 
 
 def test_without_a_server_discover_says_where_nothing_answers(monkeypatch):
-    from bench.stack import free_port
+    from harness import free_port
 
     endpoint = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)

@@ -144,7 +144,7 @@ def test_the_backlog_index_holds_only_what_the_backlog_reads(stack):
 
     from chalicelib import settings
     from chalicelib.adapters.dynamodb import schema
-    from chalicelib.adapters.dynamodb.repositories import IssueRepository
+    from chalicelib.adapters.dynamodb.issues import IssueRepository
 
     def open_enquiries() -> list:
         return IssueRepository().open_issues("general-enquiry")

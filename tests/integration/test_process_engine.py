@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -20,19 +19,6 @@ def define(stack, definition, expected=(200, 201)):
 
 def kinds(stack, issue_id):
     return [e["kind"] for e in stack.issue(issue_id)["timeline"]]
-
-
-def settle(stack, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        stack.pump()
-        time.sleep(0.05)
-
-
-def complete(stack, username, task, fields):
-    response = stack.post(f"/agent/tasks/{task['id']}/complete", {"fields": fields}, stack.token(username))
-    assert response.status_code == 200, response.body
-    return response.json_body
 
 
 LADDER = {
@@ -70,7 +56,7 @@ def test_a_three_level_ladder_warns_escalates_notifies_and_reassigns_once_each(s
         lambda: (t := stack.task_for("harry", issue_id)) and t["escalation_level"] == 3 and t, timeout=20, what="L3"
     )
     assert task["assignee"] == {"kind": "user", "name": "harry"} and task["breached"] is True
-    settle(stack, 1.5)  # a repeated checkpoint would show up now
+    stack.wait_idle(issue_id)  # the ladder's end: a repeated checkpoint would have come by now
     seen = kinds(stack, issue_id)
     assert seen.count("sla_warning") == 1
     assert seen.count("deadline_breached") == 1
@@ -87,7 +73,7 @@ def test_a_three_level_ladder_warns_escalates_notifies_and_reassigns_once_each(s
     assert len(notified) == 1 and "/t/" not in notified[0]["body"]  # notified, not handed the task
     assert stack.task_for("rita", issue_id) is None
 
-    complete(stack, "harry", task, {"finding": "Done at last"})
+    stack.complete("harry", task, {"finding": "Done at last"})
     stack.pump_until(lambda: stack.issue(issue_id)["status"] == "resolved", what="resolution")
 
 
@@ -113,14 +99,14 @@ BRANCHES = {
 def run_branches(stack, email, amount, ok=True):
     issue_id = stack.open_issue("branch-test", {"amount": amount}, email).json_body["id"]
     task = stack.pump_until(lambda: stack.task_for("hana", issue_id), what="the review")
-    complete(stack, "hana", task, {"ok": ok})
+    stack.complete("hana", task, {"ok": ok})
     for username in ("fred", "alice"):
         found = stack.pump_until(
             lambda u=username: stack.task_for(u, issue_id) or stack.issue(issue_id)["status"] == "resolved",
             what=f"{username}'s task or resolution",
         )
         if isinstance(found, dict):
-            complete(stack, username, found, {})
+            stack.complete(username, found, {})
     stack.pump_until(lambda: stack.issue(issue_id)["status"] == "resolved", what="resolution")
     return [t["step"] for t in stack.issue(issue_id)["tasks"]], sent_emails(email)
 
@@ -164,13 +150,13 @@ def test_a_parallel_step_opens_both_tasks_and_waits_for_both(stack):
     issue_id = stack.open_issue("parallel-test", {"summary": "Press"}, "press@example.com").json_body["id"]
     legal = stack.pump_until(lambda: stack.task_for("hana", issue_id), what="the legal task")
     comms = stack.pump_until(lambda: stack.task_for("lee", issue_id), what="the comms task")
-    complete(stack, "hana", legal, {"risk": True})
-    settle(stack, 0.5)
+    stack.complete("hana", legal, {"risk": True})
+    stack.wait_idle(issue_id)
     assert stack.task_for("harry", issue_id) is None  # still waiting for the other branch
-    complete(stack, "lee", comms, {})
+    stack.complete("lee", comms, {})
     lawyer = stack.pump_until(lambda: stack.task_for("harry", issue_id), what="the step after both reviews")
     assert lawyer["step"] == "lawyer_call"
-    complete(stack, "harry", lawyer, {})
+    stack.complete("harry", lawyer, {})
     stack.pump_until(lambda: stack.issue(issue_id)["status"] == "resolved", what="resolution")
 
 
@@ -199,7 +185,7 @@ def test_running_issues_finish_on_the_version_they_started_with(stack):
 
     bad = stack.post(f"/agent/tasks/{old_task['id']}/complete", {"fields": {"v2": "x"}}, stack.token("hana"))
     assert bad.status_code == 400  # the old issue still has version 1's form
-    complete(stack, "hana", old_task, {"v1": "still v1"})
+    stack.complete("hana", old_task, {"v1": "still v1"})
     stack.pump_until(lambda: stack.issue(first["id"])["status"] == "resolved", what="v1 resolution")
     assert stack.issue(first["id"])["type_version"] == 1
     versions = stack.get("/admin/issue-types/versioned-test/versions", stack.token("ada")).json_body["versions"]
@@ -254,7 +240,7 @@ def test_a_customer_reply_resumes_the_wait_and_silence_closes_the_issue(stack):
     )
     assert reply.status_code == 201 and reply.json_body == {"resumed_step": "await_answer"}
     task = stack.pump_until(lambda: stack.task_for("hana", answered), what="the step after the reply")
-    complete(stack, "hana", task, {})
+    stack.complete("hana", task, {})
     stack.pump_until(lambda: stack.issue(answered)["status"] == "resolved", what="resolution")
 
     silent = stack.open_issue("waiting-test", {"summary": "Hat"}, "silent@example.com").json_body["id"]

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from chalicelib.adapters.dynamodb.repositories import IssueRepository
+from chalicelib.adapters.dynamodb.issues import IssueRepository
 from tests.integration.test_email_channel import email, resolved_by_email
 
 

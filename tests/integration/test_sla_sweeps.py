@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib import bootstrap
-from chalicelib.adapters.dynamodb.repositories import TaskRepository
-from chalicelib.services.tasks import SWEEP_GRACE
+from chalicelib.adapters.dynamodb.tasks import TaskRepository
+from chalicelib.services.workflow.checkpoints import SWEEP_GRACE
 from tests.integration.conftest import sent_emails
 
 WATCHED = ("sla_swept", "sla_warning", "deadline_breached", "escalated", "priority_raised", "assignees_notified")
@@ -20,7 +20,7 @@ CAUGHT_UP = ("sla_swept", "sla_warning", "deadline_breached", "escalated")
 
 
 def sweep(now):
-    return bootstrap.services().tasks.reconcile_due(now)
+    return bootstrap.services().checkpoints.reconcile_due(now)
 
 
 def stored(issue_id, step):

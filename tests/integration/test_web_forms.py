@@ -14,7 +14,8 @@ from chalice.local import LambdaEventConverter
 
 from chalicelib.adapters.dynamodb.rate_limits import RateLimitRepository
 from chalicelib.bootstrap import services
-from chalicelib.services.web_forms import CSRF_COOKIE, IDEMPOTENCY_PREFIX
+from chalicelib.services.web_forms import IDEMPOTENCY_PREFIX
+from chalicelib.web_tokens.csrf import COOKIE as CSRF_COOKIE
 
 RUDE = {
     "store": "york-coney-street",

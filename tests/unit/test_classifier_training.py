@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib.classifier.training import TrainingConfig
 from chalicelib.services.classifier_training import ClassifierTrainingService
-from chalicelib.services.ports import ModelRecord
+from chalicelib.services.records import ModelRecord
 
 
 class Repository:

@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from chalicelib.adapters.dynamodb.repositories import TaskRepository
+from chalicelib.adapters.dynamodb.tasks import TaskRepository
 from chalicelib.domain import deadlines
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.calendars import ALWAYS

@@ -7,7 +7,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib.adapters import cognito
 from chalicelib.adapters.cognito import CognitoTokenVerifier
 from chalicelib.domain.errors import Unauthenticated
 
@@ -16,19 +15,26 @@ AUDIENCE = "client-id"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-class _JwksResponse:
-    def raise_for_status(self):
-        pass
-
-    def json(self):
-        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
-        return {"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}]}
+JWKS_URL = "https://jwks.example/keys"
 
 
 @pytest.fixture
-def verifier(monkeypatch):
-    monkeypatch.setattr(cognito.requests, "get", lambda url, timeout: _JwksResponse())
-    return CognitoTokenVerifier("https://jwks.example/keys", ISSUER, AUDIENCE)
+def fetches(monkeypatch):
+    """The JWKS URLs fetched: PyJWKClient's download is replaced by the key made here."""
+    fetched = []
+
+    def fetch_data(client):
+        fetched.append(client.uri)
+        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
+        return {"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}]}
+
+    monkeypatch.setattr(jwt.PyJWKClient, "fetch_data", fetch_data)
+    return fetched
+
+
+@pytest.fixture
+def verifier(fetches):
+    return CognitoTokenVerifier(JWKS_URL, ISSUER, AUDIENCE)
 
 
 def token(**overrides):
@@ -70,3 +76,14 @@ def test_an_unknown_signing_key_is_refused(verifier):
     )
     with pytest.raises(Unauthenticated, match="unknown key"):
         verifier.verify(forged)
+
+
+def test_the_keys_are_fetched_once_and_kept(verifier, fetches):
+    for _ in range(3):
+        verifier.verify(token())
+    assert fetches == [JWKS_URL]
+
+
+def test_a_token_that_is_not_a_jwt_is_refused(verifier):
+    with pytest.raises(Unauthenticated):
+        verifier.verify("garbage")

@@ -11,16 +11,19 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import settings
+from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.models import EventItem
 from chalicelib.domain.issues import Issue, TimelineEvent, new_id
 from chalicelib.services.ports import DuplicateKey
 
 M = TypeVar("M", bound=Model)
 EVENT = "EVENT#"
+#: Attempts at a write under optimistic locking: a lost race reads again and retries, up to this many times.
+LOCK_RETRIES = 8
 
 
 def issue_pk(issue_id: str) -> str:
-    return f"ISSUE#{issue_id}"
+    return f"{schema.ISSUE_KEY}{issue_id}"
 
 
 def get_or_none(model: type[M], pk: str, sk: str, consistent_read: bool = False) -> M | None:
@@ -67,6 +70,6 @@ def event_item(issue: Issue, event: TimelineEvent) -> EventItem:
         actor=event.actor,
         data=event.data,
         issue_id=issue.id,
-        gsi2pk=f"CUSTOMER#{issue.customer_id}",
+        gsi2pk=f"{schema.CUSTOMER_KEY}{issue.customer_id}",
         gsi2sk=event_id,
     )

@@ -11,8 +11,7 @@ from pynamodb.exceptions import DeleteError, PutError
 from chalicelib.adapters.dynamodb.access import get_or_none
 from chalicelib.adapters.dynamodb.models import ExampleItem, ModelItem, _Item
 from chalicelib.domain.errors import Conflict
-from chalicelib.services.classification import QUEUED, TrainingRun
-from chalicelib.services.ports import ModelRecord
+from chalicelib.services.records import QUEUED, ModelRecord, TrainingRun
 
 CLASSIFIER = "CLASSIFIER"
 CURRENT = "CURRENT"

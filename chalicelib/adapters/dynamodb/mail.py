@@ -19,7 +19,7 @@ from chalicelib.adapters.dynamodb.models import (
 )
 from chalicelib.domain.issues import Issue, TimelineEvent
 from chalicelib.mail.threading import normalise_message_id
-from chalicelib.services.ports import InboundRecord, QuarantinedMail, Receipt, ThreadEntry
+from chalicelib.services.records import InboundRecord, QuarantinedMail, Receipt, ThreadEntry
 
 #: SES does not deliver a message again after this; a Message-ID seen again later is a new copy.
 RECEIPT_LIFETIME = timedelta(days=30)

@@ -15,14 +15,21 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
-from chalicelib import settings
 from chalicelib.adapters.dynamodb import schema
 
 
 class _Meta:
-    table_name = settings.get().table_name
-    region = settings.get().region
-    host = settings.get().endpoint_url
+    """Where every item lives: set by `bind`, which the composition root (`bootstrap.build`) calls
+    before any item is read or written."""
+
+    table_name: str | None = None
+    region: str | None = None
+    host: str | None = None
+
+
+def bind(table_name: str, region: str, host: str | None) -> None:
+    """Point every model at `table_name` in `region`, through `host` (e.g. moto's) when given."""
+    _Meta.table_name, _Meta.region, _Meta.host = table_name, region, host
 
 
 class QueueIndex(GlobalSecondaryIndex):

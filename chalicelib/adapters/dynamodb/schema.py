@@ -5,9 +5,39 @@ from __future__ import annotations
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
 
+# Key prefixes of the issue, task and issue type items: a key's prefix names the item's kind
+# (docs/data-model.md). Each is spelled here only.
+#: pk of an issue and of everything of it (events, tasks, thread entries): `ISSUE#<id>`.
+ISSUE_KEY = "ISSUE#"
+#: sk of the issue item itself.
+ISSUE_SK = "ISSUE"
+#: A task of the issue's current workflow: `TASK#<step>`.
+TASK_KEY = "TASK#"
+#: Tasks of an issue's earlier workflow, before its type changed or it was reopened: `ARCHIVED#<run>#<step>`.
+ARCHIVED_TASK_KEY = "ARCHIVED#"
+#: A customer (`CUSTOMER#<id>` / `CUSTOMER`), also the customer timeline index's partition.
+CUSTOMER_KEY = "CUSTOMER#"
+CUSTOMER_SK = "CUSTOMER"
+#: The one customer of an address: `EMAIL#<lower-case address>` / `EMAIL`.
+EMAIL_KEY = "EMAIL#"
+EMAIL_SK = "EMAIL"
+#: An issue by its reference: `REF#<reference>` / `REF`.
+REFERENCE_KEY = "REF#"
+REFERENCE_SK = "REF"
+#: A retried intake's request: `IDEMPOTENCY#<key>` / `IDEMPOTENCY`.
+IDEMPOTENCY_KEY = "IDEMPOTENCY#"
+IDEMPOTENCY_SK = "IDEMPOTENCY"
+#: An issue type's versions (`ISSUETYPE#<id>` / `VERSION#<000001>`), and its catalogue entry's sk.
+ISSUE_TYPE_KEY = "ISSUETYPE#"
+VERSION_KEY = "VERSION#"
+#: The catalogue of current issue types: pk of one entry per type.
+CATALOG = "CATALOG"
+
 #: Open tasks of a role (sparse: only open tasks carry the key), ordered by due time.
 QUEUE_INDEX = "gsi1"
 QUEUE_INDEX_KEYS = ("gsi1pk", "gsi1sk")
+#: The queue index's partition: `QUEUE#<holder key>`.
+QUEUE_KEY = "QUEUE#"
 
 #: A customer's history across issues and channels, in time order.
 CUSTOMER_TIMELINE_INDEX = "gsi2"
@@ -21,10 +51,14 @@ DUE_INDEX_KEYS = ("gsi3pk", "gsi3sk")
 #: partition; a few shards spread the writes and cost the hourly sweep one Query each. Changing
 #: the number moves tasks between shards: sweep the old shards too until every open task is rewritten.
 DUE_SHARDS = 8
+#: The due index's partition: `DUE#<shard>`.
+DUE_KEY = "DUE#"
 
 #: Issues open now (sparse: resolved issues drop the key), per type, oldest first: the backlog.
 OPEN_ISSUES_INDEX = "gsi4"
 OPEN_ISSUES_INDEX_KEYS = ("gsi4pk", "gsi4sk")
+#: The open-issues index's partition: `OPEN#<type>`.
+OPEN_ISSUES_KEY = "OPEN#"
 #: All the backlog snapshot reads of an open issue, and so all the open-issues index holds besides
 #: its keys: issue updates that leave these alone (most do) then cost the index no write.
 OPEN_ISSUE_ATTRIBUTES = ("type_id", "channel", "created_at")

@@ -6,7 +6,7 @@ from pynamodb.exceptions import PutError
 
 from chalicelib.adapters.dynamodb.access import get_or_none, issue_pk
 from chalicelib.adapters.dynamodb.models import RecoveryLinkItem, SurveyAnswerItem
-from chalicelib.services.ports import SurveyAnswer
+from chalicelib.services.records import SurveyAnswer
 
 
 class SurveyRepository:
