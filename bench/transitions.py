@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from re import _parser as sre  # type: ignore[attr-defined]
 from typing import Any
 
+from chalicelib.domain.issues import WEB, Customer
 from harness import InProcess, in_process
 
 PRICE_PER_1000_TRANSITIONS = 0.025
@@ -204,11 +205,16 @@ def drive(stack: InProcess, run: Run, type_id: str, number: int, timeout: float)
     issue_type = loaded.issue_type
     customer = {"email": f"bench+{number}@example.com", "name": "Bench Customer"}
     body = {"type": type_id, "customer": customer, "fields": sample_values(issue_type.fields, run.variant.fields)}
-    filed = stack.post("/issues", body)
-    if filed.status_code != 201:
-        run.status, run.problems = "not filed", [f"POST /issues {filed.status_code}: {filed.body!r}"]
-        return
-    issue_id = run.issue_id = filed.json_body["id"]
+    if issue_type.public:
+        filed = stack.post("/issues", body)
+        if filed.status_code != 201:
+            run.status, run.problems = "not filed", [f"POST /issues {filed.status_code}: {filed.body!r}"]
+            return
+        issue_id = run.issue_id = filed.json_body["id"]
+    else:  # customers cannot file it: Caseflow raises it itself (triage from free text, service recovery from a survey)
+        who = Customer(id="", email=customer["email"], name=customer["name"])
+        raised = stack.services.intake.open_internal(type_id, who, body["fields"], WEB, f"bench-{number}")
+        issue_id = run.issue_id = raised.issue.id
     execution = loaded.published.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{issue_id}"
     holders = users_by_role()
     answered: set[str] = set()
