@@ -36,6 +36,12 @@ def my_tasks() -> Response:
     return json_response(200, {"tasks": services().completions.queue(_agent())})
 
 
+@agents.route("/agent/tasks/{task_id}", methods=["GET"])
+def task(task_id: str) -> Response:
+    """A task as its holder sees it: what the step asks, the issue's facts, the earlier answers."""
+    return json_response(200, services().completions.task(task_id, _agent()))
+
+
 @agents.route("/agent/issues/{issue_id}", methods=["GET"])
 def issue_details(issue_id: str) -> Response:
     return json_response(200, services().issue_details.for_agent(issue_id, _agent()))

@@ -29,8 +29,12 @@ class Agent:
         """The task holders this agent answers for: each role or team they are in, and themself."""
         return agent_keys(self.username, self.roles)
 
+    def holds(self, holder_key: str) -> bool:
+        """Whether a task held by `holder_key` is this agent's to work: theirs, or their role's or team's."""
+        return holder_key in self.holder_keys()
+
     def require_holder(self, holder_key: str) -> None:
-        if holder_key not in self.holder_keys():
+        if not self.holds(holder_key):
             holder = Holder.from_key(holder_key)
             roles = ", ".join(sorted(self.roles)) or "no roles"
             raise Forbidden(f"this task is held by {holder.kind} {holder.name!r}; you have {roles}")

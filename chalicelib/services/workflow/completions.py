@@ -28,7 +28,7 @@ from chalicelib.services.ports import IssueRepository, TaskRepository, WorkflowE
 from chalicelib.services.workflow.lookups import issue_type_of
 from chalicelib.services.workflow.task_links import TaskLinks
 from chalicelib.services.workflow.task_timeline import TaskTimeline
-from chalicelib.services.workflow.task_views import task_view
+from chalicelib.services.workflow.task_views import holder_view, task_view
 
 CUSTOMER_REPLY_FIELD = "reply"
 #: How a customer's message reached us when an agent records it.
@@ -60,9 +60,27 @@ class Completions:
     # By an agent
 
     def queue(self, agent: Agent) -> list[dict[str, Any]]:
-        """The open tasks of every role and team the agent is in, and their own, soonest due first."""
+        """The open tasks of every role and team the agent is in, and their own, soonest due first,
+        each with what its step asks and the issue's facts (`task_views.holder_view`)."""
         agent.require_any_role()
-        return [task_view(t) for t in self._tasks.open_for_holders(agent.holder_keys())]
+        issues: dict[str, Issue | None] = {}
+        shown = []
+        for task in self._tasks.open_for_holders(agent.holder_keys()):
+            if task.issue_id not in issues:
+                issues[task.issue_id] = self._issues.get(task.issue_id)
+            issue = issues[task.issue_id]
+            shown.append(self._holder_view(issue, task) if issue else task_view(task))
+        return shown
+
+    def task(self, task_id: str, agent: Agent) -> dict[str, Any]:
+        """One task as its holder sees it; NotFound for anyone else, who may not learn that it exists."""
+        issue, task = self._task(task_id)
+        if not agent.holds(task.holder):
+            raise NotFound(f"no task {task_id}")
+        return self._holder_view(issue, task)
+
+    def _holder_view(self, issue: Issue, task: Task) -> dict[str, Any]:
+        return holder_view(issue, issue_type_of(self._types, issue), task, self._tasks.for_issue(issue.id))
 
     def complete(self, task_id: str, fields: Any, agent: Agent) -> dict[str, Any]:
         """Record the agent's answer to a task and resume the workflow with it."""

@@ -7,12 +7,18 @@ the view itself, and are shown as they are.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from chalicelib.domain.issues import TimelineEvent
+from chalicelib.domain import issue_types as types
+from chalicelib.domain import tasks as rules
+from chalicelib.domain.issue_types import IssueType, Step
+from chalicelib.domain.issues import Issue, TimelineEvent
 from chalicelib.domain.task_moments import TaskMoment
 from chalicelib.domain.tasks import Task
+
+#: How a customer's answer to a wait step is labelled among the earlier answers.
+CUSTOMER_REPLY_LABEL = "The customer's reply"
 
 
 def task_view(task: Task) -> dict[str, Any]:
@@ -35,6 +41,67 @@ def task_view(task: Task) -> dict[str, Any]:
         "completed_by": task.completed_by or None,
         "completed_at": task.completed_at.isoformat() if task.completed_at else None,
         "closed_reason": task.closed_reason or None,
+    }
+
+
+def step_form(step: Step) -> dict[str, Any]:
+    """What the step asks of its holder: every field with its id, label, kind, whether it is
+    required, its options with their labels, help and limits. Completing validates against it."""
+    return {"id": step.id, "name": step.name, "kind": step.kind, "fields": [f.as_dict() for f in step.fields]}
+
+
+def issue_facts(issue: Issue, issue_type: IssueType) -> dict[str, Any]:
+    """The issue as its task's holder needs it: what the customer told us, in the type's labels
+    (option labels, not codes)."""
+    return {
+        "id": issue.id,
+        "reference": issue.reference,
+        "type": issue.type_id,
+        "type_name": issue_type.name,
+        "channel": issue.channel,
+        "created_at": issue.created_at.isoformat(),
+        "fields": [
+            {"id": spec.id, "label": spec.label, "value": spec.display(issue.fields[spec.id])}
+            for spec in issue_type.fields
+            if spec.id in issue.fields
+        ],
+    }
+
+
+def earlier_answers(issue_type: IssueType, tasks: Iterable[Task]) -> list[dict[str, Any]]:
+    """What the issue's completed steps answered, in the order they were completed, with labels."""
+    answers = []
+    for task in sorted((t for t in tasks if t.status == rules.COMPLETED), key=lambda t: t.completed_at or t.due_at):
+        step = issue_type.step(task.step)
+        values = task.fields or {}
+        if step.kind == types.WAIT_FOR_CUSTOMER:
+            shown = [{"id": key, "label": CUSTOMER_REPLY_LABEL, "value": str(value)} for key, value in values.items()]
+        else:
+            shown = [
+                {"id": spec.id, "label": spec.label, "value": spec.display(values[spec.id])}
+                for spec in step.fields
+                if spec.id in values
+            ]
+        answers.append(
+            {
+                "step": step.id,
+                "step_name": step.name,
+                "completed_by": task.completed_by,
+                "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+                "answers": shown,
+            }
+        )
+    return answers
+
+
+def holder_view(issue: Issue, issue_type: IssueType, task: Task, issue_tasks: Iterable[Task]) -> dict[str, Any]:
+    """A task as its holder sees it: the task, what its step asks, the issue's facts and what the
+    earlier steps answered."""
+    return {
+        **task_view(task),
+        "form": step_form(issue_type.step(task.step)),
+        "issue": issue_facts(issue, issue_type),
+        "earlier_answers": earlier_answers(issue_type, (t for t in issue_tasks if t.id != task.id)),
     }
 
 
