@@ -36,6 +36,7 @@ from chalicelib.services.issue_details import IssueDetailsService
 from chalicelib.services.issue_type_changes import IssueTypeChangeService
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.kpi_recorder import KpiRecorder
+from chalicelib.services.notes import NoteService
 from chalicelib.services.notifications import NotificationService
 from chalicelib.services.ops_kpis import OpsKpiService
 from chalicelib.services.ports import Outbox
@@ -68,6 +69,7 @@ class Services:
     administration: AdministrationService
     inbound_email: InboundEmailService
     replies: ReplyService
+    notes: NoteService
     classification: ClassificationService
     classifier_training: ClassifierTrainingService
     issue_type_changes: IssueTypeChangeService
@@ -193,6 +195,7 @@ def build(clock: Clock) -> Services:
             issues, mail, store, intake, completions, support, message_ids, own_addresses, clock, reopenings
         ),
         replies=ReplyService(issues, issue_types, notifications, store),
+        notes=NoteService(issues, notifications, clock=clock),
         classification=classification,
         classifier_training=ClassifierTrainingService(
             classifier, store, config.classifier_tuning, threshold=config.classifier_threshold

@@ -79,6 +79,15 @@ def reply_to_customer(issue_id: str) -> Response:
     return json_response(201, services().replies.reply(issue_id, text, agent))
 
 
+@agents.route("/agent/issues/{issue_id}/notes", methods=["POST"])
+def add_note(issue_id: str) -> Response:
+    """An internal note for the team: never shown to the customer; `@username` emails that person."""
+    agent = _agent()
+    body = json_body(agents.current_request.raw_body)
+    text = body.get("text") if isinstance(body, dict) else None
+    return json_response(201, services().notes.add(issue_id, text, agent))
+
+
 @agents.route("/agent/issues/{issue_id}/attachments", methods=["GET"])
 def attachment_link(issue_id: str) -> Response:
     """A short-lived download link to an attachment, named by its `key` on the timeline."""

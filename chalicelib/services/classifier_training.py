@@ -87,7 +87,7 @@ class ClassifierTrainingService:
             training.TrainingConfig() if self._tuning == "full" else _quick(training.TrainingConfig)
         )
         now = self._clock()
-        version = now.strftime("%Y%m%dT%H%M%S")
+        version = now.strftime("%Y%m%dT%H%M%S%f")  # to the microsecond: two runs in one second keep their own
         candidate = training.export(training.train(usable, seed=SEED, config=config), version)
         # Coverage and accuracy at the threshold this deployment routes with (its own, or the model's).
         score = training.evaluate(candidate, held_back, threshold=self._threshold)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.integration.conftest import sent_emails
+
 
 def test_the_holder_reads_the_task_with_its_form_and_nobody_else_finds_it(stack):
     opened = stack.open_issue("fast-test", {"summary": "The till was closed early"}, "form@example.com")
@@ -21,3 +23,19 @@ def test_the_holder_reads_the_task_with_its_form_and_nobody_else_finds_it(stack)
         assert refused.status_code == 404, outsider
     assert stack.get(f"/agent/tasks/{issue_id}-nope", stack.token("sam")).status_code == 404
     assert stack.get(f"/agent/tasks/{task['id']}").status_code == 401
+
+
+def test_an_internal_note_is_on_the_agents_timeline_but_not_on_the_customers_page(stack):
+    opened = stack.open_issue("fast-test", {"summary": "Wants a call back"}, "note@example.com")
+    issue_id = opened.json_body["id"]
+
+    added = stack.post(f"/agent/issues/{issue_id}/notes", {"text": "@hana FYI, VIP customer"}, stack.token("sam"))
+    assert added.status_code == 201 and added.json_body["data"]["mentions"] == ["hana"]
+    notes = [e for e in stack.issue(issue_id)["timeline"] if e["kind"] == "internal_note"]
+    assert [(n["actor"], n["text"]) for n in notes] == [("sam", "@hana FYI, VIP customer")]
+    reference = opened.json_body["reference"]
+    [mention] = [m for m in sent_emails("hana@agents.caseflow.test") if reference in m["subject"]]
+    assert mention["subject"] == f"sam mentioned you on {reference}" and "VIP customer" in mention["body"]
+    assert not any("VIP" in m["body"] for m in sent_emails("note@example.com")), "the customer never reads a note"
+    refused = stack.post(f"/agent/issues/{issue_id}/notes", {"text": ""}, stack.token("sam"))
+    assert refused.status_code == 400 and refused.json_body["errors"][0]["field"] == "text"

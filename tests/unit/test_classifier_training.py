@@ -82,3 +82,15 @@ def test_agents_examples_override_the_sample_and_labels_with_one_example_wait():
     repository.saved = [("Where can I buy a gift card for my aunt?", "gift-cards")]
     record = ClassifierTrainingService(repository, bucket, clock=Clock(), config=QUICK).retrain("one example")
     assert record["metrics"]["from_agents"] == 1 and record["metrics"]["left_out_labels"] == ["gift-cards"]
+
+
+def test_two_runs_within_one_second_keep_their_own_model_and_record():
+    """Versions name the model's file and its run record: two runs in the same second (an admin's
+    request right after the nightly run) must not overwrite each other's."""
+    repository, bucket = Repository(), Bucket()
+    first_moment = datetime(2026, 11, 23, 3, 0, 0, 100_000, tzinfo=UTC)
+    second_moment = first_moment + timedelta(milliseconds=800)
+    first = ClassifierTrainingService(repository, bucket, clock=lambda: first_moment, config=QUICK).retrain("nightly")
+    second = ClassifierTrainingService(repository, bucket, clock=lambda: second_moment, config=QUICK).retrain("asked")
+    assert first["version"] != second["version"] and first["version"] < second["version"]
+    assert {first["key"], second["key"]} <= set(bucket.objects)

@@ -1,0 +1,64 @@
+"""Internal notes: the team's words on an issue, never the customer's to read; `@name` reaches a colleague."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.services.notes import mentions
+from tests.unit.wiring import world
+
+ENQUIRY = {
+    "type": "general-enquiry",
+    "customer": {"email": "ada@example.com", "name": "Ada"},
+    "fields": {"subject": "Opening hours", "message": "Are you open on Sunday?"},
+}
+
+
+def test_a_note_is_on_the_agents_timeline_and_emails_the_colleague_it_mentions():
+    w = world()
+    w.directory.add("hana", "hana@caseflow.test", "hr")
+    issue = w.services.intake.open_issue(ENQUIRY).issue
+
+    note = w.services.notes.add(issue.id, "@hana please check her order first. @nobody?", w.agent("sam"))
+
+    [stored] = w.issues.events(issue.id, "internal_note")
+    assert (stored.actor, stored.text) == ("sam", "@hana please check her order first. @nobody?")
+    assert stored.data["mentions"] == ["hana"] and note["unknown_mentions"] == ["nobody"]
+    [sent] = w.mailer.to("hana@caseflow.test")
+    assert sent.subject == f"sam mentioned you on {issue.reference}"
+    assert "please check her order first" in sent.body
+    assert w.mailer.to("ada@example.com") == [], "the customer never gets a note"
+
+
+def test_a_note_never_reaches_the_customers_status_page():
+    w = world()
+    issue = w.services.intake.open_issue(ENQUIRY).issue
+    w.services.notes.add(issue.id, "Customer sounds upset; be gentle.", w.agent("sam"))
+
+    token = w.services.status_links.link_for(issue.id).rpartition("/s/")[2]
+    page = w.services.status_pages.view(token)
+    assert all("upset" not in str(entry) for entry in page["timeline"])
+
+
+def test_a_note_needs_text_and_an_issue():
+    w = world()
+    issue = w.services.intake.open_issue(ENQUIRY).issue
+    with pytest.raises(ValidationFailed) as refused:
+        w.services.notes.add(issue.id, "   ", w.agent("sam"))
+    assert [e.field for e in refused.value.errors] == ["text"]
+    with pytest.raises(NotFound):
+        w.services.notes.add("no-such-issue", "hello", w.agent("sam"))
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("@hana and @harry.", ["hana", "harry"]),
+        ("mail jo@example.com, not a mention", []),
+        ("@hana @hana twice", ["hana"]),
+        ("(@lee)", ["lee"]),
+    ],
+)
+def test_mentions_are_usernames_after_an_at_sign_not_email_addresses(text, named):
+    assert mentions(text) == named
