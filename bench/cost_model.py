@@ -619,7 +619,7 @@ class MeteredStack(InProcess):
             self.meter.add(api_requests=1, invocations=1)
             return super().post(path, body, token, headers)
 
-    def view_issue(self, issue_id: str, username: str = "alice") -> Any:
+    def view_issue(self, issue_id: str, username: str = "sue") -> Any:
         """An agent opening the issue's page: one billed GET."""
         token = self.token(username)
         with self.meter.counting():

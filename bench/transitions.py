@@ -228,7 +228,7 @@ def drive(stack: InProcess, run: Run, type_id: str, number: int, timeout: float)
         if time.monotonic() > deadline:
             run.status = "timed out"
             break
-        details = stack.get(f"/agent/issues/{issue_id}", stack.token("alice")).json_body
+        details = stack.get(f"/agent/issues/{issue_id}", stack.token("sue")).json_body  # she sees every type
         for task in details["tasks"]:
             if task["status"] != "open" or task["id"] in answered:
                 continue
@@ -243,7 +243,7 @@ def answer(stack: InProcess, run: Run, issue_type: Any, task: dict[str, Any], ho
     if kind == "customer":
         if run.variant.reply:
             body = {"text": "I disagree, please look again.", "channel": "email"}
-            response = stack.post(f"/agent/issues/{task['issue_id']}/customer-messages", body, stack.token("alice"))
+            response = stack.post(f"/agent/issues/{task['issue_id']}/customer-messages", body, stack.token("sue"))
             if response.status_code != 201:
                 run.problems.append(f"customer message for {task['step']}: {response.status_code} {response.body!r}")
         return

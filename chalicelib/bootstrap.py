@@ -9,6 +9,7 @@ from functools import lru_cache
 from chalicelib import settings
 from chalicelib.adapters.cognito import CognitoDirectory, CognitoTokenVerifier
 from chalicelib.adapters.dynamodb.classifier import ClassifierRepository
+from chalicelib.adapters.dynamodb.issue_search import IssueSearchRepository
 from chalicelib.adapters.dynamodb.issue_types import IssueTypeRepository
 from chalicelib.adapters.dynamodb.issues import IssueRepository
 from chalicelib.adapters.dynamodb.kpis import KpiRepository
@@ -25,14 +26,18 @@ from chalicelib.adapters.sqs import JobQueue, TaskQueue
 from chalicelib.adapters.stepfunctions import StepFunctionsEngine
 from chalicelib.mail.loops import AutomaticMailLimit
 from chalicelib.mail.threading import MessageIds, SupportAddress
+from chalicelib.services.access import IssueAccess
 from chalicelib.services.administration import AdministrationService
+from chalicelib.services.agent_groups import AgentGroupService
 from chalicelib.services.auth import AuthService
 from chalicelib.services.classification import ClassificationService
 from chalicelib.services.classifier_training import ClassifierTrainingService
 from chalicelib.services.clock import Clock, utc_now
+from chalicelib.services.customer_replies import CustomerReplies
 from chalicelib.services.inbound_email import InboundEmailService
 from chalicelib.services.intake import IntakeService
 from chalicelib.services.issue_details import IssueDetailsService
+from chalicelib.services.issue_search import IssueSearch
 from chalicelib.services.issue_type_changes import IssueTypeChangeService
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.kpi_recorder import KpiRecorder
@@ -47,9 +52,11 @@ from chalicelib.services.status_pages import StatusPageService
 from chalicelib.services.surveys import SurveyService
 from chalicelib.services.web_forms import FormLimits, WebFormService
 from chalicelib.services.workflow.checkpoints import Checkpoints
+from chalicelib.services.workflow.claims import Claims
 from chalicelib.services.workflow.completions import Completions
 from chalicelib.services.workflow.customer_emails import CustomerEmails
 from chalicelib.services.workflow.holder_notifications import HolderNotifications
+from chalicelib.services.workflow.queues import Queues
 from chalicelib.services.workflow.stepping import Stepping
 from chalicelib.services.workflow.task_links import TaskLinks
 from chalicelib.services.workflow.task_timeline import TaskTimeline
@@ -62,11 +69,15 @@ class Services:
     intake: IntakeService
     stepping: Stepping
     completions: Completions
+    queues: Queues
+    claims: Claims
     checkpoints: Checkpoints
     task_links: TaskLinks
     issue_details: IssueDetailsService
+    issue_search: IssueSearch
     auth: AuthService
     administration: AdministrationService
+    agent_groups: AgentGroupService
     inbound_email: InboundEmailService
     replies: ReplyService
     notes: NoteService
@@ -108,9 +119,12 @@ def build(clock: Clock) -> Services:
         outbox = OutboxFolder(config.outbox_dir)
     directory = CognitoDirectory(config.user_pool_id, config.user_pool_client_id)
     verifier = CognitoTokenVerifier(config.jwks_url, config.token_issuer, config.user_pool_client_id)
+    agent_groups = AgentGroupService(directory)
     issue_types = IssueTypeService(
         IssueTypeRepository(), engine, lambda: queue.url, config.state_machine_prefix, clock=clock
     )
+    #: Who may see an issue: every service that takes an issue, task or attachment from an agent asks it.
+    access = IssueAccess(issues, tasks, issue_types)
     mail = MailRepository()
     store = S3ObjectStore(config.mail_bucket)
     support = SupportAddress(config.support_address)
@@ -135,7 +149,17 @@ def build(clock: Clock) -> Services:
     # The workflow side, in its parts (chalicelib/services/workflow)
     timeline = TaskTimeline(issues, clock=clock)
     task_links = TaskLinks(config.link_secret, config.public_url, clock=clock)
-    holders = HolderNotifications(notifications, timeline, task_links)
+    holders = HolderNotifications(
+        notifications,
+        timeline,
+        task_links,
+        issues=issues,
+        tasks=tasks,
+        issue_types=issue_types,
+        directory=directory,
+        workspace_url=config.workspace_url or config.public_url,
+    )
+    customer_replies = CustomerReplies(issues, tasks, issue_types, holders, clock=clock)
     emails = CustomerEmails(
         issues=issues,
         tasks=tasks,
@@ -143,6 +167,16 @@ def build(clock: Clock) -> Services:
         notifications=notifications,
         timeline=timeline,
         status_links=status_links,
+    )
+    claims = Claims(
+        issues=issues,
+        tasks=tasks,
+        issue_types=issue_types,
+        timeline=timeline,
+        holders=holders,
+        groups=directory,
+        access=access,
+        clock=clock,
     )
     checkpoints = Checkpoints(
         issues=issues,
@@ -153,6 +187,7 @@ def build(clock: Clock) -> Services:
         emails=emails,
         kpis=kpis,
         clock=clock,
+        claims=claims,
     )
     completions = Completions(
         issues=issues,
@@ -161,6 +196,7 @@ def build(clock: Clock) -> Services:
         engine=engine,
         timeline=timeline,
         links=task_links,
+        access=access,
         kpis=kpis,
         clock=clock,
     )
@@ -179,34 +215,65 @@ def build(clock: Clock) -> Services:
         clock=clock,
     )
     own_addresses = (config.sender_address, config.support_address)
-    reopenings = ReopeningService(issues, stepping, intake, clock=clock, kpis=kpis)
+    reopenings = ReopeningService(
+        issues,
+        stepping,
+        intake,
+        access,
+        clock=clock,
+        kpis=kpis,
+        notifications=notifications,
+        status_links=status_links,
+    )
     return Services(
         config=config,
         issue_types=issue_types,
         intake=intake,
         stepping=stepping,
         completions=completions,
+        queues=Queues(issues=issues, tasks=tasks, issue_types=issue_types, clock=clock),
+        claims=claims,
         checkpoints=checkpoints,
         task_links=task_links,
-        issue_details=IssueDetailsService(issues, tasks, issue_types),
+        issue_details=IssueDetailsService(issues, tasks, issue_types, access),
+        issue_search=IssueSearch(IssueSearchRepository(), issues, tasks, issue_types, access),
         auth=AuthService(directory, verifier),
-        administration=AdministrationService(issue_types, issues),
+        administration=AdministrationService(issue_types, issues, agent_groups),
+        agent_groups=agent_groups,
         inbound_email=InboundEmailService(
-            issues, mail, store, intake, completions, support, message_ids, own_addresses, clock, reopenings
+            issues,
+            mail,
+            store,
+            intake,
+            completions,
+            support,
+            message_ids,
+            own_addresses,
+            clock,
+            reopenings,
+            replies=customer_replies,
         ),
-        replies=ReplyService(issues, issue_types, notifications, store),
-        notes=NoteService(issues, notifications, clock=clock),
+        replies=ReplyService(issues, issue_types, notifications, store, access, clock=clock),
+        notes=NoteService(issues, notifications, access, directory, clock=clock),
         classification=classification,
         classifier_training=ClassifierTrainingService(
             classifier, store, config.classifier_tuning, threshold=config.classifier_threshold
         ),
         status_links=status_links,
         status_pages=StatusPageService(
-            issues, tasks, issue_types, completions, notifications, status_links, store, clock=clock
+            issues,
+            tasks,
+            issue_types,
+            completions,
+            notifications,
+            status_links,
+            store,
+            clock=clock,
+            replies=customer_replies,
         ),
         surveys=surveys,
         issue_type_changes=IssueTypeChangeService(
-            issues, issue_types, engine, stepping, intake, classification, clock=clock, kpis=kpis
+            issues, issue_types, engine, stepping, intake, classification, access, clock=clock, kpis=kpis
         ),
         web_forms=WebFormService(
             issue_types,

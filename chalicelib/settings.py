@@ -26,6 +26,8 @@ API_PORT = "CASEFLOW_API_PORT"
 AWS_PORT = "CASEFLOW_AWS_PORT"
 LINK_SECRET = "CASEFLOW_LINK_SECRET"
 PUBLIC_URL = "CASEFLOW_PUBLIC_URL"
+#: The agents' workspace; task emails link to `<it>/agent/tasks/<task id>`.
+WORKSPACE_URL = "CASEFLOW_WORKSPACE_URL"
 SUPPORT_ADDRESS = "CASEFLOW_SUPPORT_ADDRESS"
 SMTP_PORT = "CASEFLOW_SMTP_PORT"
 AUTOMATIC_MAIL_LIMIT = "CASEFLOW_AUTOMATIC_MAIL_LIMIT"
@@ -89,6 +91,8 @@ class Settings:
     form_rate_per_address: int = 20
     form_rate_per_email: int = 5
     form_rate_window_minutes: int = 60
+    #: Where agents work: task emails link to its tasks (`from_environ` defaults it to the public URL).
+    workspace_url: str = ""
 
     @property
     def is_dev(self) -> bool:
@@ -167,6 +171,7 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
     link_secret = environ.get(LINK_SECRET) or (DEV_LINK_SECRET if stage == DEV_STAGE else "")
     if len(link_secret) < 16:
         raise SettingsError(f"{LINK_SECRET}: a secret of at least 16 characters is required outside the dev stage")
+    public_url = environ.get(PUBLIC_URL) or f"http://localhost:{api_port}"
     return Settings(
         stage=stage,
         region=environ.get(REGION, "us-east-1"),
@@ -183,7 +188,7 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
         api_port=api_port,
         aws_port=_port(environ, AWS_PORT, 5000),
         link_secret=link_secret,
-        public_url=environ.get(PUBLIC_URL) or f"http://localhost:{api_port}",
+        public_url=public_url,
         support_address=_address(environ, SUPPORT_ADDRESS, "support@caseflow.test"),
         smtp_port=_port(environ, SMTP_PORT, 2525),
         automatic_mail_limit=_positive(environ, AUTOMATIC_MAIL_LIMIT, 10),
@@ -195,6 +200,7 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
         form_rate_per_address=_positive(environ, FORM_RATE_PER_ADDRESS, 20),
         form_rate_per_email=_positive(environ, FORM_RATE_PER_EMAIL, 5),
         form_rate_window_minutes=_positive(environ, FORM_RATE_WINDOW_MINUTES, 60),
+        workspace_url=(environ.get(WORKSPACE_URL) or public_url).rstrip("/"),
     )
 
 

@@ -126,10 +126,19 @@ class Driver:
         customer = {"email": email} if name is None else {"email": email, "name": name}
         return self.post("/issues", {"type": type_id, "customer": customer, "fields": fields}, headers=headers)
 
-    def tasks(self, username: str) -> list[dict[str, Any]]:
-        response = self.get("/agent/tasks", self.token(username))
-        assert response.status_code == 200, self.text_of(response)
-        return self.json_of(response)["tasks"]
+    def tasks(self, username: str, query: str = "") -> list[dict[str, Any]]:
+        """Every task of the agent's queue (`query`: e.g. `scope=team&type=rude-staff`), page after page."""
+        found: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params = "&".join(p for p in (query, f"cursor={cursor}" if cursor else "") if p)
+            response = self.get(f"/agent/tasks?{params}" if params else "/agent/tasks", self.token(username))
+            assert response.status_code == 200, self.text_of(response)
+            page = self.json_of(response)
+            found += page["tasks"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return found
 
     def task_for(self, username: str, issue_id: str, step: str | None = None) -> dict[str, Any] | None:
         """The agent's open task on the issue (at `step`), if they have one now."""
@@ -143,7 +152,8 @@ class Driver:
         what = f"{username}'s task on {issue_id}"
         return self.wait_for(lambda: self.task_for(username, issue_id, step), timeout, what)
 
-    def issue(self, issue_id: str, username: str = "alice") -> dict[str, Any]:
+    def issue(self, issue_id: str, username: str = "sue") -> dict[str, Any]:
+        """The issue page as `username` sees it; by default a supervisor's, who sees every issue."""
         response = self.get(f"/agent/issues/{issue_id}", self.token(username))
         assert response.status_code == 200, self.text_of(response)
         return self.json_of(response)

@@ -33,7 +33,10 @@ from chalice.cdk import Chalice
 from constructs import Construct
 
 from chalicelib import settings
+from chalicelib.adapters.cognito import group_description
 from chalicelib.adapters.dynamodb import schema
+from chalicelib.domain.agent_groups import Group
+from chalicelib.domain.assignees import ROLE, TEAM
 from chalicelib.local.provision import (
     DEAD_LETTER_SUFFIX,
     INBOUND_DEAD_LETTER_QUEUE,
@@ -41,11 +44,12 @@ from chalicelib.local.provision import (
     USER_POOL_CLIENT_NAME,
     USER_POOL_NAME,
 )
-from chalicelib.workflows.seeds import seeded_roles
+from chalicelib.workflows.seeds import seeded_roles, seeded_teams
 from infra.observability import Observability
 
-#: The agents' roles, one Cognito group each (the API reads them from the token's `cognito:groups`).
+#: The agents' roles and teams, one Cognito group each (the API reads them from the token's `cognito:groups`).
 ROLES = seeded_roles()
+TEAMS = seeded_teams()
 STAGE = "prod"
 STATE_MACHINE_PREFIX = "caseflow"
 SENDER_CONTEXT_KEY = "senderAddress"
@@ -57,6 +61,8 @@ SUPPORT_CONTEXT_KEY = "supportAddress"
 #: that depends on the functions.)
 PUBLIC_URL_CONTEXT_KEY = "publicUrl"
 DEFAULT_PUBLIC_URL = "https://support.example.com"
+#: The agents' workspace that task emails link to (`<it>/agent/tasks/<id>`); the public URL if unset.
+WORKSPACE_URL_CONTEXT_KEY = "workspaceUrl"
 
 #: Timeout of every Chalice function but the post-deploy one.
 FUNCTION_TIMEOUT = cdk.Duration.seconds(30)
@@ -259,14 +265,16 @@ class CaseflowStack(cdk.Stack):
         return pool, client
 
     def _user_groups(self) -> None:
-        """One group per role: a user's groups are the roles the API checks."""
+        """One group per role or team the seeds name: a user's groups are the roles the API checks.
+        A team's description carries the marker that tells it from a role (decision 0028)."""
         for role in ROLES:
+            kind = TEAM if role in TEAMS else ROLE
             cognito.CfnUserPoolGroup(
                 self,
                 "Group" + "".join(part.capitalize() for part in role.split("-")),
                 user_pool_id=self.user_pool.user_pool_id,
                 group_name=role,
-                description=f"Caseflow agents with the {role} role",
+                description=group_description(Group(role, kind, f"Caseflow agents in the {role} {kind}")),
             )
 
     def _sender_identity(self, sender_address: str) -> None:
@@ -308,6 +316,11 @@ class CaseflowStack(cdk.Stack):
             # Resolved by CloudFormation at deploy time (a dynamic reference), never in the template.
             settings.LINK_SECRET: self.link_secret.secret_value.unsafe_unwrap(),
             settings.PUBLIC_URL: str(self.node.try_get_context(PUBLIC_URL_CONTEXT_KEY) or DEFAULT_PUBLIC_URL),
+            settings.WORKSPACE_URL: str(
+                self.node.try_get_context(WORKSPACE_URL_CONTEXT_KEY)
+                or self.node.try_get_context(PUBLIC_URL_CONTEXT_KEY)
+                or DEFAULT_PUBLIC_URL
+            ),
         }
 
     def _chalice_app(self, source_dir: Path, environment: dict[str, str]) -> Chalice:
@@ -366,7 +379,18 @@ class CaseflowStack(cdk.Stack):
                     resources=[self.format_arn(service="ses", resource="identity", resource_name="*")],
                 ),
                 iam.PolicyStatement(
-                    actions=["cognito-idp:InitiateAuth", "cognito-idp:ListUsersInGroup"],
+                    actions=[
+                        "cognito-idp:InitiateAuth",
+                        "cognito-idp:AdminGetUser",
+                        "cognito-idp:AdminListGroupsForUser",
+                        # Roles and teams (the admin API, chalicelib/adapters/cognito.py).
+                        "cognito-idp:ListGroups",
+                        "cognito-idp:GetGroup",
+                        "cognito-idp:CreateGroup",
+                        "cognito-idp:ListUsersInGroup",
+                        "cognito-idp:AdminAddUserToGroup",
+                        "cognito-idp:AdminRemoveUserFromGroup",
+                    ],
                     resources=[self.user_pool.user_pool_arn],
                 ),
             ],

@@ -18,20 +18,27 @@ misbehave (`FakeMailer(refuse=...)`, `interfere`: another writer's change just b
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 from chalicelib.adapters.ses import build_message
+from chalicelib.domain import issue_search as search
+from chalicelib.domain import queues
 from chalicelib.domain import tasks as task_rules
+from chalicelib.domain.agent_groups import Group, Member
+from chalicelib.domain.agents import Agent
+from chalicelib.domain.assignees import ROLE
 from chalicelib.domain.errors import Conflict, NotFound, Unauthenticated
 from chalicelib.domain.issue_types import PublishedType
 from chalicelib.domain.issues import RESOLVED, Customer, Issue, StaleIssue, TimelineEvent
 from chalicelib.domain.kpi_events import KpiEvent
 from chalicelib.domain.kpi_rollups import Aggregate, BacklogSnapshot, Bucket, OpenIssue
 from chalicelib.domain.measurements import Measurement
+from chalicelib.domain.queues import Count, Partition, QueueFilter, Slice
+from chalicelib.domain.search_words import issue_words, name_words
 from chalicelib.domain.tasks import Task
 from chalicelib.mail.threading import normalise_message_id
 from chalicelib.services.ports import DuplicateKey, UnsendableEmail
@@ -147,6 +154,9 @@ class FakeIssueRepository(_Interference):
     def get(self, issue_id: str) -> Issue | None:
         return _copy(self.issues.get(issue_id))
 
+    def get_many(self, issue_ids: Iterable[str]) -> dict[str, Issue]:
+        return {i: _copy(self.issues[i]) for i in dict.fromkeys(issue_ids) if i in self.issues}
+
     def issue_id_by_reference(self, reference: str) -> str | None:
         return self._references.get(reference.upper())
 
@@ -229,15 +239,47 @@ class FakeTaskRepository(_Interference):
     def for_issue(self, issue_id: str) -> list[Task]:
         return [task for (iid, _), (task, _) in sorted(self.tasks.items()) if iid == issue_id]
 
+    def for_issues(self, steps: Mapping[str, Iterable[str]]) -> dict[str, list[Task]]:
+        found = {issue: [t for t in self.for_issue(issue) if t.step in set(ids)] for issue, ids in steps.items()}
+        return {issue: tasks for issue, tasks in found.items() if tasks}
+
     def archive(self, issue_id: str, run: int) -> None:
         for key in [k for k in self.tasks if k[0] == issue_id]:
             task, _ = self.tasks.pop(key)
             self.archived[(issue_id, run, task.step)] = task
 
+    def holders(self, issue_id: str) -> frozenset[str]:
+        current = [task for (iid, _), (task, _) in self.tasks.items() if iid == issue_id]
+        archived = [task for (iid, _, _), task in self.archived.items() if iid == issue_id]
+        return frozenset(key for task in [*current, *archived] for key in (task.holder, *task.past_holders))
+
     def open_for_holders(self, holders: Iterable[str]) -> list[Task]:
         wanted = set(holders)
         found = [t for t, _ in self.tasks.values() if t.status == task_rules.OPEN and t.holder in wanted]
         return sorted(found, key=lambda t: t.due_at)
+
+    def queue_slice(self, partition: Partition, after: str | None, limit: int, narrowing: QueueFilter) -> Slice:
+        entries = self._partition(partition, narrowing)
+        read = [(pos, task) for pos, task in entries if after is None or pos > after][:limit]
+        more = len(read) == limit and any(pos > read[-1][0] for pos, _ in entries)
+        matching = tuple((pos, task) for pos, task in read if narrowing.matches(task))
+        return Slice(matching, read[-1][0] if more else None, len(read))
+
+    def queue_count(self, partition: Partition, narrowing: QueueFilter, cap: int) -> Count:
+        read = self._partition(partition, narrowing)
+        return Count(sum(1 for _, task in read[:cap] if narrowing.matches(task)), len(read) > cap)
+
+    def _partition(self, partition: Partition, narrowing: QueueFilter) -> list[tuple[str, Task]]:
+        """A queue partition's entries in position order, up to the filter's upper position (as a
+        key condition would bound the Query)."""
+        field = "claimed_from" if partition.kind == queues.CLAIMED else "holder"
+        upper = narrowing.upper_position
+        entries = [
+            (queues.position(t), _copy(t))
+            for t, _ in self.tasks.values()
+            if t.status == task_rules.OPEN and getattr(t, field) == partition.key
+        ]
+        return sorted(e for e in entries if upper is None or e[0] < upper)
 
     def due(self, before: datetime) -> list[Task]:
         found = [t for t, _ in self.tasks.values() if t.next_sweep_at is not None and t.next_sweep_at <= before]
@@ -252,14 +294,14 @@ class FakeIssueTypeRepository:
         self._current: dict[str, PublishedType] = {}
 
     def current(self, type_id: str) -> PublishedType | None:
-        return self._current.get(type_id)
+        return _copy(self._current.get(type_id))
 
     def all_current(self) -> list[PublishedType]:
-        return [self._current[t] for t in sorted(self._current)]
+        return [_copy(self._current[t]) for t in sorted(self._current)]
 
     def version(self, type_id: str, version: int) -> PublishedType | None:
         found = self._versions.get((type_id, version))
-        return found[0] if found else None
+        return _copy(found[0]) if found else None
 
     def versions(self, type_id: str) -> list[tuple[PublishedType, datetime]]:
         return [self._versions[k] for k in sorted(self._versions) if k[0] == type_id]
@@ -476,16 +518,29 @@ class User:
     email: str
     roles: tuple[str, ...] = ()
     enabled: bool = True
+    time_zone: str = ""
 
 
 class FakeDirectory:
-    """Agents with passwords, addresses and roles, as Cognito's users and groups."""
+    """Agents with passwords, addresses and roles, as Cognito's users and groups. A group exists once
+    created or once an agent is added with it (as a role, as Cognito's groups without the team marker)."""
 
     def __init__(self, users: dict[str, User] | None = None):
         self.users = dict(users or {})
+        self.known_groups = {name: Group(name, ROLE) for user in self.users.values() for name in user.roles}
 
-    def add(self, username: str, email: str, *roles: str, password: str = "secret", enabled: bool = True) -> None:
-        self.users[username] = User(password, email, roles, enabled)
+    def add(
+        self,
+        username: str,
+        email: str,
+        *roles: str,
+        password: str = "secret",
+        enabled: bool = True,
+        time_zone: str = "",
+    ) -> None:
+        self.users[username] = User(password, email, roles, enabled, time_zone)
+        for name in roles:
+            self.known_groups.setdefault(name, Group(name, ROLE))
 
     def login(self, username: str, password: str) -> dict[str, Any]:
         user = self.users.get(username)
@@ -499,6 +554,51 @@ class FakeDirectory:
     def user_email(self, username: str) -> str | None:
         user = self.users.get(username)
         return user.email if user and user.enabled else None
+
+    def agent_named(self, username: str) -> Agent | None:
+        user = self.users.get(username)
+        return Agent(username, user.email, frozenset(user.roles)) if user and user.enabled else None
+
+    def groups(self) -> list[Group]:
+        return sorted(self.known_groups.values(), key=lambda g: g.name)
+
+    def group(self, name: str) -> Group | None:
+        return self.known_groups.get(name)
+
+    def create_group(self, group: Group) -> None:
+        if group.name in self.known_groups:
+            raise DuplicateKey(["GroupExistsException"])
+        self.known_groups[group.name] = group
+
+    def members(self, name: str) -> list[Member] | None:
+        if name not in self.known_groups:
+            return None
+        return [self._member(n) for n in sorted(self.users) if name in self.users[n].roles]
+
+    def agent(self, username: str) -> Member | None:
+        return self._member(username) if username in self.users else None
+
+    def add_member(self, name: str, username: str) -> None:
+        user = self.users[username]
+        if name not in self.known_groups:
+            raise NotFound(name)
+        if name not in user.roles:
+            user.roles = (*user.roles, name)
+
+    def remove_member(self, name: str, username: str) -> None:
+        user = self.users[username]
+        user.roles = tuple(r for r in user.roles if r != name)
+
+    def _member(self, username: str) -> Member:
+        user = self.users[username]
+        return Member(username, user.email, user.enabled)
+
+    def role_member_time_zones(self, role: str) -> dict[str, str]:
+        return {u.email: u.time_zone for u in self.users.values() if role in u.roles and u.enabled}
+
+    def user_time_zone(self, username: str) -> str:
+        user = self.users.get(username)
+        return user.time_zone if user else ""
 
 
 class FakeObjectStore:
@@ -688,3 +788,52 @@ class FakeMetrics:
 
     def names(self) -> list[str]:
         return [m.name for m in self.recorded]
+
+
+class FakeIssueSearchIndex:
+    """The issue search's sources over a FakeIssueRepository's issues and customers, read as the
+    adapter reads them: newest first, `limit` entries read at a time (narrowing drops some of
+    those), with the position below which a source holds more."""
+
+    def __init__(self, issues: FakeIssueRepository):
+        self._issues = issues
+        #: Each request, as (operation, what): ("entries", source kind) or ("issues"/"customers", count).
+        self.requests: list[tuple[str, Any]] = []
+
+    def entries(
+        self, source: search.Source, since: str, until: str, limit: int, narrowing: search.Narrowing
+    ) -> search.SearchEntries:
+        self.requests.append(("entries", source.kind))
+        held = sorted(
+            (search.position(i.created_at, i.id), i) for i in self._issues.issues.values() if self._holds(source, i)
+        )
+        window = [(at, i) for at, i in reversed(held) if since <= at < until]
+        read = window[:limit]
+        more = read[-1][0] if len(window) > limit else None
+        carried = (
+            [(narrowing.channel, "channel"), (narrowing.status, "status"), (narrowing.step, "current_step")]
+            if source.kind == search.TYPE
+            else [(narrowing.type_id, "type_id"), (narrowing.channel, "channel")]
+        )
+        found = [(at, i.id) for at, i in read if all(not v or getattr(i, a) == v for v, a in carried)]
+        return search.SearchEntries(found, more, len(read))
+
+    def _holds(self, source: search.Source, issue: Issue) -> bool:
+        if source.kind == search.TYPE:
+            return issue.type_id == source.value
+        if source.kind == search.CUSTOMER:
+            return issue.customer_id == source.value
+        if source.kind == search.WORD:
+            return source.value in issue_words(issue.fields)
+        if source.kind == search.NAME:
+            customer = self._issues.customers.get(issue.customer_id)
+            return source.value in name_words(customer.name if customer else "")
+        raise AssertionError(f"the index has no {source.kind} source")
+
+    def issues(self, issue_ids: list[str]) -> list[Issue]:
+        self.requests.append(("issues", len(issue_ids)))
+        return [_copy(self._issues.issues[i]) for i in dict.fromkeys(issue_ids) if i in self._issues.issues]
+
+    def customers(self, customer_ids: list[str]) -> dict[str, Customer]:
+        self.requests.append(("customers", len(customer_ids)))
+        return {i: _copy(self._issues.customers[i]) for i in customer_ids if i in self._issues.customers}

@@ -1,4 +1,4 @@
-"""Cognito: agents' sign-in, their roles (groups), role members' addresses, and token checks."""
+"""Cognito: agents' sign-in, their roles and teams (groups) and members, and token checks."""
 
 from __future__ import annotations
 
@@ -8,10 +8,34 @@ import boto3
 import jwt
 from botocore.exceptions import ClientError
 
+from chalicelib.domain.agent_groups import Group, Member
+from chalicelib.domain.agents import Agent
+from chalicelib.domain.assignees import ROLE, TEAM
 from chalicelib.domain.errors import Unauthenticated
+from chalicelib.services.ports import DuplicateKey
 
 _JWKS_TTL_SECONDS = 3600
 _BAD_LOGIN = {"NotAuthorizedException", "UserNotFoundException", "PasswordResetRequiredException"}
+_NO_SUCH = ("UserNotFoundException", "ResourceNotFoundException")
+#: How a team is told apart from a role among the pool's groups: its description starts so
+#: (decision 0028). Any other group, those without a description included, is a role.
+TEAM_MARKER = "[team] "
+
+
+def group_description(group: Group) -> str:
+    """The group's description as Cognito keeps it: a team's carries the marker."""
+    return TEAM_MARKER + group.description if group.kind == TEAM else group.description
+
+
+def _group(raw: dict[str, Any]) -> Group:
+    description = raw.get("Description", "")
+    if description.startswith(TEAM_MARKER):
+        return Group(raw["GroupName"], TEAM, description.removeprefix(TEAM_MARKER))
+    return Group(raw["GroupName"], ROLE, description)
+
+
+def _member(username: str, attributes: list[dict[str, str]], enabled: bool) -> Member:
+    return Member(username, {a["Name"]: a["Value"] for a in attributes}.get("email", ""), enabled)
 
 
 class CognitoDirectory:
@@ -37,28 +61,98 @@ class CognitoDirectory:
         return result["AuthenticationResult"]
 
     def role_member_emails(self, role: str) -> list[str]:
-        emails: list[str] = []
+        return sorted(self.role_member_time_zones(role))
+
+    def role_member_time_zones(self, role: str) -> dict[str, str]:
+        """One ListUsersInGroup call per 60 members: the zone comes with the address."""
+        zones: dict[str, str] = {}
         try:
             pages = self._client.get_paginator("list_users_in_group").paginate(UserPoolId=self._pool, GroupName=role)
             for page in pages:
                 for user in page["Users"]:
                     attributes = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
                     if user.get("Enabled", True) and attributes.get("email"):
-                        emails.append(attributes["email"])
+                        zones[attributes["email"]] = attributes.get("zoneinfo", "")
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise
-        return sorted(emails)
+        return zones
 
-    def user_email(self, username: str) -> str | None:
+    def _user(self, username: str) -> dict[str, Any] | None:
+        """AdminGetUser's answer; None for an unknown user (or pool)."""
         try:
-            user = self._client.admin_get_user(UserPoolId=self._pool, Username=username)
+            return self._client.admin_get_user(UserPoolId=self._pool, Username=username)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("UserNotFoundException", "ResourceNotFoundException"):
+            if exc.response["Error"]["Code"] in _NO_SUCH:
                 return None
             raise
+
+    def user_email(self, username: str) -> str | None:
+        user = self._user(username)
+        if user is None or not user.get("Enabled", True):
+            return None
+        return {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}.get("email")
+
+    def user_time_zone(self, username: str) -> str:
+        user = self._user(username)
+        if user is None:
+            return ""
+        return {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}.get("zoneinfo", "")
+
+    def agent_named(self, username: str) -> Agent | None:
+        user = self._user(username)
+        if user is None or not user.get("Enabled", True):
+            return None
         attributes = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}
-        return attributes.get("email") if user.get("Enabled", True) else None
+        paginator = self._client.get_paginator("admin_list_groups_for_user")
+        pages = paginator.paginate(UserPoolId=self._pool, Username=username)
+        groups = frozenset(g["GroupName"] for page in pages for g in page.get("Groups", []))
+        return Agent(username, attributes.get("email", ""), groups)
+
+    # Roles and teams (the AgentGroups port)
+
+    def groups(self) -> list[Group]:
+        pages = self._client.get_paginator("list_groups").paginate(UserPoolId=self._pool)
+        return sorted((_group(g) for page in pages for g in page["Groups"]), key=lambda g: g.name)
+
+    def group(self, name: str) -> Group | None:
+        try:
+            return _group(self._client.get_group(UserPoolId=self._pool, GroupName=name)["Group"])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _NO_SUCH:
+                return None
+            raise
+
+    def create_group(self, group: Group) -> None:
+        try:
+            self._client.create_group(UserPoolId=self._pool, GroupName=group.name, Description=group_description(group))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "GroupExistsException":
+                raise DuplicateKey([exc.response["Error"]["Code"]]) from exc
+            raise
+
+    def members(self, name: str) -> list[Member] | None:
+        try:
+            pages = self._client.get_paginator("list_users_in_group").paginate(UserPoolId=self._pool, GroupName=name)
+            users = [user for page in pages for user in page["Users"]]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _NO_SUCH:
+                return None
+            raise
+        found = (_member(u["Username"], u.get("Attributes", []), u.get("Enabled", True)) for u in users)
+        return sorted(found, key=lambda m: m.username)
+
+    def agent(self, username: str) -> Member | None:
+        user = self._user(username)
+        if user is None:
+            return None
+        return _member(user["Username"], user.get("UserAttributes", []), user.get("Enabled", True))
+
+    def add_member(self, name: str, username: str) -> None:
+        self._client.admin_add_user_to_group(UserPoolId=self._pool, Username=username, GroupName=name)
+
+    def remove_member(self, name: str, username: str) -> None:
+        self._client.admin_remove_user_from_group(UserPoolId=self._pool, Username=username, GroupName=name)
 
 
 class CognitoTokenVerifier:

@@ -1,4 +1,5 @@
-"""Admins' API: issue types as data (validate, publish versions, read them back) and customer segments."""
+"""Admins' API: issue types as data (validate, publish versions, read them back), roles and teams,
+and customer segments."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from chalice import Blueprint, Response
 from chalicelib.api.agents import current_agent
 from chalicelib.api.errors import json_body, json_response
 from chalicelib.bootstrap import services
+from chalicelib.domain.assignees import ROLE, TEAM
 
 admin = Blueprint(__name__)
 
@@ -37,6 +39,51 @@ def put_type(type_id: str) -> Response:
 @admin.route("/admin/issue-types/{type_id}/versions", methods=["GET"])
 def type_versions(type_id: str) -> Response:
     return json_response(200, {"versions": services().administration.versions(type_id, current_agent(admin))})
+
+
+@admin.route("/admin/roles", methods=["GET"])
+def list_roles() -> Response:
+    return json_response(200, {"roles": services().agent_groups.list(ROLE, current_agent(admin))})
+
+
+@admin.route("/admin/roles", methods=["POST"])
+def create_role() -> Response:
+    return _create(ROLE)
+
+
+@admin.route("/admin/roles/{name}/members/{username}", methods=["PUT"])
+def add_role_member(name: str, username: str) -> Response:
+    return json_response(200, services().agent_groups.add_member(ROLE, name, username, current_agent(admin)))
+
+
+@admin.route("/admin/roles/{name}/members/{username}", methods=["DELETE"])
+def remove_role_member(name: str, username: str) -> Response:
+    return json_response(200, services().agent_groups.remove_member(ROLE, name, username, current_agent(admin)))
+
+
+@admin.route("/admin/teams", methods=["GET"])
+def list_teams() -> Response:
+    return json_response(200, {"teams": services().agent_groups.list(TEAM, current_agent(admin))})
+
+
+@admin.route("/admin/teams", methods=["POST"])
+def create_team() -> Response:
+    return _create(TEAM)
+
+
+@admin.route("/admin/teams/{name}/members/{username}", methods=["PUT"])
+def add_team_member(name: str, username: str) -> Response:
+    return json_response(200, services().agent_groups.add_member(TEAM, name, username, current_agent(admin)))
+
+
+@admin.route("/admin/teams/{name}/members/{username}", methods=["DELETE"])
+def remove_team_member(name: str, username: str) -> Response:
+    return json_response(200, services().agent_groups.remove_member(TEAM, name, username, current_agent(admin)))
+
+
+def _create(kind: str) -> Response:
+    agent = current_agent(admin)
+    return json_response(201, services().agent_groups.create(kind, json_body(admin.current_request.raw_body), agent))
 
 
 @admin.route("/admin/customers/{email}/segment", methods=["PUT"])

@@ -28,18 +28,29 @@ def login() -> Response:
 @agents.route("/agent/me", methods=["GET"])
 def me() -> Response:
     agent = _agent()
-    return json_response(200, {"username": agent.username, "email": agent.email, "roles": sorted(agent.roles)})
+    shown = {"username": agent.username, "email": agent.email, "roles": sorted(agent.roles)}
+    return json_response(200, {**shown, "time_zone": agent.time_zone or None})
 
 
 @agents.route("/agent/tasks", methods=["GET"])
 def my_tasks() -> Response:
-    return json_response(200, {"tasks": services().completions.queue(_agent())})
+    """A page of a queue (`scope` mine, available, team; none: mine and available), with filters,
+    soonest checkpoint first; `next_cursor` continues it, `counts` come with the first page."""
+    agent = _agent()
+    return json_response(200, services().queues.page(agent, agents.current_request.query_params or {}))
 
 
 @agents.route("/agent/tasks/{task_id}", methods=["GET"])
 def task(task_id: str) -> Response:
     """A task as its holder sees it: what the step asks, the issue's facts, the earlier answers."""
     return json_response(200, services().completions.task(task_id, _agent()))
+
+
+@agents.route("/agent/issues", methods=["GET"])
+def search_issues() -> Response:
+    """The issues the agent may see that meet the query's criteria, newest first, a page at a time."""
+    agent = _agent()
+    return json_response(200, services().issue_search.search(agent, agents.current_request.query_params or {}))
 
 
 @agents.route("/agent/issues/{issue_id}", methods=["GET"])
@@ -50,6 +61,25 @@ def issue_details(issue_id: str) -> Response:
 @agents.route("/agent/issues/by-reference/{reference}", methods=["GET"])
 def issue_by_reference(reference: str) -> Response:
     return json_response(200, services().issue_details.by_reference(reference, _agent()))
+
+
+@agents.route("/agent/tasks/{task_id}/claim", methods=["POST"])
+def claim_task(task_id: str) -> Response:
+    """A member of the holding role or team takes the task; 409 if someone else took it first."""
+    return json_response(200, services().claims.claim(task_id, _agent()))
+
+
+@agents.route("/agent/tasks/{task_id}/release", methods=["POST"])
+def release_task(task_id: str) -> Response:
+    """The claimer gives the task back to the role or team they claimed it from."""
+    return json_response(200, services().claims.release(task_id, _agent()))
+
+
+@agents.route("/agent/tasks/{task_id}/reassign", methods=["POST"])
+def reassign_task(task_id: str) -> Response:
+    """A lead hands the task to a member or to another role or team: `{"to": {"user": "x"}, "reason"}`."""
+    agent = _agent()
+    return json_response(200, services().claims.reassign(task_id, json_body(agents.current_request.raw_body), agent))
 
 
 @agents.route("/agent/tasks/{task_id}/complete", methods=["POST"])

@@ -7,8 +7,13 @@ from dataclasses import dataclass
 from chalicelib.domain.assignees import Holder, agent_keys
 from chalicelib.domain.errors import Forbidden
 
-#: Roles that exist whatever the issue types: first-line agents, admins, and ops (dashboards).
-BUILT_IN_ROLES = ("agent", "admin", "ops")
+#: First-line agents: they work the triage queue.
+AGENT_ROLE = "agent"
+ADMIN_ROLE = "admin"
+#: Oversees the service: sees every issue, whatever its type (decision 0025).
+SUPERVISOR_ROLE = "supervisor"
+#: Roles that exist whatever the issue types: first-line agents, admins, ops (dashboards) and supervisors.
+BUILT_IN_ROLES = (AGENT_ROLE, ADMIN_ROLE, "ops", SUPERVISOR_ROLE)
 
 
 @dataclass(frozen=True)
@@ -16,6 +21,9 @@ class Agent:
     username: str
     email: str
     roles: frozenset[str]
+    #: Their time zone (Cognito's `zoneinfo`, an IANA name); "" when they have none: they read
+    #: times in the task's calendar's zone (decision 0030).
+    time_zone: str = ""
 
     def require_role(self, role: str) -> None:
         if role not in self.roles:

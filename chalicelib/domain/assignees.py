@@ -52,6 +52,21 @@ class Holder:
         return cls(kind, name) if name else cls(ROLE, kind)
 
 
+@dataclass(frozen=True)
+class NamedHolder:
+    """A direct holder as a definition names it, where (`steps[2].assignee`), and whether it is
+    there to act on the task (an assignee, a fallback, a reassignment) or only to be told of it."""
+
+    path: str
+    holder: Holder
+    notified: bool = False
+
+
+def is_group_name(value: Any) -> bool:
+    """Whether `value` can name a role or a team (a Cognito group): lower-kebab-case."""
+    return isinstance(value, str) and bool(_NAME.match(value))
+
+
 def agent_keys(username: str, groups: Iterable[str]) -> list[str]:
     """The queue keys an agent works from: each of their groups as a role and as a team, and themself."""
     keys = [f"{kind}:{group}" for group in sorted(groups) for kind in (ROLE, TEAM)]

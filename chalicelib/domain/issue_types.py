@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib.domain import conditions as cond
-from chalicelib.domain.assignees import Assignee, Holder, parse_assignee, parse_holder
+from chalicelib.domain.assignees import FIELD, USER, Assignee, Holder, NamedHolder, parse_assignee, parse_holder
 from chalicelib.domain.attachments import AttachmentRules, parse_attachment_rules
 from chalicelib.domain.calendars import ALWAYS, ALWAYS_NAME, BusinessCalendar, parse_calendar
 from chalicelib.domain.conditions import When, parse_when
@@ -57,7 +57,17 @@ _TYPE_KEYS = {
     "steps",
 }
 _STEP_KEYS = {
-    HUMAN_TASK: {"role", "assignee", "deadline", "deadline_by_segment", "calendar", "warnings", "fields", "escalation"},
+    HUMAN_TASK: {
+        "role",
+        "assignee",
+        "deadline",
+        "deadline_by_segment",
+        "calendar",
+        "warnings",
+        "fields",
+        "escalation",
+        "return_after",
+    },
     EMAIL_CUSTOMER: {"subject", "body"},
     WAIT_FOR_CUSTOMER: {"remind_after", "close_after", "calendar", "reminder"},
     RESOLVE: set(),
@@ -154,6 +164,9 @@ class Step:
     branches: tuple[tuple[Step, ...], ...] = ()
     #: What the customer sees of this step on the status page and the confirmation.
     customer_label: str = ""
+    #: A claimed task nobody touches for this long (business time) goes back to the queue it was
+    #: claimed from, once per claim (decision 0026); None: a claim is kept until released.
+    return_after: timedelta | None = None
 
     @property
     def label_for_customer(self) -> str:
@@ -206,6 +219,8 @@ class IssueType:
     #: The first email to the customer in the type's own words (an email step that runs before the
     #: others); None: the standard one, which echoes the customer's report.
     acknowledgement: Step | None = None
+    #: Every direct holder the definition names, with its path (`steps[2].assignee`).
+    named_holders: tuple[NamedHolder, ...] = ()
 
     def all_steps(self) -> Iterator[Step]:
         """Every step, those inside parallel branches included, in order."""
@@ -325,6 +340,7 @@ def parse_issue_type(raw: Any) -> IssueType:
         public=public,
         attachments=attachments,
         acknowledgement=acknowledgement,
+        named_holders=tuple(parser.named),
     )
 
 
@@ -389,6 +405,7 @@ class _StepParser:
         self.seen: dict[str, str] = {}  # step id -> path
         self.paths: dict[str, str] = {}
         self.step_fields: dict[str, tuple[FieldSpec, ...]] = {}
+        self.named: list[NamedHolder] = []
 
     def sequence(self, raw: Any, path: str, top_level: bool) -> tuple[Step, ...]:
         if not isinstance(raw, list) or not raw:
@@ -469,6 +486,10 @@ class _StepParser:
             self.problems.add(f"{path}.assignee", "give either role or assignee, not both")
         key = "assignee" if "assignee" in item else "role"
         assignee = parse_assignee(item.get(key), f"{path}.{key}", self.problems)
+        if assignee and assignee.otherwise and assignee.kind == FIELD:
+            self.named.append(NamedHolder(f"{path}.{key}.otherwise", assignee.otherwise))
+        elif assignee and (direct := assignee.direct()):
+            self.named.append(NamedHolder(f"{path}.{key}", direct))
         deadline = self._duration(item.get("deadline"), f"{path}.deadline")
         return Step(
             **common,
@@ -479,6 +500,9 @@ class _StepParser:
             warnings=self._warnings(item.get("warnings"), f"{path}.warnings"),
             fields=parse_field_specs(item.get("fields"), f"{path}.fields", self.problems),
             escalation=self._escalation(item.get("escalation"), f"{path}.escalation", top_level),
+            return_after=(
+                self._duration(item["return_after"], f"{path}.return_after") if "return_after" in item else None
+            ),
         )
 
     def acknowledgement(self, raw: Any) -> Step | None:
@@ -613,11 +637,16 @@ class _StepParser:
         reassign = None
         if "reassign" in item:
             reassign = parse_holder(item["reassign"], f"{path}.reassign", self.problems)
+            if reassign:
+                self.named.append(NamedHolder(f"{path}.reassign", reassign))
         notify_raw = item.get("notify", [])
         notify_raw = notify_raw if isinstance(notify_raw, list) else [notify_raw]
-        notify = tuple(
-            h for i, raw in enumerate(notify_raw) if (h := parse_holder(raw, f"{path}.notify[{i}]", self.problems))
-        )
+        parsed = [
+            (f"{path}.notify[{i}]", parse_holder(raw, f"{path}.notify[{i}]", self.problems))
+            for i, raw in enumerate(notify_raw)
+        ]
+        notify = tuple(h for _, h in parsed if h)
+        self.named += [NamedHolder(where, h, notified=True) for where, h in parsed if h]
         raise_priority = item.get("raise_priority", False)
         if not isinstance(raise_priority, bool):
             self.problems.add(f"{path}.raise_priority", "must be true or false")
@@ -652,12 +681,23 @@ class _StepParser:
             spec = self.fields.get(step.assignee.name)
             if spec is None or not spec.options:
                 self.problems.add(f"{path}.assignee.field", "must name a choice field of this type")
+            else:
+                self._name_option_holders(spec, step.assignee.attribute)
         for index, level in enumerate(step.escalation):
             allowed = [*later, RESOLVE_TARGET]
             if level.branch and level.branch not in allowed:
                 self.problems.add(
                     f"{path}.escalation[{index}].branch", f"must be a later step or resolve: {', '.join(allowed)}"
                 )
+
+    def _name_option_holders(self, spec: FieldSpec, attribute: str) -> None:
+        """The agents the options of a field assignee name (the store's manager), where they are named."""
+        where = f"fields[{list(self.fields).index(spec.id)}]"
+        for index, option in enumerate(spec.options):
+            named = option.attribute(attribute)
+            found = NamedHolder(f"{where}.options[{index}].{attribute}", Holder(USER, named or ""))
+            if named and "@" not in named and found not in self.named:  # two steps may read one field
+                self.named.append(found)
 
     def _check_condition(self, condition: cond.Condition, path: str, earlier: set[str]) -> None:
         if condition.subject == cond.CUSTOMER:

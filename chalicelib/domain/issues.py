@@ -115,6 +115,11 @@ class Issue:
     reopenings: int = 0
     #: Whether the customer had written once when it was first resolved (first-contact resolution).
     resolved_with_one_contact: bool | None = None
+    #: When the customer last wrote to us after opening the issue (a reply by email or on the status
+    #: page, a file they added), and when an agent last wrote back to them: a task's holder sees
+    #: "customer replied" while the first is later than the second (decision 0030).
+    customer_wrote_at: datetime | None = None
+    answered_at: datetime | None = None
     #: The stored version this copy was read at, for optimistic locking; 0 before it was first
     #: written under a version. Not part of what the issue is: equal issues may differ in it.
     version: int = field(default=0, compare=False)
@@ -206,3 +211,15 @@ class Issue:
     def with_execution(self, execution_arn: str) -> Issue:
         """The workflow execution that runs the issue's current run."""
         return replace(self, execution_arn=execution_arn)
+
+    def customer_wrote(self, at: datetime) -> Issue:
+        """The customer wrote to us again (a reply, a message on the status page, a file)."""
+        if self.customer_wrote_at is not None and self.customer_wrote_at >= at:
+            return self
+        return replace(self, customer_wrote_at=at)
+
+    def answered(self, at: datetime) -> Issue:
+        """An agent wrote to the customer in the issue's thread."""
+        if self.answered_at is not None and self.answered_at >= at:
+            return self
+        return replace(self, answered_at=at)

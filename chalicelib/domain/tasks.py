@@ -63,6 +63,17 @@ class Task:
     #: The last checkpoint moves the workflow past the task (an escalation's branch, or auto-close):
     #: only the workflow's timer can carry it out, so the SLA sweep never does.
     moves_on: bool = False
+    #: Everyone who held the task before its current holder (claims, releases, reassignments),
+    #: oldest first: they keep seeing the issue they worked on.
+    past_holders: tuple[str, ...] = ()
+    #: The role or team a person claimed the task from (or a lead handed it to them from): a
+    #: release, or an untouched claim's return, gives it back there. "" when not claimed.
+    claimed_from: str = ""
+    #: When an untouched claim goes back to `claimed_from` (the step's `return_after` past the
+    #: last touch); None when the step has none, or once it returned (decision 0026).
+    return_at: datetime | None = None
+    #: The issue's type when the task opened, so that a queue can be narrowed to a type.
+    type_id: str = ""
 
     @property
     def assigned_to(self) -> Holder:
@@ -90,7 +101,15 @@ class Task:
         if self.status != OPEN:
             return None
         sweepable = len(self.schedule) - 1 if self.moves_on else len(self.schedule)
-        return self.schedule[self.checkpoint] if self.checkpoint < sweepable else None
+        checkpoint = self.schedule[self.checkpoint] if self.checkpoint < sweepable else None
+        moments = [m for m in (checkpoint, self.return_at) if m is not None]
+        return min(moments) if moments else None
+
+    @property
+    def queue_at(self) -> datetime:
+        """Where the task stands in a queue: its next checkpoint (warning, deadline, escalation),
+        or its due time once none is left. Never later than `due_at`."""
+        return self.next_checkpoint_at or self.due_at
 
     def completion_output(self) -> dict[str, Any]:
         return {"fields": self.fields or {}, "completed_by": self.completed_by}
@@ -114,6 +133,7 @@ def open_task(
     reference: str = "",
     step_name: str = "",
     moves_on: bool = False,
+    type_id: str = "",
 ) -> Change:
     """The workflow opens the step; a repeated opening message changes nothing."""
     if current is not None:
@@ -130,6 +150,7 @@ def open_task(
         reference=reference,
         step_name=step_name,
         moves_on=moves_on,
+        type_id=type_id,
     )
     return Change(task, OPENED)
 
@@ -181,14 +202,25 @@ def reach_missed(
 def _advance(
     current: Task, checkpoint: int, holder: str | None, level: int | None, breached: bool, due_at: datetime | None
 ) -> Task:
+    moved = holder is not None and holder != current.holder
     return replace(
         current,
         checkpoint=checkpoint,
         holder=holder or current.holder,
+        past_holders=with_past_holder(current) if moved else current.past_holders,
+        claimed_from="" if moved else current.claimed_from,
+        return_at=None if moved else current.return_at,
         level=current.level if level is None else level,
         breached=current.breached or breached,
         due_at=due_at or current.due_at,
     )
+
+
+def with_past_holder(current: Task) -> tuple[str, ...]:
+    """The task's past holders once its current holder hands it on (each named once, oldest first)."""
+    if current.holder in current.past_holders:
+        return current.past_holders
+    return (*current.past_holders, current.holder)
 
 
 def close(current: Task, *, checkpoint: int, reason: str, now: datetime) -> Change:

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 import boto3
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from chalicelib.adapters.cognito import group_description
 from chalicelib.adapters.dynamodb.schema import TTL_ATTRIBUTE, create_table_request
+from chalicelib.domain.agent_groups import Group
+from chalicelib.domain.assignees import ROLE, TEAM
 from chalicelib.settings import Settings
-from chalicelib.workflows.seeds import seeded_roles
+from chalicelib.workflows.seeds import seeded_roles, seeded_teams
 
 DEMO_PASSWORD = "Caseflow-demo-1"
 #: username -> role (Cognito group). Local only; a real pool gets its users from an admin.
@@ -41,6 +44,17 @@ DEMO_AGENTS = {
     "cora": "comms",
     "sue": "supervisor",
     "cole": "cs-lead",
+    "rob": "returns-lead",
+}
+#: Some demo agents' time zones (Cognito's standard `zoneinfo` attribute); the others have none and
+#: read times in the task's calendar's zone.
+DEMO_TIME_ZONES = {
+    "alice": "Europe/London",
+    "sam": "Europe/London",
+    "hana": "Europe/Istanbul",
+    "harry": "America/New_York",
+    "lee": "Europe/Berlin",
+    "sue": "Asia/Kolkata",
 }
 DEAD_LETTER_SUFFIX = "-dlq"
 #: Where inbound mail events go when the handler keeps failing (the function's dead-letter queue).
@@ -153,9 +167,14 @@ def _user_pool(demo_agents: dict[str, str]) -> tuple[str, str]:
         UserPoolId=pool_id,
         ClientName=USER_POOL_CLIENT_NAME,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        # What the id token carries besides the groups (on AWS a client reads every attribute by default).
+        ReadAttributes=["email", "zoneinfo"],
     )["UserPoolClient"]["ClientId"]
+    teams = set(seeded_teams())
     for role in sorted(set(seeded_roles()) | set(demo_agents.values())):
-        cognito.create_group(UserPoolId=pool_id, GroupName=role)
+        kind = TEAM if role in teams else ROLE
+        group = Group(role, kind, f"Caseflow agents in the {role} {kind}")
+        cognito.create_group(UserPoolId=pool_id, GroupName=role, Description=group_description(group))
     for username, role in demo_agents.items():
         cognito.admin_create_user(
             UserPoolId=pool_id,
@@ -163,6 +182,7 @@ def _user_pool(demo_agents: dict[str, str]) -> tuple[str, str]:
             UserAttributes=[
                 {"Name": "email", "Value": f"{username}@agents.caseflow.test"},
                 {"Name": "email_verified", "Value": "true"},
+                *([{"Name": "zoneinfo", "Value": DEMO_TIME_ZONES[username]}] if username in DEMO_TIME_ZONES else []),
             ],
             MessageAction="SUPPRESS",
         )

@@ -7,20 +7,25 @@ from typing import Any
 
 from chalicelib.domain import free_text
 from chalicelib.domain.agents import Agent
-from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from chalicelib.domain.issue_types import IssueType
 from chalicelib.domain.issues import normalise_email
+from chalicelib.services.agent_groups import AgentGroupService
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.ports import IssueRepository
 from chalicelib.workflows.compiler import compile_issue_type
 
 ADMIN_ROLE = "admin"
 _SEGMENT_PATTERN = r"^[a-z][a-z0-9-]{0,40}$"
+#: What `GET /admin/issue-types/{id}` answers, which `PUT` takes back as it is.
+_ENVELOPE_KEYS = {"id", "version", "definition"}
 
 
 class AdministrationService:
-    def __init__(self, issue_types: IssueTypeService, issues: IssueRepository):
+    def __init__(self, issue_types: IssueTypeService, issues: IssueRepository, groups: AgentGroupService):
         self._types = issue_types
         self._issues = issues
+        self._groups = groups
 
     def list_types(self, agent: Agent) -> list[dict[str, Any]]:
         agent.require_role(ADMIN_ROLE)
@@ -45,7 +50,8 @@ class AdministrationService:
         return self._types.versions(type_id)
 
     def validate(self, definition: Any, agent: Agent) -> dict[str, Any]:
-        """A dry run: every problem of the definition, or what publishing it would create."""
+        """A dry run: every problem of the definition, or what publishing it would create and the
+        warnings publishing would give."""
         agent.require_role(ADMIN_ROLE)
         _, issue_type = self._types.validate(definition)
         states = compile_issue_type(issue_type, "https://sqs.example/queue")["States"]
@@ -55,11 +61,14 @@ class AdministrationService:
             "steps": [s.id for s in issue_type.all_steps()],
             "roles": sorted(issue_type.roles()),
             "states": len(states),
+            "warnings": self._warnings(issue_type),
         }
 
     def put_type(self, type_id: str, definition: Any, agent: Agent) -> tuple[bool, dict[str, Any]]:
-        """Create or update a type; returns (created, the published version)."""
+        """Create or update a type from a definition, or from what `get_type` answered (its `version`
+        must still be the current one); returns (created, the published version and its warnings)."""
         agent.require_role(ADMIN_ROLE)
+        definition = self._unwrapped(type_id, definition)
         if not isinstance(definition, dict):
             raise ValidationFailed([FieldError("body", "must be an issue type definition (a JSON object)")])
         if definition.setdefault("id", type_id) != type_id:
@@ -67,13 +76,40 @@ class AdministrationService:
         before = self._types.catalogue()
         existed = any(p.type_id == type_id for p in before)
         previous = next((p.version for p in before if p.type_id == type_id), 0)
+        _, issue_type = self._types.validate(definition)
         published = self._types.publish(definition)
         return not existed, {
             "id": published.type_id,
             "version": published.version,
             "published": published.version != previous,
             "state_machine_arn": published.state_machine_arn,
+            "warnings": self._warnings(issue_type),
         }
+
+    def _unwrapped(self, type_id: str, body: Any) -> Any:
+        """The definition inside `{id, version, definition}`; a bare definition as it is (it has no
+        `definition` key). An envelope read at an older version than the current one is a lost update."""
+        if not isinstance(body, dict) or "definition" not in body:
+            return body
+        errors = [FieldError(str(k), "unknown key; send a definition, or id, version and definition") for k in body]
+        errors = [e for e in errors if e.field not in _ENVELOPE_KEYS]
+        if body.get("id", type_id) != type_id:
+            errors.append(FieldError("id", f"must match the address: {type_id!r}"))
+        version = body.get("version")
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+            errors.append(FieldError("version", "must be the version the definition was read at"))
+        if errors:
+            raise ValidationFailed(errors)
+        current = next((p.version for p in self._types.catalogue() if p.type_id == type_id), None)
+        if version is not None and version != current:
+            raise Conflict(
+                f"this definition was read at version {version}; {type_id} is at version {current} now: "
+                "read it again and apply your change to that"
+            )
+        return body["definition"]
+
+    def _warnings(self, issue_type: IssueType) -> list[dict[str, str]]:
+        return [w.as_dict() for w in self._groups.unstaffed(issue_type.named_holders)]
 
     def set_segment(self, email: str, request: Any, agent: Agent) -> dict[str, Any]:
         """Put a customer in a segment (e.g. `vip`); new issues of theirs follow the segment's rules."""

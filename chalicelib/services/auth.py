@@ -7,6 +7,7 @@ from typing import Any
 from chalicelib.domain import free_text
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import FieldError, Unauthenticated, ValidationFailed
+from chalicelib.domain.local_times import known_zone
 from chalicelib.services.ports import Directory, TokenVerifier
 
 _CREDENTIAL_LENGTHS = {"username": free_text.USERNAME_LENGTH, "password": free_text.PASSWORD_LENGTH}
@@ -52,4 +53,5 @@ class AuthService:
             username=claims.get("cognito:username") or claims.get("username") or claims["sub"],
             email=claims.get("email", ""),
             roles=frozenset(claims.get("cognito:groups", [])),
+            time_zone=known_zone(claims.get("zoneinfo")),
         )

@@ -28,6 +28,7 @@ from chalicelib.mail.threading import (
     subject_without_prefixes,
 )
 from chalicelib.services.clock import Clock, utc_now
+from chalicelib.services.customer_replies import CustomerReplies
 from chalicelib.services.intake import EmailOpening, IntakeService
 from chalicelib.services.notifications import IN
 from chalicelib.services.ports import DuplicateKey, IssueRepository, MailRepository, ObjectStore
@@ -103,8 +104,11 @@ class InboundEmailService:
         own_addresses: tuple[str, ...],
         clock: Clock = utc_now,
         reopenings: ReopeningService | None = None,
+        replies: CustomerReplies | None = None,
     ):
         self._reopenings = reopenings
+        #: Tells the issue's holders that the customer wrote back.
+        self._replies = replies
         self._issues = issues
         self._mail = mail
         self._store = store
@@ -279,12 +283,15 @@ class InboundEmailService:
         if issue is not None and receipt.outcome == REOPENED and self._reopenings is not None:
             current = self._issues.get(issue.id)
             if current is not None and current.status == RESOLVED:
-                self._reopenings.reopen(
-                    current, "the customer wrote again after resolution", self._customer_actor(issue)
-                )
+                reason = "the customer wrote again after resolution"
+                self._reopenings.reopen(current, reason, self._customer_actor(issue), customer_wrote=True)
         if issue is not None and receipt.waiting_step:
             reply = reply or self._reply_text(issue, receipt)
             self._tasks.resume_waiting_step(issue, reply, self._customer_actor(issue), receipt.waiting_step)
+        if issue is not None and receipt.outcome in (THREADED, REOPENED) and self._replies is not None:
+            words = reply or self._reply_text(issue, receipt)
+            resumed = receipt.waiting_step or None
+            self._replies.customer_wrote(issue.id, words, once=receipt.ses_id, resumed_step=resumed)
         return Received(receipt.outcome, receipt.issue_id, issue.reference if issue else "")
 
     # Helpers

@@ -6,30 +6,37 @@ from typing import Any
 
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.issues import Issue
+from chalicelib.services.access import IssueAccess
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.ports import IssueRepository, TaskRepository
 from chalicelib.services.workflow.task_views import history_entry, task_view, timeline_entry
 
 
 class IssueDetailsService:
-    def __init__(self, issues: IssueRepository, tasks: TaskRepository, issue_types: IssueTypeService):
+    def __init__(
+        self, issues: IssueRepository, tasks: TaskRepository, issue_types: IssueTypeService, access: IssueAccess
+    ):
         self._issues = issues
         self._tasks = tasks
         self._types = issue_types
+        self._access = access
 
     def by_reference(self, reference: str, agent: Agent) -> dict[str, Any]:
         """The issue a customer names by its reference (on the phone, in a letter)."""
         agent.require_any_role()
         issue_id = self._issues.issue_id_by_reference(reference.strip().upper())
-        if issue_id is None:
+        issue = self._issues.get(issue_id) if issue_id else None
+        if issue is None or not self._access.visible(agent, issue):
             raise NotFound(f"no issue {reference}")
-        return self.for_agent(issue_id, agent)
+        return self._details(issue, agent)
 
     def for_agent(self, issue_id: str, agent: Agent) -> dict[str, Any]:
+        """The issue as an agent who may see it sees it; NotFound for anyone else (decision 0025)."""
         agent.require_any_role()
-        issue = self._issues.get(issue_id)
-        if issue is None:
-            raise NotFound(f"no issue {issue_id}")
+        return self._details(self._access.require_visible(agent, issue_id), agent)
+
+    def _details(self, issue: Issue, agent: Agent) -> dict[str, Any]:
         issue_type = self._types.version(issue.type_id, issue.type_version).issue_type
         customer = self._issues.customer(issue.customer_id)
         current = next((s for s in issue_type.all_steps() if s.id == issue.current_step), None)
@@ -52,7 +59,19 @@ class IssueDetailsService:
             "customer": {"id": customer.id, "email": customer.email, "name": customer.name} if customer else None,
             "timeline": [timeline_entry(e) for e in self._issues.timeline(issue.id)],
             "tasks": [task_view(t) for t in self._tasks.for_issue(issue.id)],
-            "customer_history": [
-                history_entry(e) for e in self._issues.customer_history(issue.customer_id) if e["issue_id"] != issue.id
-            ],
+            "customer_history": self._customer_history(issue, agent),
         }
+
+    def _customer_history(self, issue: Issue, agent: Agent) -> list[dict[str, Any]]:
+        """The customer's events on their other issues, those the agent may see only: an issue
+        they may not see is left out whole, its existence included (decision 0025)."""
+        visible: dict[str, bool] = {issue.id: False}
+        shown = []
+        for entry in self._issues.customer_history(issue.customer_id):
+            other_id = entry["issue_id"]
+            if other_id not in visible:
+                other = self._issues.get(other_id)
+                visible[other_id] = other is not None and self._access.visible(agent, other)
+            if visible[other_id]:
+                shown.append(history_entry(entry))
+        return shown

@@ -14,6 +14,7 @@ from chalicelib.domain import kpi_events
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.issues import RESOLVED, Issue, TimelineEvent
+from chalicelib.services.access import IssueAccess
 from chalicelib.services.classification import AUTO, ClassificationService
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.intake import IntakeService, carried_fields
@@ -32,9 +33,11 @@ class IssueTypeChangeService:
         tasks: Stepping,
         intake: IntakeService,
         classifier: ClassificationService,
+        access: IssueAccess,
         clock: Clock = utc_now,
         kpis: KpiRecorder | None = None,
     ):
+        self._access = access
         self._issues = issues
         self._types = issue_types
         self._engine = engine
@@ -49,9 +52,7 @@ class IssueTypeChangeService:
         agent.require_any_role()
         if not isinstance(type_id, str) or not type_id:
             raise ValidationFailed([FieldError("type", "is required")])
-        issue = self._issues.get(issue_id)
-        if issue is None:
-            raise NotFound(f"no issue {issue_id}")
+        issue = self._access.require_visible(agent, issue_id)
         try:
             target = self._types.current(type_id)
         except (NotFound, ValidationFailed):

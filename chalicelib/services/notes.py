@@ -2,7 +2,8 @@
 
 A note is on the agents' timeline only: never in an email to the customer, on the status page or
 in a survey (those show only the kinds they list). `@username` in a note emails that person, with
-the note and the issue's reference; an unknown name is reported back, not guessed.
+the note and the issue's reference. An unknown name is reported back, not guessed; so is someone
+who may not see the issue, who is not emailed (a mention does not open an issue to its reader).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from typing import Any
 
 from chalicelib.domain import free_text
 from chalicelib.domain.agents import Agent
-from chalicelib.domain.errors import NotFound
 from chalicelib.domain.issues import TimelineEvent
+from chalicelib.services.access import IssueAccess
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.notifications import NotificationService
-from chalicelib.services.ports import IssueRepository
+from chalicelib.services.ports import Directory, IssueRepository
 
 INTERNAL_NOTE = "internal_note"
 #: A mention: `@` and a username, not preceded by a word character (so an email address is none).
@@ -33,7 +34,16 @@ def mentions(text: str) -> list[str]:
 
 
 class NoteService:
-    def __init__(self, issues: IssueRepository, notifications: NotificationService, clock: Clock = utc_now):
+    def __init__(
+        self,
+        issues: IssueRepository,
+        notifications: NotificationService,
+        access: IssueAccess,
+        directory: Directory,
+        clock: Clock = utc_now,
+    ):
+        self._access = access
+        self._directory = directory
         self._issues = issues
         self._notifications = notifications
         self._clock = clock
@@ -42,16 +52,18 @@ class NoteService:
         """Put the agent's note on the issue's timeline and email each person it mentions."""
         agent.require_any_role()
         text = free_text.clean(text, "text", free_text.MESSAGE_LENGTH)
-        issue = self._issues.get(issue_id)
-        if issue is None:
-            raise NotFound(f"no issue {issue_id}")
-        named = mentions(text)
-        addresses = {name: self._notifications.user_email(name) for name in named}
-        notified = [name for name, address in addresses.items() if address]
-        event = TimelineEvent(self._clock(), INTERNAL_NOTE, text, actor=agent.username, data={"mentions": notified})
+        issue = self._access.require_visible(agent, issue_id)
+        named = {name: self._directory.agent_named(name) for name in mentions(text)}
+        readers = {name: who for name, who in named.items() if who and who.email and self._access.visible(who, issue)}
+        mentioned = {"mentions": list(readers)}
+        event = TimelineEvent(self._clock(), INTERNAL_NOTE, text, actor=agent.username, data=mentioned)
         self._issues.add_event(issue, event)
-        for name in notified:
+        for reader in readers.values():
             subject = f"{agent.username} mentioned you on {issue.reference}"
             body = f"{agent.username} wrote on {issue.reference}:\n\n{text}\n"
-            self._notifications.notify_addresses(issue, [str(addresses[name])], subject, body)
-        return {**event.as_dict(), "unknown_mentions": [name for name in named if name not in notified]}
+            self._notifications.notify_addresses(issue, [reader.email], subject, body)
+        return {
+            **event.as_dict(),
+            "unknown_mentions": [name for name, who in named.items() if who is None],
+            "mentions_who_cannot_see_it": [name for name, who in named.items() if who and name not in readers],
+        }

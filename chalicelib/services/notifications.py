@@ -29,7 +29,7 @@ IN = "in"
 #: The message kind of the acknowledgement, the one automatic reply to the customer's first message.
 ACKNOWLEDGEMENT = "acknowledgement"
 #: Emails that are not a response to the customer (docs/kpis.md, first response time).
-NOT_A_RESPONSE = {ACKNOWLEDGEMENT, "reminder", "survey", "status_link"}
+NOT_A_RESPONSE = {ACKNOWLEDGEMENT, "reminder", "survey", "status_link", "reopened"}
 
 
 #: The timeline entries an email to the customer ends in: sent, or why not.

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
 
+from chalicelib.domain.agent_groups import Group, Member
+from chalicelib.domain.agents import Agent
+from chalicelib.domain.issue_search import Narrowing, SearchEntries, Source
 from chalicelib.domain.issue_types import PublishedType
 from chalicelib.domain.issues import Customer, Issue, TimelineEvent
 from chalicelib.domain.kpi_events import KpiEvent
 from chalicelib.domain.kpi_rollups import Aggregate, BacklogSnapshot, Bucket, OpenIssue
 from chalicelib.domain.measurements import Measurement
+from chalicelib.domain.queues import Count, Partition, QueueFilter, Slice
 from chalicelib.domain.tasks import Task
 from chalicelib.services.records import (
     InboundRecord,
@@ -56,6 +60,37 @@ class Directory(Protocol):
 
     def user_email(self, username: str) -> str | None: ...
 
+    def role_member_time_zones(self, role: str) -> dict[str, str]:
+        """Each enabled member's address and time zone (their `zoneinfo`; "" when they have none)."""
+
+    def user_time_zone(self, username: str) -> str:
+        """The agent's time zone (their `zoneinfo`); "" when they have none or are unknown."""
+
+    def agent_named(self, username: str) -> Agent | None:
+        """The enabled agent of that username with their roles and teams, as if they had signed in;
+        None for an unknown or disabled one."""
+
+
+class AgentGroups(Protocol):
+    """Roles and teams as the directory keeps them (Cognito groups), their members, and agents."""
+
+    def groups(self) -> list[Group]: ...
+
+    def group(self, name: str) -> Group | None: ...
+
+    def create_group(self, group: Group) -> None:
+        """DuplicateKey if a group of that name exists, whether a role or a team."""
+
+    def members(self, name: str) -> list[Member] | None:
+        """The group's agents by username, disabled ones included; None if there is no such group."""
+
+    def agent(self, username: str) -> Member | None: ...
+
+    def add_member(self, name: str, username: str) -> None:
+        """Put the agent in the group (again: nothing changes); their next sign-in carries it."""
+
+    def remove_member(self, name: str, username: str) -> None: ...
+
 
 class TokenVerifier(Protocol):
     def verify(self, token: str) -> dict[str, Any]: ...
@@ -85,6 +120,9 @@ class IssueRepository(Protocol):
     def idempotent_request(self, key: str) -> tuple[str, str] | None: ...
 
     def get(self, issue_id: str) -> Issue | None: ...
+
+    def get_many(self, issue_ids: Iterable[str]) -> dict[str, Issue]:
+        """The issues that exist among these, by id: one BatchGetItem per 100 (a page of a queue)."""
 
     def issue_id_by_reference(self, reference: str) -> str | None:
         """The id of the issue with a reference such as CF-7K3Q9."""
@@ -116,11 +154,26 @@ class TaskRepository(Protocol):
 
     def for_issue(self, issue_id: str) -> list[Task]: ...
 
+    def for_issues(self, steps: Mapping[str, Iterable[str]]) -> dict[str, list[Task]]:
+        """The current tasks of several issues at once, given each issue's step ids (those of its
+        type); an issue with none is absent. For a page of a queue: one batch read, not one per issue."""
+
     def archive(self, issue_id: str, run: int) -> None:
         """Keep the tasks of a workflow that ended early (the issue changed type) apart from the next one's."""
 
+    def holders(self, issue_id: str) -> frozenset[str]:
+        """Every holder key that holds or held a task of the issue, in its current run or an archived
+        one (past holders included): who may see the issue for having worked on it."""
+
     def open_for_holders(self, holders: Iterable[str]) -> list[Task]:
         """Open tasks held by any of these holder keys (`role:hr`, `user:sam`), soonest due first."""
+
+    def queue_slice(self, partition: Partition, after: str | None, limit: int, narrowing: QueueFilter) -> Slice:
+        """One bounded read of a queue partition: up to `limit` entries after position `after`
+        (None: from the start), in position order; those matching `narrowing` as tasks."""
+
+    def queue_count(self, partition: Partition, narrowing: QueueFilter, cap: int) -> Count:
+        """How many open tasks of the partition match, reading at most `cap` entries."""
 
     def due(self, before: datetime) -> list[Task]:
         """Open tasks whose next checkpoint the SLA sweep can act on falls at or before `before`."""
@@ -282,3 +335,17 @@ class KpiRepository(Protocol):
     def day(self, day: date) -> tuple[dict[Bucket, Aggregate], list[BacklogSnapshot]]:
         """A cohort day's aggregates, summed over the hours that added to it, and the day's
         backlog snapshots, oldest first."""
+
+
+class IssueSearchIndex(Protocol):
+    """The issue search's sources, each read newest first by search position, a bounded piece at a
+    time, and the issues and customers of a page read at once (decision 0027)."""
+
+    def entries(self, source: Source, since: str, until: str, limit: int, narrowing: Narrowing) -> SearchEntries:
+        """Up to `limit` entries read from a `word`, `name`, `customer` or `type` source with a
+        position in [since, until), newest first, less those the narrowing rules out."""
+
+    def issues(self, issue_ids: list[str]) -> list[Issue]:
+        """The issues that exist among these, in no particular order."""
+
+    def customers(self, customer_ids: list[str]) -> dict[str, Customer]: ...

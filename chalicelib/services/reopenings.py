@@ -20,15 +20,20 @@ from typing import Any
 
 from chalicelib.domain import free_text, kpi_events
 from chalicelib.domain.agents import Agent
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.issues import RESOLVED, Issue, TimelineEvent, TransitionRefused
 from chalicelib.domain.kpis import FCR_WINDOW
+from chalicelib.services.access import IssueAccess
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.intake import IntakeService
 from chalicelib.services.kpi_recorder import KpiRecorder
+from chalicelib.services.notifications import NotificationService
 from chalicelib.services.ports import IssueRepository
+from chalicelib.services.status_links import StatusLinks
 from chalicelib.services.workflow.stepping import Stepping
 
+#: How the email telling the customer of a reopening is named on the timeline.
+REOPENED_EMAIL = "reopened"
 #: A customer's message this soon after the (latest) resolution reopens the issue.
 REOPEN_WINDOW: timedelta = FCR_WINDOW
 
@@ -39,9 +44,16 @@ class ReopeningService:
         issues: IssueRepository,
         tasks: Stepping,
         intake: IntakeService,
+        access: IssueAccess,
         clock: Clock = utc_now,
         kpis: KpiRecorder | None = None,
+        notifications: NotificationService | None = None,
+        status_links: StatusLinks | None = None,
     ):
+        #: The customer is told that their issue is open again, with their status link.
+        self._notifications = notifications
+        self._status_links = status_links
+        self._access = access
         self._issues = issues
         self._tasks = tasks
         self._intake = intake
@@ -51,9 +63,7 @@ class ReopeningService:
     def reopen_by_agent(self, issue_id: str, body: Any, agent: Agent) -> dict[str, Any]:
         """`POST /agent/issues/{id}/reopen {"reason"}`: 409 unless the issue is resolved."""
         agent.require_any_role()
-        issue = self._issues.get(issue_id)
-        if issue is None:
-            raise NotFound(f"no issue {issue_id}")
+        issue = self._access.require_visible(agent, issue_id)
         raw = body.get("reason") if isinstance(body, dict) else None
         reason = free_text.clean(raw, "reason", free_text.LINE_LENGTH, single_line=True, required=False)
         reopened = self.reopen(issue, reason or "reopened by an agent", agent.username)
@@ -71,9 +81,10 @@ class ReopeningService:
         resolved = issue.resolved_at or issue.first_resolved_at
         return issue.status == RESOLVED and resolved is not None and self._clock() - resolved <= REOPEN_WINDOW
 
-    def reopen(self, issue: Issue, reason: str, actor: str) -> Issue | None:
-        """Open the resolved issue again and run its process from the start; None, doing nothing,
-        if it is not resolved, or no longer is (a concurrent reopening came first)."""
+    def reopen(self, issue: Issue, reason: str, actor: str, *, customer_wrote: bool = False) -> Issue | None:
+        """Open the resolved issue again and run its process from the start, and tell the customer
+        (`customer_wrote`: because they wrote again); None, doing nothing, if it is not resolved, or
+        no longer is (a concurrent reopening came first)."""
         if issue.status != RESOLVED:
             return None
         now = self._clock()
@@ -96,4 +107,21 @@ class ReopeningService:
                 bool(issue.resolved_with_one_contact),
             )
         )
+        self._tell_customer(reopened, customer_wrote)
         return reopened
+
+    def _tell_customer(self, issue: Issue, customer_wrote: bool) -> None:
+        """One email in the issue's thread, in the customer's words: never the agent's reason."""
+        customer = self._issues.customer(issue.customer_id) if self._notifications else None
+        if self._notifications is None or customer is None:
+            return
+        why = "because you wrote to us again" if customer_wrote else "to look at it again"
+        link = self._status_links.link_for(issue.id) if self._status_links else ""
+        follow = f"You can follow it here: {link}\nor reply to this email." if link else "You can reply to this email."
+        body = (
+            f"Dear {customer.name or 'customer'},\n\n"
+            f"We have reopened your issue {issue.reference} {why}. Our team is looking into it, and we "
+            f"will write to you as soon as we have news.\n\n{follow}\n\nCaseflow customer service\n"
+        )
+        subject = f"Your issue {issue.reference} is open again"
+        self._notifications.email_customer(issue, customer, subject, body, REOPENED_EMAIL)

@@ -7,7 +7,8 @@ from typing import Any
 from chalicelib.domain import free_text
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.issues import Issue
+from chalicelib.services.access import IssueAccess
+from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.notifications import NotificationService
 from chalicelib.services.ports import IssueRepository, ObjectStore
@@ -24,7 +25,11 @@ class ReplyService:
         issue_types: IssueTypeService,
         notifications: NotificationService,
         store: ObjectStore,
+        access: IssueAccess,
+        clock: Clock = utc_now,
     ):
+        self._access = access
+        self._clock = clock
         self._issues = issues
         self._types = issue_types
         self._notifications = notifications
@@ -34,7 +39,7 @@ class ReplyService:
         """Email the agent's text to the customer; their answer threads back to this issue."""
         agent.require_any_role()
         body = free_text.clean(body, "body", free_text.MESSAGE_LENGTH)
-        issue = self._issue(issue_id)
+        issue = self._access.require_visible(agent, issue_id)
         customer = self._issues.customer(issue.customer_id)
         if customer is None:
             raise NotFound(f"issue {issue_id} has no customer")
@@ -44,15 +49,18 @@ class ReplyService:
         # An internal type's name (e.g. "Message to classify") is for our team, not the customer's inbox.
         topic = issue.fields.get("subject") or issue_type.customer_name or f"your issue {issue.reference}"
         subject = f"Re: {topic}"
-        self._notifications.email_customer(
+        sent = self._notifications.email_customer(
             issue, customer, subject, body.strip() + "\n", AGENT_REPLY, automatic=False, actor=agent.username
         )
+        if sent:  # the customer is answered: their issue's tasks no longer show "customer replied"
+            now = self._clock()
+            self._issues.change(issue, lambda current: current.answered(now))
         return {"issue_id": issue.id, "reference": issue.reference, "to": customer.email, "sent": True}
 
     def attachment_link(self, issue_id: str, key: str, agent: Agent) -> dict[str, Any]:
         """A short-lived download link to an attachment of one of the issue's messages."""
         agent.require_any_role()
-        issue = self._issue(issue_id)
+        issue = self._access.require_visible(agent, issue_id)
         for event in self._issues.timeline(issue.id):
             found = [*event.data.get("email", {}).get("attachments", []), *event.data.get("attachments", [])]
             for attachment in found:
@@ -60,9 +68,3 @@ class ReplyService:
                     url = self._store.download_link(key, attachment["name"], ATTACHMENT_LINK_SECONDS)
                     return {"name": attachment["name"], "url": url, "expires_in": ATTACHMENT_LINK_SECONDS}
         raise NotFound(f"issue {issue_id} has no attachment {key}")
-
-    def _issue(self, issue_id: str) -> Issue:
-        issue = self._issues.get(issue_id)
-        if issue is None:
-            raise NotFound(f"no issue {issue_id}")
-        return issue

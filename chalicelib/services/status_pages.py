@@ -3,12 +3,13 @@
 The page shows the status, the current step under its customer-facing label (never a role or a
 person), when we expect to be done, and the customer-visible timeline: what they told us and what
 we sent them, never internal events or task answers. A reply there is filed exactly as a reply
-by email would be: it resumes a step that waits for the customer.
+by email would be: it resumes a step that waits for the customer, and the issue's holders are told
+of it, as of a file the customer adds (`CustomerReplies`, decision 0030).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import free_text
@@ -18,6 +19,7 @@ from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.issue_types import HUMAN_TASK, PARALLEL, WAIT_FOR_CUSTOMER, IssueType
 from chalicelib.domain.issues import RESOLVED, Issue, TimelineEvent, new_id
 from chalicelib.services.clock import Clock, utc_now
+from chalicelib.services.customer_replies import CustomerReplies
 from chalicelib.services.intake import CASEFLOW
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.notifications import NotificationService
@@ -40,6 +42,8 @@ _TOLD_US = {
     "letter": "You wrote to us by letter",
 }
 NEW_LINK = "status_link"
+#: The same message sent again from the status page this soon is the form sent twice.
+RESUBMIT_WINDOW = timedelta(minutes=10)
 
 
 class StatusPageService:
@@ -53,7 +57,10 @@ class StatusPageService:
         links: StatusLinks,
         store: ObjectStore,
         clock: Clock = utc_now,
+        replies: CustomerReplies | None = None,
     ):
+        #: Tells the issue's holders that the customer wrote back.
+        self._replies = replies
         self._issues = issues
         self._tasks = tasks
         self._types = issue_types
@@ -128,15 +135,34 @@ class StatusPageService:
         attachment = {"name": name, "content_type": content_type, "size": size, "key": key, "inline": False}
         event = TimelineEvent(self._clock(), "attachment_added", name, "customer", {"attachments": [attachment]})
         self._issues.add_event(issue, event)
+        if self._replies is not None:
+            self._replies.customer_wrote(issue.id, f"(added a file: {name})", once=key, at=event.at)
         return {"key": key, "recorded": True}
 
     def reply(self, token: str, text: Any) -> dict[str, Any]:
         """The customer writes on the status page: filed as their message, resuming a waiting step."""
         issue = self._issue(token)
         text = free_text.clean(text, "message", free_text.MESSAGE_LENGTH)
+        if self._sent_just_now(issue, text):
+            return {"resumed_step": None, "repeated": True}
         customer = self._issues.customer(issue.customer_id)
         actor = customer.email if customer else "customer"
-        return self._task_service.customer_replied(issue.id, text, WEB, actor)
+        replied = self._task_service.customer_replied(issue.id, text, WEB, actor)
+        if self._replies is not None:
+            self._replies.customer_wrote(issue.id, text, resumed_step=replied["resumed_step"])
+        return replied
+
+    def _sent_just_now(self, issue: Issue, text: str) -> bool:
+        """Whether the customer's latest message is this same text from the status page, sent moments
+        ago: the form sent twice (a double click, a reload), filed and told once."""
+        said = [e for e in self._issues.timeline(issue.id) if e.kind == "customer_message"]
+        latest = said[-1] if said else None
+        return (
+            latest is not None
+            and latest.data.get("channel") == WEB
+            and latest.text == text
+            and self._clock() - latest.at <= RESUBMIT_WINDOW
+        )
 
     def send_new_link(self, email: Any) -> None:
         """Email the status link of the customer's latest issue, if there is one; say nothing either way."""

@@ -9,7 +9,8 @@ from typing import Any
 import yaml
 
 from chalicelib.domain.agents import BUILT_IN_ROLES
-from chalicelib.domain.issue_types import parse_issue_type, with_shared_calendars
+from chalicelib.domain.assignees import ROLE, TEAM
+from chalicelib.domain.issue_types import IssueType, parse_issue_type, with_shared_calendars
 
 SEED_DIR = Path(__file__).parent / "seeds"
 SHARED_CALENDARS = Path(__file__).parent / "calendars.yaml"
@@ -26,9 +27,20 @@ def load_shared_calendars(path: Path = SHARED_CALENDARS) -> dict[str, Any]:
 
 
 def seeded_roles() -> list[str]:
-    """The built-in roles and every role the seeded issue types assign work to (one group each)."""
+    """The built-in roles and every role or team the seeded issue types assign work to (one group each)."""
     roles = set(BUILT_IN_ROLES)
-    shared = load_shared_calendars()
-    for definition in load_seed_definitions():
-        roles |= parse_issue_type(with_shared_calendars(definition, shared)).roles()
+    for issue_type in _seeded_types():
+        roles |= issue_type.roles()
     return sorted(roles)
+
+
+def seeded_teams() -> list[str]:
+    """Those of `seeded_roles` that the seeded issue types name only as teams (`{team: engineering-oncall}`)."""
+    named = [n.holder for issue_type in _seeded_types() for n in issue_type.named_holders]
+    teams = {h.name for h in named if h.kind == TEAM} - {h.name for h in named if h.kind == ROLE}
+    return sorted(teams - set(BUILT_IN_ROLES))
+
+
+def _seeded_types() -> list[IssueType]:
+    shared = load_shared_calendars()
+    return [parse_issue_type(with_shared_calendars(d, shared)) for d in load_seed_definitions()]

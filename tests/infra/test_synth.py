@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from chalicelib import settings
+from chalicelib.adapters.cognito import TEAM_MARKER
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.local.provision import (
     DEMO_AGENTS,
@@ -88,7 +89,14 @@ FUNCTION_ACTIONS = {
     "ses:SendRawEmail",
     "ses:SendEmail",
     "cognito-idp:InitiateAuth",
+    "cognito-idp:AdminGetUser",
+    "cognito-idp:AdminListGroupsForUser",
+    "cognito-idp:ListGroups",
+    "cognito-idp:GetGroup",
+    "cognito-idp:CreateGroup",
     "cognito-idp:ListUsersInGroup",
+    "cognito-idp:AdminAddUserToGroup",
+    "cognito-idp:AdminRemoveUserFromGroup",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
@@ -149,7 +157,11 @@ def test_table_is_built_from_the_schema(synthesis: Synthesis) -> None:
         "ProjectionType": "INCLUDE",
         "NonKeyAttributes": ["type_id", "channel", "created_at"],
     }
-    for name in set(schema.GLOBAL_SECONDARY_INDEXES) - {schema.OPEN_ISSUES_INDEX}:
+    assert indexes[schema.OPENED_ISSUES_INDEX]["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["type_id", "channel", "status", "current_step"],
+    }
+    for name in set(schema.GLOBAL_SECONDARY_INDEXES) - {schema.OPEN_ISSUES_INDEX, schema.OPENED_ISSUES_INDEX}:
         assert indexes[name]["Projection"] == {"ProjectionType": "ALL"}
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
@@ -256,6 +268,9 @@ def test_user_pool_has_a_password_client_and_a_group_per_role(synthesis: Synthes
     groups = synthesis.of_type("AWS::Cognito::UserPoolGroup").values()
     assert sorted(g["Properties"]["GroupName"] for g in groups) == sorted(ROLES)
     assert all(g["Properties"]["UserPoolId"] == _ref(pool_id) for g in groups)
+    # A team is told from a role by its description (decision 0028); the seeds' one team is one here.
+    teams = [g["Properties"]["GroupName"] for g in groups if g["Properties"]["Description"].startswith(TEAM_MARKER)]
+    assert teams == ["engineering-oncall"]
     # The local runtime's demo agents have roles the cloud pool knows too.
     assert set(DEMO_AGENTS.values()) <= ROLES
 

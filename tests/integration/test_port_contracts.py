@@ -24,6 +24,9 @@ from chalicelib import settings
 from chalicelib.adapters.dynamodb.models import bind
 from chalicelib.adapters.dynamodb.schema import create_table_request
 from chalicelib.domain import tasks as rules
+from chalicelib.domain.agent_groups import Group, Member
+from chalicelib.domain.agents import Agent
+from chalicelib.domain.assignees import ROLE, TEAM
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.issues import (
     EMAIL,
@@ -276,6 +279,18 @@ def test_a_task_is_opened_once_and_listed_by_step(ports):
     assert ports.tasks.get(issue_id, "missing") is None
 
 
+def test_the_tasks_of_several_issues_come_in_one_read_by_their_steps(ports):
+    first, second, none = new_id(), new_id(), new_id()
+    for issue_id, step in ((first, "review"), (first, "approve"), (second, "review")):
+        ports.tasks.change(issue_id, step, _open(issue_id, step, "role:hr", T0 + timedelta(hours=2)))
+
+    found = ports.tasks.for_issues({first: ["approve", "review", "tell"], second: ["review"], none: ["review"]})
+    assert {issue: [t.step for t in tasks] for issue, tasks in found.items()} == {
+        first: ["approve", "review"],
+        second: ["review"],
+    }
+
+
 def test_a_decision_that_lost_a_race_is_taken_again_on_the_fresh_task(ports):
     issue_id = new_id()
     ports.tasks.change(issue_id, "review", _open(issue_id, "review", "role:hr", T0 + timedelta(hours=2)))
@@ -338,6 +353,71 @@ def test_archived_tasks_are_out_of_the_next_runs_way(ports):
     assert [t.step for t in ports.tasks.open_for_holders(["role:hr"]) if t.issue_id == issue_id] == []
     reopened = ports.tasks.change(issue_id, "review", _open(issue_id, "review", "role:hr", T0))
     assert reopened.status == rules.OPEN
+
+
+def test_a_queue_slice_reads_a_bounded_run_in_checkpoint_order_and_says_where_it_stopped(ports):
+    from chalicelib.domain import queues
+
+    issue_id, role = new_id(), f"role:r{new_id().lower()}"
+    for i, hours in enumerate((5, 1, 3, 2, 4)):
+        due = T0 + timedelta(hours=hours)
+        ports.tasks.change(issue_id, f"s{i}", _open(issue_id, f"s{i}", role, due, (due - timedelta(hours=1), due)))
+    ports.tasks.change(issue_id, "s4", lambda t: replace(t, type_id="rude-staff"))
+    held = queues.Partition(queues.HELD, role)
+
+    first = ports.tasks.queue_slice(held, None, 3, queues.QueueFilter())
+    assert [t.step for _, t in first.tasks] == ["s1", "s3", "s2"] and first.read_to == first.tasks[-1][0]
+    rest = ports.tasks.queue_slice(held, first.read_to, 3, queues.QueueFilter())
+    assert [t.step for _, t in rest.tasks] == ["s4", "s0"] and rest.read_to is None
+    typed = ports.tasks.queue_slice(held, None, 10, queues.QueueFilter(type_id="rude-staff"))
+    assert [t.step for _, t in typed.tasks] == ["s4"] and typed.read == 5, "filtered after reading"
+    soon = ports.tasks.queue_slice(held, None, 10, queues.QueueFilter(due_before=T0 + timedelta(hours=2, minutes=1)))
+    assert [t.step for _, t in soon.tasks] == ["s1", "s3"]
+    assert ports.tasks.queue_count(held, queues.QueueFilter(), 10) == queues.Count(5)
+    assert ports.tasks.queue_count(held, queues.QueueFilter(), 3) == queues.Count(3, more=True)
+
+
+def test_a_claimed_task_is_in_its_claimers_queue_and_under_the_group_it_was_claimed_from(ports):
+    from chalicelib.domain import queues
+
+    issue_id, role, user = new_id(), f"role:r{new_id().lower()}", f"user:u{new_id().lower()}"
+    ports.tasks.change(issue_id, "review", _open(issue_id, "review", role, T0 + timedelta(hours=1)))
+    ports.tasks.change(issue_id, "review", lambda t: replace(t, holder=user, claimed_from=role, past_holders=(role,)))
+
+    def steps(kind: str, key: str) -> list[str]:
+        found = ports.tasks.queue_slice(queues.Partition(kind, key), None, 10, queues.QueueFilter())
+        return [t.step for _, t in found.tasks]
+
+    assert steps(queues.HELD, user) == ["review"] and steps(queues.CLAIMED, role) == ["review"]
+    assert steps(queues.HELD, role) == []
+    stored = ports.tasks.get(issue_id, "review")
+    assert (stored.claimed_from, stored.past_holders) == (role, (role,))
+    ports.tasks.change(issue_id, "review", lambda t: rules.complete(t, fields={}, by="u", now=T0))
+    assert steps(queues.HELD, user) == [] and steps(queues.CLAIMED, role) == []
+
+
+def test_issues_are_read_many_at_once(ports):
+    first, second = _new_issue(), _new_issue()
+    ports.issues.create(first)
+    ports.issues.create(second)
+
+    found = ports.issues.get_many([first.issue.id, second.issue.id, new_id(), first.issue.id])
+    assert set(found) == {first.issue.id, second.issue.id}
+    assert found[second.issue.id].reference == second.issue.reference
+    assert ports.issues.get_many([]) == {}
+
+
+def test_holders_are_everyone_who_held_a_task_of_the_issue_archived_runs_included(ports):
+    issue_id, other = new_id(), new_id()
+    ports.tasks.change(issue_id, "review", _open(issue_id, "review", "role:store-manager", T0))
+    claimed = ("user:sam", ("role:store-manager",))
+    ports.tasks.change(issue_id, "review", lambda t: replace(t, holder=claimed[0], past_holders=claimed[1]))
+    ports.tasks.archive(issue_id, 1)
+    ports.tasks.change(issue_id, "decide", _open(issue_id, "decide", "role:hr", T0))
+    ports.tasks.change(other, "review", _open(other, "review", "role:logistics", T0))
+
+    assert ports.tasks.holders(issue_id) == {"role:store-manager", "user:sam", "role:hr"}
+    assert ports.tasks.holders(new_id()) == frozenset()
 
 
 # Mail
@@ -417,3 +497,114 @@ def test_bouncing_addresses_and_automatic_mail_counts(ports):
     assert ports.mail.automatic_mail_count(address, T0 + timedelta(minutes=10)) == 2
     assert ports.mail.automatic_mail_count(address, T0) == 3
     assert ports.mail.automatic_mail_count(f"other-{address}", T0) == 0
+
+
+# Roles and teams (AgentGroups): the fake directory and Cognito on moto
+
+
+@dataclass
+class Directory:
+    groups: Any
+    add_agent: Any
+
+
+@pytest.fixture(params=["fake", "cognito"])
+def directory(request) -> Directory:
+    if request.param == "fake":
+        from tests.fakes import FakeDirectory
+
+        fake = FakeDirectory()
+
+        def add_fake(username: str, enabled: bool = True) -> None:
+            fake.add(username, f"{username}@agents.test", enabled=enabled)
+
+        return Directory(fake, add_fake)
+    request.getfixturevalue("table")  # moto running
+    from chalicelib.adapters.cognito import CognitoDirectory
+
+    cognito = boto3.client("cognito-idp")
+    pool = cognito.create_user_pool(PoolName=f"contracts-{new_id()}")["UserPool"]["Id"]
+
+    def add_cognito(username: str, enabled: bool = True) -> None:
+        email = {"Name": "email", "Value": f"{username}@agents.test"}
+        cognito.admin_create_user(UserPoolId=pool, Username=username, UserAttributes=[email], MessageAction="SUPPRESS")
+        if not enabled:
+            cognito.admin_disable_user(UserPoolId=pool, Username=username)
+
+    return Directory(CognitoDirectory(pool, "no-client", cognito), add_cognito)
+
+
+def test_a_role_and_a_team_are_kept_apart_and_a_name_is_taken_once(directory):
+    groups = directory.groups
+    groups.create_group(Group("night-desk", ROLE, "Answers overnight"))
+    groups.create_group(Group("repair-workshop", TEAM, "Bench repairs"))
+    assert groups.group("repair-workshop") == Group("repair-workshop", TEAM, "Bench repairs")
+    assert [g for g in groups.groups() if g.name in ("night-desk", "repair-workshop")] == [
+        Group("night-desk", ROLE, "Answers overnight"),
+        Group("repair-workshop", TEAM, "Bench repairs"),
+    ]
+    with pytest.raises(DuplicateKey):
+        groups.create_group(Group("night-desk", TEAM))
+    assert groups.group("no-such-group") is None
+
+
+def test_members_are_added_once_removed_and_listed_by_username(directory):
+    groups = directory.groups
+    directory.add_agent("zed")
+    directory.add_agent("amy", enabled=False)
+    groups.create_group(Group("night-desk", ROLE))
+    assert groups.members("night-desk") == []
+    assert groups.members("no-such-group") is None
+    for username in ("zed", "amy", "zed"):
+        groups.add_member("night-desk", username)
+    assert groups.members("night-desk") == [Member("amy", "amy@agents.test", False), Member("zed", "zed@agents.test")]
+    groups.remove_member("night-desk", "zed")
+    assert [m.username for m in groups.members("night-desk")] == ["amy"]
+    assert groups.agent("zed") == Member("zed", "zed@agents.test")
+    assert groups.agent("nobody") is None
+
+
+# Agents' time zones (Directory): the fake directory and Cognito on moto (decision 0030)
+
+
+@pytest.fixture(params=["fake", "cognito"])
+def zoned_directory(request) -> Any:
+    """A directory whose role `night-desk` has zed (in Istanbul), amy (no zone) and ola (disabled)."""
+    people = (("zed", "Europe/Istanbul", True), ("amy", "", True), ("ola", "Asia/Tokyo", False))
+    if request.param == "fake":
+        from tests.fakes import FakeDirectory
+
+        fake = FakeDirectory()
+        for username, zone, enabled in people:
+            fake.add(username, f"{username}@agents.test", "night-desk", enabled=enabled, time_zone=zone)
+        return fake
+    request.getfixturevalue("table")  # moto running
+    from chalicelib.adapters.cognito import CognitoDirectory
+
+    cognito = boto3.client("cognito-idp")
+    pool = cognito.create_user_pool(PoolName=f"zones-{new_id()}")["UserPool"]["Id"]
+    cognito.create_group(UserPoolId=pool, GroupName="night-desk")
+    for username, zone, enabled in people:
+        attributes = [{"Name": "email", "Value": f"{username}@agents.test"}]
+        attributes += [{"Name": "zoneinfo", "Value": zone}] if zone else []
+        user = {"UserPoolId": pool, "Username": username}
+        cognito.admin_create_user(**user, UserAttributes=attributes, MessageAction="SUPPRESS")
+        cognito.admin_add_user_to_group(**user, GroupName="night-desk")
+        if not enabled:
+            cognito.admin_disable_user(UserPoolId=pool, Username=username)
+    return CognitoDirectory(pool, "no-client", cognito)
+
+
+def test_members_time_zones_come_with_their_addresses_and_a_missing_one_is_empty(zoned_directory):
+    assert zoned_directory.role_member_time_zones("night-desk") == {
+        "amy@agents.test": "",
+        "zed@agents.test": "Europe/Istanbul",
+    }
+    assert zoned_directory.role_member_time_zones("no-such-role") == {}
+    assert zoned_directory.user_time_zone("zed") == "Europe/Istanbul"
+    assert zoned_directory.user_time_zone("amy") == "" and zoned_directory.user_time_zone("nobody") == ""
+
+
+def test_an_agent_is_found_by_username_with_their_groups_unless_disabled_or_unknown(zoned_directory):
+    assert zoned_directory.agent_named("zed") == Agent("zed", "zed@agents.test", frozenset({"night-desk"}))
+    assert zoned_directory.agent_named("ola") is None and zoned_directory.agent_named("nobody") is None

@@ -236,7 +236,7 @@ def test_a_customer_reply_resumes_the_wait_and_silence_closes_the_issue(stack):
     answered = stack.open_issue("waiting-test", {"summary": "Shoes"}, "answers@example.com").json_body["id"]
     stack.pump_until(lambda: "waiting_for_customer" in kinds(stack, answered), what="the wait")
     reply = stack.post(
-        f"/agent/issues/{answered}/customer-messages", {"text": "Size 42", "channel": "phone"}, stack.token("alice")
+        f"/agent/issues/{answered}/customer-messages", {"text": "Size 42", "channel": "phone"}, stack.token("hana")
     )
     assert reply.status_code == 201 and reply.json_body == {"resumed_step": "await_answer"}
     task = stack.pump_until(lambda: stack.task_for("hana", answered), what="the step after the reply")

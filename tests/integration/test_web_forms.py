@@ -69,7 +69,7 @@ def reference_in(html: str) -> str:
 
 
 def issue_id_for(stack, reference: str) -> str:
-    response = stack.get(f"/agent/issues/by-reference/{reference}", stack.token("alice"))
+    response = stack.get(f"/agent/issues/by-reference/{reference}", stack.token("sue"))  # she sees every issue
     assert response.status_code == 200, response.body
     return response.json_body["id"]
 
@@ -157,7 +157,7 @@ def test_the_honeypot_answers_like_a_confirmation_but_opens_nothing(stack, brows
     )
     assert response.status_code == 200
     reference = reference_in(response.body.decode())
-    found = stack.get(f"/agent/issues/by-reference/{reference}", stack.token("alice"))
+    found = stack.get(f"/agent/issues/by-reference/{reference}", stack.token("sue"))  # who would see any issue
     assert found.status_code == 404
     key = IDEMPOTENCY_PREFIX + hidden["submission-id"]
     from chalicelib.adapters.dynamodb.models import IdempotencyItem

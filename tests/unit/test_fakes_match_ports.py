@@ -22,12 +22,14 @@ PAIRS = [
     (ports.Mailer, fakes.FakeMailer),
     (ports.WorkflowEngine, fakes.FakeWorkflowEngine),
     (ports.Directory, fakes.FakeDirectory),
+    (ports.AgentGroups, fakes.FakeDirectory),
     (ports.ClassifierRecords, fakes.FakeClassifierRepository),
     (ports.SurveyRepository, fakes.FakeSurveyRepository),
     (ports.JobQueue, fakes.FakeJobQueue),
     (ports.RateLimiter, fakes.FakeRateLimiter),
     (ports.KpiRepository, fakes.FakeKpiRepository),
     (ports.Metrics, fakes.FakeMetrics),
+    (ports.IssueSearchIndex, fakes.FakeIssueSearchIndex),
 ]
 
 

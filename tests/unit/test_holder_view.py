@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.domain.errors import Forbidden, NotFound, ValidationFailed
 from chalicelib.workflows import compiler
 from tests.unit.test_workflow_on_fakes import _rude_staff, _staffed
 
@@ -56,12 +56,16 @@ def test_a_task_shows_what_the_earlier_steps_answered():
     assert shown["form"]["id"] == "hr_decision" and shown["due_at"] == task.due_at.isoformat()
 
 
-def test_a_task_is_not_found_for_an_agent_who_does_not_hold_it():
+def test_a_task_is_not_found_for_an_agent_who_may_not_see_its_issue():
     w = _staffed()
     _, task = _at_hr_decision(w)
 
     with pytest.raises(NotFound):
-        w.services.completions.task(task.id, w.agent("sam"))
+        w.services.completions.task(task.id, w.agent("lee", "logistics"))
+    shown = w.services.completions.task(task.id, w.agent("sam"))  # he gave his account: he still sees it
+    assert shown["id"] == task.id
+    with pytest.raises(Forbidden):
+        w.services.completions.complete(task.id, {"decision": "apology"}, w.agent("sam"))
     with pytest.raises(NotFound):
         w.services.completions.task(f"{task.issue_id}-no_such_step", w.agent("hana", "hr"))
 

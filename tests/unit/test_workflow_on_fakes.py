@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.domain import issue_types as types
 from chalicelib.domain import tasks as rules
-from chalicelib.domain.errors import Conflict, Forbidden, ValidationFailed
+from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.workflows import compiler
 from tests.unit.wiring import World, world
 
@@ -139,8 +139,11 @@ def test_completing_a_task_hands_the_answers_to_the_workflow_once():
 def test_an_agent_who_does_not_hold_the_task_cannot_complete_it():
     w = _staffed()
     _, task = _with_open_answer_task(w)
-    with pytest.raises(Forbidden):
-        w.services.completions.complete(task.id, {"answer": "x", "needs_follow_up": False}, w.agent("hana", "hr"))
+    answer = {"answer": "x", "needs_follow_up": False}
+    with pytest.raises(Forbidden):  # a supervisor sees every issue, but the task is the agents'
+        w.services.completions.complete(task.id, answer, w.agent("sue", "supervisor"))
+    with pytest.raises(NotFound):  # HR may not even see a general enquiry
+        w.services.completions.complete(task.id, answer, w.agent("hana", "hr"))
     assert w.tasks.get(task.issue_id, "answer").status == rules.OPEN
 
 

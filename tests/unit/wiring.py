@@ -23,6 +23,7 @@ from tests.fakes import (
     FakeClassifierRepository,
     FakeDirectory,
     FakeIssueRepository,
+    FakeIssueSearchIndex,
     FakeIssueTypeRepository,
     FakeJobQueue,
     FakeKpiRepository,
@@ -60,6 +61,7 @@ class World:
     rate_limiter: FakeRateLimiter
     kpi_records: FakeKpiRepository
     metrics: FakeMetrics
+    search_index: FakeIssueSearchIndex
     _tokens: int = 0
 
     @property
@@ -99,6 +101,7 @@ def world(clock: Clock | None = None) -> World:
         "rate_limiter": FakeRateLimiter(),
         "kpi_records": FakeKpiRepository(),
         "metrics": FakeMetrics(),
+        "search_index": FakeIssueSearchIndex(issues),
     }
     adapters = {
         "IssueRepository": "issues",
@@ -115,6 +118,7 @@ def world(clock: Clock | None = None) -> World:
         "RateLimitRepository": "rate_limiter",
         "KpiRepository": "kpi_records",
         "EmfMetrics": "metrics",
+        "IssueSearchRepository": "search_index",
     }
     replaced: dict[str, Any] = {name: _returning(fakes[fake]) for name, fake in adapters.items()}
     replaced["CognitoTokenVerifier"] = _returning(None)

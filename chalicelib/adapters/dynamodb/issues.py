@@ -7,7 +7,7 @@ the issue again and re-applying the transition when another write came first (de
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from chalicelib.adapters.dynamodb.models import (
     IssueItem,
     ReferenceItem,
 )
+from chalicelib.adapters.dynamodb.search_entries import index_issue, opened_index_keys, reindex
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.issues import RESOLVED, Customer, Issue, StaleIssue, TimelineEvent
 from chalicelib.domain.kpi_rollups import OpenIssue
@@ -89,6 +90,7 @@ class IssueRepository:
         if new.inbound is not None:
             items += inbound_items(issue, new.inbound, issue.created_at)
         transact(items)
+        index_issue(issue, customer.name)
 
     def idempotent_request(self, key: str) -> tuple[str, str] | None:
         """The (issue id, request hash) recorded for an idempotency key, if any."""
@@ -99,6 +101,10 @@ class IssueRepository:
 
     def get(self, issue_id: str) -> Issue | None:
         return _read(issue_id)
+
+    def get_many(self, issue_ids: Iterable[str]) -> dict[str, Issue]:
+        keys = [(issue_pk(i), schema.ISSUE_SK) for i in dict.fromkeys(issue_ids)]
+        return {issue.id: issue for issue in (_issue(item) for item in IssueItem.batch_get(keys))}
 
     def issue_id_by_reference(self, reference: str) -> str | None:
         link = get_or_none(ReferenceItem, f"{schema.REFERENCE_KEY}{reference.upper()}", schema.REFERENCE_SK)
@@ -133,9 +139,12 @@ class IssueRepository:
             if wanted == current:
                 return current
             try:
-                return self.save(wanted)
+                saved = self.save(wanted)
             except StaleIssue:
                 current = _read(issue.id)  # not self.get: the issue as it is now, whatever `get` answers
+            else:
+                reindex(current, saved)
+                return saved
         raise Conflict(f"issue {issue.reference} is changing too often; try again")
 
     def open_issues(self, type_id: str) -> list[OpenIssue]:
@@ -192,11 +201,14 @@ def _item(issue: Issue) -> IssueItem:
         first_resolved_at=issue.first_resolved_at,
         reopenings=issue.reopenings,
         resolved_with_one_contact=issue.resolved_with_one_contact,
+        customer_wrote_at=issue.customer_wrote_at,
+        answered_at=issue.answered_at,
         **(
             dict(zip(schema.OPEN_ISSUES_INDEX_KEYS, _open_issue_key(issue.type_id, issue.created_at), strict=True))
             if issue.status != RESOLVED
             else {}
         ),
+        **opened_index_keys(issue),
     )
 
 
@@ -221,6 +233,8 @@ def _issue(item: IssueItem) -> Issue:
         first_resolved_at=item.first_resolved_at,
         reopenings=int(item.reopenings or 0),
         resolved_with_one_contact=item.resolved_with_one_contact,
+        customer_wrote_at=item.customer_wrote_at,
+        answered_at=item.answered_at,
         version=int(item.version or 0),
     )
 

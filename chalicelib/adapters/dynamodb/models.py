@@ -50,6 +50,17 @@ class CustomerTimelineIndex(GlobalSecondaryIndex):
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
+class ClaimedTasksIndex(GlobalSecondaryIndex):
+    """The customer timeline's index, overloaded: tasks claimed from a group (`CLAIMED#<group>`)."""
+
+    class Meta:
+        index_name = schema.CUSTOMER_TIMELINE_INDEX
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
 class DueIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = schema.DUE_INDEX
@@ -66,6 +77,15 @@ class OpenIssuesIndex(GlobalSecondaryIndex):
 
     gsi4pk = UnicodeAttribute(hash_key=True)
     gsi4sk = UnicodeAttribute(range_key=True)
+
+
+class OpenedIssuesIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = schema.OPENED_ISSUES_INDEX
+        projection = IncludeProjection(list(schema.OPENED_ISSUE_ATTRIBUTES))
+
+    gsi5pk = UnicodeAttribute(hash_key=True)
+    gsi5sk = UnicodeAttribute(range_key=True)
 
 
 class _Item(Model):
@@ -97,11 +117,26 @@ class IssueItem(_Item):
     first_resolved_at = UTCDateTimeAttribute(null=True)
     reopenings = NumberAttribute(default=0)
     resolved_with_one_contact = BooleanAttribute(null=True)
+    customer_wrote_at = UTCDateTimeAttribute(null=True)
+    answered_at = UTCDateTimeAttribute(null=True)
     #: While the issue is open: OPEN#<type> / created at (the backlog).
     gsi4pk = UnicodeAttribute(null=True)
     gsi4sk = UnicodeAttribute(null=True)
     open_issues = OpenIssuesIndex()
+    #: Always: OPENED#<type> / search position (the issue search's listings).
+    gsi5pk = UnicodeAttribute(null=True)
+    gsi5sk = UnicodeAttribute(null=True)
+    opened_issues = OpenedIssuesIndex()
     version = VersionAttribute()
+
+
+class SearchEntryItem(_Item):
+    """pk=WORD#<word>, NAME#<word> or CUSTOMER#<id>, sk=OPENED#<search position>: the issue
+    search's entry for one word of an issue's text, one word of its customer's name, or its customer."""
+
+    issue_id = UnicodeAttribute()
+    type_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
 
 
 class ReferenceItem(_Item):
@@ -140,8 +175,9 @@ class EventItem(_Item):
 
 
 class TaskItem(_Item):
-    """pk=ISSUE#<id>, sk=TASK#<step>; open tasks are in their holder's queue through gsi1, and in
-    the SLA sweep's due index through gsi3 while it has a checkpoint to act on."""
+    """pk=ISSUE#<id>, sk=TASK#<step>; open tasks are in their holder's queue through gsi1, claimed
+    ones also under the group they were claimed from through gsi2, and in the SLA sweep's due index
+    through gsi3 while it has a checkpoint (or an untouched claim's return) to act on."""
 
     task_id = UnicodeAttribute()
     issue_id = UnicodeAttribute()
@@ -163,9 +199,17 @@ class TaskItem(_Item):
     step_name = UnicodeAttribute(default="")
     closed_reason = UnicodeAttribute(default="")
     moves_on = BooleanAttribute(default=False)
+    past_holders = JSONAttribute(default=list)
+    claimed_from = UnicodeAttribute(default="")
+    return_at = UTCDateTimeAttribute(null=True)
+    type_id = UnicodeAttribute(default="")
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     queue = QueueIndex()
+    #: While claimed: CLAIMED#<group claimed from> / queue position.
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    claimed = ClaimedTasksIndex()
     gsi3pk = UnicodeAttribute(null=True)
     gsi3sk = UnicodeAttribute(null=True)
     due = DueIndex()

@@ -33,7 +33,8 @@ VERSION_KEY = "VERSION#"
 #: The catalogue of current issue types: pk of one entry per type.
 CATALOG = "CATALOG"
 
-#: Open tasks of a role (sparse: only open tasks carry the key), ordered by due time.
+#: Open tasks of a holder (sparse: only open tasks carry the key), ordered by queue position: the
+#: next checkpoint's moment, then the task id (`domain.queues.position`).
 QUEUE_INDEX = "gsi1"
 QUEUE_INDEX_KEYS = ("gsi1pk", "gsi1sk")
 #: The queue index's partition: `QUEUE#<holder key>`.
@@ -42,6 +43,9 @@ QUEUE_KEY = "QUEUE#"
 #: A customer's history across issues and channels, in time order.
 CUSTOMER_TIMELINE_INDEX = "gsi2"
 CUSTOMER_TIMELINE_INDEX_KEYS = ("gsi2pk", "gsi2sk")
+#: The same index (overloaded) holds open tasks a person claimed, under the group they were claimed
+#: from, by queue position: `CLAIMED#<group key>` (a lead's view of the team; decision 0026).
+CLAIMED_KEY = "CLAIMED#"
 
 #: Open tasks by the moment of the next checkpoint the SLA sweep can act on (sparse), for the sweep.
 DUE_INDEX = "gsi3"
@@ -63,15 +67,33 @@ OPEN_ISSUES_KEY = "OPEN#"
 #: its keys: issue updates that leave these alone (most do) then cost the index no write.
 OPEN_ISSUE_ATTRIBUTES = ("type_id", "channel", "created_at")
 
+#: Every issue (open or resolved), per type, by the moment it opened: the issue search's listings
+#: by type, status, channel, step and opening date (decision 0027).
+OPENED_ISSUES_INDEX = "gsi5"
+OPENED_ISSUES_INDEX_KEYS = ("gsi5pk", "gsi5sk")
+#: The opened-issues index's partition: `OPENED#<type>`; its sort key is a search position (below).
+OPENED_ISSUES_KEY = "OPENED#"
+#: What a search filters on in the index itself, so that issues that cannot match are never read.
+OPENED_ISSUE_ATTRIBUTES = ("type_id", "channel", "status", "current_step")
+
+#: Search entries: one item per word of an issue's text (`WORD#<word>`), per word of its customer's
+#: name (`NAME#<word>`), and per issue of a customer (in the customer's partition `CUSTOMER#<id>`),
+#: each with sk = `OPENED#<search position>`. A search position is `<created at, UTC, fixed width>#<issue id>`:
+#: the same order in every entry partition and in the opened-issues index, newest last.
+WORD_KEY = "WORD#"
+NAME_KEY = "NAME#"
+SEARCH_ENTRY_SK = "OPENED#"
+
 GLOBAL_SECONDARY_INDEXES = {
     QUEUE_INDEX: QUEUE_INDEX_KEYS,
     CUSTOMER_TIMELINE_INDEX: CUSTOMER_TIMELINE_INDEX_KEYS,
     DUE_INDEX: DUE_INDEX_KEYS,
     OPEN_ISSUES_INDEX: OPEN_ISSUES_INDEX_KEYS,
+    OPENED_ISSUES_INDEX: OPENED_ISSUES_INDEX_KEYS,
 }
 
 #: The non-key attributes an index copies; an index not named here copies whole items (ALL).
-INDEX_INCLUDES = {OPEN_ISSUES_INDEX: OPEN_ISSUE_ATTRIBUTES}
+INDEX_INCLUDES = {OPEN_ISSUES_INDEX: OPEN_ISSUE_ATTRIBUTES, OPENED_ISSUES_INDEX: OPENED_ISSUE_ATTRIBUTES}
 
 #: Items with this attribute (epoch seconds) are deleted by DynamoDB's TTL, e.g. idempotency records.
 TTL_ATTRIBUTE = "expires_at"

@@ -21,6 +21,7 @@ from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.ports import IssueRepository, TaskRepository
+from chalicelib.services.workflow.claims import Claims
 from chalicelib.services.workflow.customer_emails import CustomerEmails
 from chalicelib.services.workflow.holder_notifications import HolderNotifications
 from chalicelib.services.workflow.lookups import issue_type_of
@@ -48,7 +49,9 @@ class Checkpoints:
         emails: CustomerEmails,
         kpis: KpiRecorder | None = None,
         clock: Clock = utc_now,
+        claims: Claims | None = None,
     ):
+        self._claims = claims
         self._issues = issues
         self._tasks = tasks
         self._types = issue_types
@@ -133,8 +136,10 @@ class Checkpoints:
         """The SLA sweep: catch up on every checkpoint a timer should have acted on by now.
 
         Tasks come from the due index; a checkpoint is taken from its timer once it is
-        SWEEP_GRACE overdue. A task that fails is logged and counted, and the sweep goes on (the
-        next sweep tries it again). Returns how many tasks were examined and what was done.
+        SWEEP_GRACE overdue, and an untouched claim whose `return_after` has passed goes back to
+        its queue (so a return comes within the sweep's period after its moment). A task that
+        fails is logged and counted, and the sweep goes on (the next sweep tries it again).
+        Returns how many tasks were examined and what was done.
         """
         cutoff = (now or self._clock()) - SWEEP_GRACE
         counts = {"examined": 0, **_sweep_counts(), "failed": 0}
@@ -142,6 +147,8 @@ class Checkpoints:
             counts["examined"] += 1
             try:
                 done = self.reconcile(task, cutoff)
+                if self._claims and task.return_at and task.return_at <= cutoff:
+                    done["returned"] = int(self._claims.return_if_untouched(task, cutoff))
             except Exception:
                 log.exception("the SLA sweep failed on task %s", task.id)
                 counts["failed"] += 1
@@ -184,7 +191,7 @@ class Checkpoints:
 
 
 def _sweep_counts() -> dict[str, int]:
-    return {"warnings": 0, "breaches": 0, "escalations": 0, "reminders": 0, "left_to_workflow": 0}
+    return {"warnings": 0, "breaches": 0, "escalations": 0, "reminders": 0, "left_to_workflow": 0, "returned": 0}
 
 
 def _reach_missed(step: Step, point: Checkpoint, current: Task | None) -> rules.Change:

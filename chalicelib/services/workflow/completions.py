@@ -21,6 +21,7 @@ from chalicelib.domain.fields import validate_values
 from chalicelib.domain.issue_types import Step
 from chalicelib.domain.issues import Issue, TimelineEvent
 from chalicelib.domain.tasks import Task
+from chalicelib.services.access import IssueAccess
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.kpi_recorder import KpiRecorder
@@ -45,9 +46,11 @@ class Completions:
         engine: WorkflowEngine,
         timeline: TaskTimeline,
         links: TaskLinks,
+        access: IssueAccess,
         kpis: KpiRecorder | None = None,
         clock: Clock = utc_now,
     ):
+        self._access = access
         self._issues = issues
         self._tasks = tasks
         self._types = issue_types
@@ -69,22 +72,21 @@ class Completions:
             if task.issue_id not in issues:
                 issues[task.issue_id] = self._issues.get(task.issue_id)
             issue = issues[task.issue_id]
-            shown.append(self._holder_view(issue, task) if issue else task_view(task))
+            shown.append(self._holder_view(issue, task, agent.time_zone) if issue else task_view(task))
         return shown
 
     def task(self, task_id: str, agent: Agent) -> dict[str, Any]:
-        """One task as its holder sees it; NotFound for anyone else, who may not learn that it exists."""
-        issue, task = self._task(task_id)
-        if not agent.holds(task.holder):
-            raise NotFound(f"no task {task_id}")
-        return self._holder_view(issue, task)
+        """One task as its holder sees it, shown to anyone who may see its issue; NotFound for anyone
+        else, who may not learn that it exists (decision 0025)."""
+        issue, task = self._visible_task(task_id, agent)
+        return self._holder_view(issue, task, agent.time_zone)
 
-    def _holder_view(self, issue: Issue, task: Task) -> dict[str, Any]:
-        return holder_view(issue, issue_type_of(self._types, issue), task, self._tasks.for_issue(issue.id))
+    def _holder_view(self, issue: Issue, task: Task, time_zone: str) -> dict[str, Any]:
+        return holder_view(issue, issue_type_of(self._types, issue), task, self._tasks.for_issue(issue.id), time_zone)
 
     def complete(self, task_id: str, fields: Any, agent: Agent) -> dict[str, Any]:
-        """Record the agent's answer to a task and resume the workflow with it."""
-        issue, task = self._task(task_id)
+        """Record the agent's answer to a task and resume the workflow with it; only its holder may."""
+        issue, task = self._visible_task(task_id, agent)
         agent.require_holder(task.holder)
         return self._record(issue, task, fields, agent.username, lambda t: agent.require_holder(t.holder))
 
@@ -132,10 +134,11 @@ class Completions:
     # By the customer's reply
 
     def record_customer_message(self, issue_id: str, text: Any, channel: Any, agent: Agent) -> dict[str, Any]:
-        """An agent records what the customer told them, e.g. on the phone."""
+        """An agent who may see the issue records what the customer told them, e.g. on the phone."""
         agent.require_any_role()
-        channel = channel or "phone"
-        if channel not in CONTACT_CHANNELS:
+        self._access.require_visible(agent, issue_id)
+        channel = "phone" if channel is None else channel
+        if not isinstance(channel, str) or channel not in CONTACT_CHANNELS:
             raise ValidationFailed([FieldError("channel", f"must be one of {', '.join(CONTACT_CHANNELS)}")])
         return self.customer_replied(issue_id, text, channel, f"{agent.username} (for the customer)")
 
@@ -178,6 +181,12 @@ class Completions:
         task = self._tasks.get(issue_id, step_id) if step_id else None
         issue = self._issues.get(issue_id) if task else None
         if task is None or issue is None:
+            raise NotFound(f"no task {task_id}")
+        return issue, task
+
+    def _visible_task(self, task_id: str, agent: Agent) -> tuple[Issue, Task]:
+        issue, task = self._task(task_id)
+        if not self._access.visible(agent, issue):
             raise NotFound(f"no task {task_id}")
         return issue, task
 

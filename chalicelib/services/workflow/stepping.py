@@ -14,6 +14,7 @@ from chalicelib.domain import deadlines, kpi_events
 from chalicelib.domain import issue_types as types
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.assignees import CUSTOMER, Holder
+from chalicelib.domain.customer_replies import step_holder
 from chalicelib.domain.issue_types import IssueType, Step
 from chalicelib.domain.issues import RESOLVED, Customer, Issue, TimelineEvent, TransitionRefused
 from chalicelib.domain.tasks import Task
@@ -125,6 +126,7 @@ class Stepping:
                 reference=issue.reference,
                 step_name=step.name,
                 moves_on=deadlines.ends_by_moving_on(step),
+                type_id=issue.type_id,
             ),
         )
         if opened.change == rules.OPENED:
@@ -152,10 +154,9 @@ class Stepping:
     def _holder_for(issue: Issue, issue_type: IssueType, step: Step, customer: Customer) -> Holder:
         if step.kind == types.WAIT_FOR_CUSTOMER:
             return Holder(CUSTOMER, customer.id)
-        assert step.assignee is not None
-        spec = issue_type.field(step.assignee.name) if step.assignee.kind == "field" else None
-        options = {o.value: o.attribute(step.assignee.attribute) or "" for o in spec.options} if spec else {}
-        return step.assignee.resolve(issue.fields, options)
+        holder = step_holder(issue_type, step, issue.fields)
+        assert holder is not None
+        return holder
 
     def _announce_opening(self, issue: Issue, step: Step, task: Task) -> None:
         self._issues.change(issue, lambda current: current.enter_step(step.id))

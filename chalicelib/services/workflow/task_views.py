@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from chalicelib.domain import customer_replies
 from chalicelib.domain import issue_types as types
 from chalicelib.domain import tasks as rules
+from chalicelib.domain.assignees import Holder
 from chalicelib.domain.issue_types import IssueType, Step
 from chalicelib.domain.issues import Issue, TimelineEvent
+from chalicelib.domain.local_times import moment_in, zone_for
 from chalicelib.domain.task_moments import TaskMoment
 from chalicelib.domain.tasks import Task
 
@@ -31,6 +34,7 @@ def task_view(task: Task) -> dict[str, Any]:
         "step_name": task.step_name,
         "role": task.role,
         "assignee": {"kind": holder.kind, "name": holder.name},
+        "claimed_from": _holder(task.claimed_from),
         "status": task.status,
         "due_at": task.due_at.isoformat(),
         "next_checkpoint_at": task.next_checkpoint_at.isoformat() if task.next_checkpoint_at else None,
@@ -42,6 +46,14 @@ def task_view(task: Task) -> dict[str, Any]:
         "completed_at": task.completed_at.isoformat() if task.completed_at else None,
         "closed_reason": task.closed_reason or None,
     }
+
+
+def _holder(key: str) -> dict[str, str] | None:
+    """A holder key as `{kind, name}`; None for none (a task not claimed from a group)."""
+    if not key:
+        return None
+    holder = Holder.from_key(key)
+    return {"kind": holder.kind, "name": holder.name}
 
 
 def step_form(step: Step) -> dict[str, Any]:
@@ -94,12 +106,22 @@ def earlier_answers(issue_type: IssueType, tasks: Iterable[Task]) -> list[dict[s
     return answers
 
 
-def holder_view(issue: Issue, issue_type: IssueType, task: Task, issue_tasks: Iterable[Task]) -> dict[str, Any]:
+def holder_view(
+    issue: Issue, issue_type: IssueType, task: Task, issue_tasks: Iterable[Task], time_zone: str = ""
+) -> dict[str, Any]:
     """A task as its holder sees it: the task, what its step asks, the issue's facts and what the
-    earlier steps answered."""
+    earlier steps answered; its deadline and next checkpoint in UTC and in the holder's `time_zone`
+    (else the step's calendar's), and when the customer wrote if nobody acted since (decision 0030)."""
+    step = issue_type.step(task.step)
+    issue_tasks = list(issue_tasks)
+    zone = zone_for(time_zone, issue_type.calendar(step.calendar).timezone)
+    replied = customer_replies.replied_at(issue, issue_tasks)
     return {
         **task_view(task),
-        "form": step_form(issue_type.step(task.step)),
+        "due": moment_in(task.due_at, zone),
+        "next_checkpoint": moment_in(task.next_checkpoint_at, zone),
+        "customer_replied_at": replied.isoformat() if replied else None,
+        "form": step_form(step),
         "issue": issue_facts(issue, issue_type),
         "earlier_answers": earlier_answers(issue_type, (t for t in issue_tasks if t.id != task.id)),
     }
