@@ -10,10 +10,12 @@ from chalicelib.domain.errors import Forbidden
 #: First-line agents: they work the triage queue.
 AGENT_ROLE = "agent"
 ADMIN_ROLE = "admin"
+#: Reads the KPIs and the ops dashboard.
+OPS_ROLE = "ops"
 #: Oversees the service: sees every issue, whatever its type (decision 0025).
 SUPERVISOR_ROLE = "supervisor"
 #: Roles that exist whatever the issue types: first-line agents, admins, ops (dashboards) and supervisors.
-BUILT_IN_ROLES = (AGENT_ROLE, ADMIN_ROLE, "ops", SUPERVISOR_ROLE)
+BUILT_IN_ROLES = (AGENT_ROLE, ADMIN_ROLE, OPS_ROLE, SUPERVISOR_ROLE)
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
-from chalicelib.domain.agents import Agent
+from chalicelib.domain.agents import ADMIN_ROLE, SUPERVISOR_ROLE, Agent
 from chalicelib.domain.assignees import CUSTOMER, EMAIL, USER, Holder
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound
 from chalicelib.domain.issue_types import IssueType, Step
 from chalicelib.domain.tasks import OPEN, Task, with_past_holder
 
 #: Roles that may reassign any task, whatever the escalation ladders say.
-OVERSEEING_ROLES = ("supervisor", "admin")
+OVERSEEING_ROLES = (SUPERVISOR_ROLE, ADMIN_ROLE)
 
 
 def claim(current: Task | None, agent: Agent, return_at: datetime | None) -> Task:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from chalicelib.domain import free_text
-from chalicelib.domain.agents import Agent
+from chalicelib.domain.agents import ADMIN_ROLE, Agent
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.issue_types import IssueType
 from chalicelib.domain.issues import normalise_email
@@ -15,7 +15,6 @@ from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.ports import IssueRepository
 from chalicelib.workflows.compiler import compile_issue_type
 
-ADMIN_ROLE = "admin"
 _SEGMENT_PATTERN = r"^[a-z][a-z0-9-]{0,40}$"
 #: What `GET /admin/issue-types/{id}` answers, which `PUT` takes back as it is.
 _ENVELOPE_KEYS = {"id", "version", "definition"}

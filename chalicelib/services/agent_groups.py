@@ -7,12 +7,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.domain.agent_groups import Group, Member, new_group, unstaffed_warning
-from chalicelib.domain.agents import Agent
+from chalicelib.domain.agents import ADMIN_ROLE, Agent
 from chalicelib.domain.assignees import EMAIL, Holder, NamedHolder
 from chalicelib.domain.errors import Conflict, FieldError, NotFound
 from chalicelib.services.ports import AgentGroups, DuplicateKey
 
-ADMIN_ROLE = "admin"
 #: The most roles, teams and agents one definition's warnings look up (one directory call each).
 MAX_LOOKUPS = 100
 

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.classifier.serving import Model
-from chalicelib.domain.agents import Agent
+from chalicelib.domain.agents import ADMIN_ROLE, Agent
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.ports import ClassifierRecords, JobQueue, ObjectStore
 from chalicelib.services.records import TrainingRun
 
-ADMIN_ROLE = "admin"
 #: The issue type of messages the classifier is not sure of (a seeded type, not offered to customers).
 TRIAGE_TYPE = "triage"
 SUGGESTIONS = 3

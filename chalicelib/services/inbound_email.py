@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.agents import Agent
+from chalicelib.domain.agents import ADMIN_ROLE, Agent
 from chalicelib.domain.issues import RESOLVED, Issue, TimelineEvent
 from chalicelib.mail import loops
 from chalicelib.mail.messages import Attachment, InboundEmail, UnparseableEmail, parse_email
@@ -52,7 +52,6 @@ MAX_STORED_TEXT = 60_000
 _VERIFICATION_VERDICTS = ("spf", "dkim", "dmarc")
 _SCAN_VERDICTS = ("spam", "virus")
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
-ADMIN_ROLE = "admin"
 QUARANTINE_LISTING = 100
 
 

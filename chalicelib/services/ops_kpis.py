@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import kpi_rollups
-from chalicelib.domain.agents import Agent
+from chalicelib.domain.agents import ADMIN_ROLE, OPS_ROLE, Agent
 from chalicelib.domain.errors import FieldError, Forbidden, ValidationFailed
 from chalicelib.domain.issues import EMAIL as EMAIL_CHANNEL
 from chalicelib.domain.issues import WEB
@@ -25,7 +25,7 @@ from chalicelib.services.ports import IssueRepository, KpiRepository
 from chalicelib.services.workflow.checkpoints import Checkpoints
 
 #: Roles that may read the KPIs.
-READERS = frozenset({"ops", "admin"})
+READERS = frozenset({OPS_ROLE, ADMIN_ROLE})
 #: How issues come in: the customers' channels, and the survey for service-recovery issues.
 CHANNELS = (WEB, EMAIL_CHANNEL, "survey")
 #: Each run rolls up this many hours before the current one again, for events recorded late.
@@ -67,7 +67,7 @@ class OpsKpiService:
 
     def run_by_admin(self, body: Any, agent: Agent) -> dict[str, Any]:
         """An admin runs the hourly schedule now, optionally rolling up the hours `from`..`to` again."""
-        agent.require_role("admin")
+        agent.require_role(ADMIN_ROLE)
         body = body if isinstance(body, dict) else {}
         start = _moment(body.get("from"), "from")
         end = _moment(body.get("to"), "to")
