@@ -28,6 +28,17 @@ from harness.driver import Driver
 from harness.environment import REGION, ROOT
 
 STARTUP_TIMEOUT_SECONDS = 90
+#: prctl's PR_SET_PDEATHSIG: the signal the kernel sends a process when the thread that started it ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent() -> None:
+    """In the stack's process before it runs: stop it (SIGTERM, which it handles as Ctrl-C) when the
+    test run that started it dies, killed or crashed, so that no stack outlives its run (Linux only)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 STOP_TIMEOUT_SECONDS = 30
 REQUEST_TIMEOUT_SECONDS = 60
 
@@ -77,6 +88,7 @@ class Embedded(Driver):
                 env=self._environment,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_stop_with_parent,
             )
         try:
             self._wait_until_up(started)
