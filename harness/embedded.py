@@ -7,6 +7,7 @@ log and outbox stay readable until `cleanup()`.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import smtplib
@@ -30,15 +31,16 @@ from harness.environment import REGION, ROOT
 STARTUP_TIMEOUT_SECONDS = 90
 #: prctl's PR_SET_PDEATHSIG: the signal the kernel sends a process when the thread that started it ends.
 _PR_SET_PDEATHSIG = 1
+#: Looked up before any fork: the child between fork and exec must not import (another thread may
+#: have held the import lock at the fork).
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 
 
 def _stop_with_parent() -> None:
     """In the stack's process before it runs: stop it (SIGTERM, which it handles as Ctrl-C) when the
     test run that started it dies, killed or crashed, so that no stack outlives its run (Linux only)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
 STOP_TIMEOUT_SECONDS = 30
 REQUEST_TIMEOUT_SECONDS = 60
 
