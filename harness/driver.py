@@ -141,11 +141,28 @@ class Driver:
                 return found
 
     def task_for(self, username: str, issue_id: str, step: str | None = None) -> dict[str, Any] | None:
-        """The agent's open task on the issue (at `step`), if they have one now."""
-        return next(
-            (t for t in self.tasks(username) if t["issue_id"] == issue_id and (step is None or t["step"] == step)),
-            None,
-        )
+        """The agent's open task on the issue (at `step`), if they have one now: held by them or by a
+        role or team of theirs, as their queue lists it (mine and available), and shown as there.
+
+        Found from the issue's page rather than by walking the agent's whole queue, which grows over
+        a test session and would make every wait slower than the last."""
+        token = self.token(username)
+        page = self.get(f"/agent/issues/{issue_id}", token)
+        if page.status_code == 404:
+            return None  # not theirs to see, so not in their queue
+        assert page.status_code == 200, self.text_of(page)
+        keys = self._holder_keys(token)
+        for task in self.json_of(page)["tasks"]:
+            holder = f"{task['assignee']['kind']}:{task['assignee']['name']}"
+            if task["status"] == "open" and holder in keys and step in (None, task["step"]):
+                shown = self.get(f"/agent/tasks/{task['id']}", token)
+                return self.json_of(shown) if shown.status_code == 200 else None
+        return None
+
+    def _holder_keys(self, token: str) -> set[str]:
+        """The task holders the agent signed in with `token` answers for: their groups and themself."""
+        me = self.json_of(self.get("/agent/me", token))
+        return {f"{kind}:{role}" for role in me["roles"] for kind in ("role", "team")} | {f"user:{me['username']}"}
 
     def wait_for_task(self, username: str, issue_id: str, step: str | None = None, timeout: float = 15) -> Any:
         """The agent's open task on the issue (at `step`), once it has opened."""

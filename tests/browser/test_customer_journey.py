@@ -78,7 +78,7 @@ def test_a_customer_reports_follows_and_rates_their_issue(stack: Embedded, mobil
     desktop_page.goto(page.url)
     screenshot(desktop_page, "status-1280")
 
-    issue = stack.json_of(stack.get(f"/agent/issues/by-reference/{reference}", stack.token("alice")))
+    issue = stack.json_of(stack.get(f"/agent/issues/by-reference/{reference}", stack.token("sue")))
     complete(stack, "sam", issue["id"], {"manager_opinion": "The cashier apologises."})
     complete(stack, "hana", issue["id"], {"decision": "coaching", "notes": "Coaching is booked."})
     nps_three = stack.wait_for(

@@ -149,7 +149,7 @@ def test_a_customer_mails_support_gets_the_acknowledgement_and_their_reply_lands
     ack = message_from_bytes(Path(listed["path"]).read_bytes(), policy=policy.default)
     assert ack["In-Reply-To"] == "<question-1@example.com>" and ack["Auto-Submitted"] == "auto-replied"
     reference = re.search(r"CF-[0-9A-Z]{5}", ack["Subject"]).group(0)
-    found = running.get(f"/agent/issues/by-reference/{reference}", running.token("alice"))
+    found = running.get(f"/agent/issues/by-reference/{reference}", running.token("sue"))
     assert found.status_code == 200 and found.json()["channel"] == "email", found.text
     issue_id = found.json()["id"]
 
