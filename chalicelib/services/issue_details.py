@@ -65,13 +65,7 @@ class IssueDetailsService:
     def _customer_history(self, issue: Issue, agent: Agent) -> list[dict[str, Any]]:
         """The customer's events on their other issues, those the agent may see only: an issue
         they may not see is left out whole, its existence included (decision 0025)."""
-        visible: dict[str, bool] = {issue.id: False}
-        shown = []
-        for entry in self._issues.customer_history(issue.customer_id):
-            other_id = entry["issue_id"]
-            if other_id not in visible:
-                other = self._issues.get(other_id)
-                visible[other_id] = other is not None and self._access.visible(agent, other)
-            if visible[other_id]:
-                shown.append(history_entry(entry))
-        return shown
+        history = [e for e in self._issues.customer_history(issue.customer_id) if e["issue_id"] != issue.id]
+        others = self._issues.get_many(e["issue_id"] for e in history)
+        visible = {other_id: self._access.visible(agent, other) for other_id, other in others.items()}
+        return [history_entry(e) for e in history if visible.get(e["issue_id"], False)]
