@@ -253,11 +253,6 @@ class FakeTaskRepository(_Interference):
         archived = [task for (iid, _, _), task in self.archived.items() if iid == issue_id]
         return frozenset(key for task in [*current, *archived] for key in (task.holder, *task.past_holders))
 
-    def open_for_holders(self, holders: Iterable[str]) -> list[Task]:
-        wanted = set(holders)
-        found = [t for t, _ in self.tasks.values() if t.status == task_rules.OPEN and t.holder in wanted]
-        return sorted(found, key=lambda t: t.due_at)
-
     def queue_slice(self, partition: Partition, after: str | None, limit: int, narrowing: QueueFilter) -> Slice:
         entries = self._partition(partition, narrowing)
         read = [(pos, task) for pos, task in entries if after is None or pos > after][:limit]

@@ -165,9 +165,6 @@ class TaskRepository(Protocol):
         """Every holder key that holds or held a task of the issue, in its current run or an archived
         one (past holders included): who may see the issue for having worked on it."""
 
-    def open_for_holders(self, holders: Iterable[str]) -> list[Task]:
-        """Open tasks held by any of these holder keys (`role:hr`, `user:sam`), soonest due first."""
-
     def queue_slice(self, partition: Partition, after: str | None, limit: int, narrowing: QueueFilter) -> Slice:
         """One bounded read of a queue partition: up to `limit` entries after position `after`
         (None: from the start), in position order; those matching `narrowing` as tasks."""

@@ -23,6 +23,7 @@ from moto import mock_aws
 from chalicelib import settings
 from chalicelib.adapters.dynamodb.models import bind
 from chalicelib.adapters.dynamodb.schema import create_table_request
+from chalicelib.domain import queues
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.agent_groups import Group, Member
 from chalicelib.domain.agents import Agent
@@ -318,7 +319,13 @@ def test_an_unchanged_or_refused_decision_writes_nothing(ports):
     assert ports.tasks.get(issue_id, "review").completed_by == "sam"
 
 
-def test_holders_queues_are_soonest_due_first_and_only_open_tasks(ports):
+def _queued(ports, holder: str) -> list[str]:
+    """The steps in a holder's queue partition, in queue order."""
+    held = ports.tasks.queue_slice(queues.Partition(queues.HELD, holder), None, 10, queues.QueueFilter())
+    return [task.step for _, task in held.tasks]
+
+
+def test_a_holders_queue_holds_their_open_tasks_only(ports):
     issue_id, role, user = new_id(), f"role:r{new_id()}", f"user:u{new_id()}"
     ports.tasks.change(issue_id, "late", _open(issue_id, "late", role, T0 + timedelta(hours=5)))
     ports.tasks.change(issue_id, "soon", _open(issue_id, "soon", user, T0 + timedelta(hours=1)))
@@ -326,7 +333,7 @@ def test_holders_queues_are_soonest_due_first_and_only_open_tasks(ports):
     ports.tasks.change(issue_id, "done", lambda t: rules.complete(t, fields={}, by="sam", now=T0))
     ports.tasks.change(issue_id, "other", _open(issue_id, "other", "role:someone-else", T0))
 
-    assert [t.step for t in ports.tasks.open_for_holders([role, user, role])] == ["soon", "late"]
+    assert _queued(ports, role) == ["late"] and _queued(ports, user) == ["soon"]
 
 
 def test_due_tasks_are_those_whose_next_sweepable_checkpoint_has_come(ports):
@@ -346,17 +353,16 @@ def test_due_tasks_are_those_whose_next_sweepable_checkpoint_has_come(ports):
 
 
 def test_archived_tasks_are_out_of_the_next_runs_way(ports):
-    issue_id = new_id()
-    ports.tasks.change(issue_id, "review", _open(issue_id, "review", "role:hr", T0))
+    issue_id, role = new_id(), f"role:r{new_id()}"
+    ports.tasks.change(issue_id, "review", _open(issue_id, "review", role, T0))
     ports.tasks.archive(issue_id, 1)
     assert ports.tasks.for_issue(issue_id) == [] and ports.tasks.get(issue_id, "review") is None
-    assert [t.step for t in ports.tasks.open_for_holders(["role:hr"]) if t.issue_id == issue_id] == []
-    reopened = ports.tasks.change(issue_id, "review", _open(issue_id, "review", "role:hr", T0))
+    assert _queued(ports, role) == []
+    reopened = ports.tasks.change(issue_id, "review", _open(issue_id, "review", role, T0))
     assert reopened.status == rules.OPEN
 
 
 def test_a_queue_slice_reads_a_bounded_run_in_checkpoint_order_and_says_where_it_stopped(ports):
-    from chalicelib.domain import queues
 
     issue_id, role = new_id(), f"role:r{new_id().lower()}"
     for i, hours in enumerate((5, 1, 3, 2, 4)):
@@ -378,7 +384,6 @@ def test_a_queue_slice_reads_a_bounded_run_in_checkpoint_order_and_says_where_it
 
 
 def test_a_claimed_task_is_in_its_claimers_queue_and_under_the_group_it_was_claimed_from(ports):
-    from chalicelib.domain import queues
 
     issue_id, role, user = new_id(), f"role:r{new_id().lower()}", f"user:u{new_id().lower()}"
     ports.tasks.change(issue_id, "review", _open(issue_id, "review", role, T0 + timedelta(hours=1)))

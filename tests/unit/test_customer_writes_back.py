@@ -53,7 +53,7 @@ def _status_token(w: World, issue_id: str) -> str:
 
 def _queue_entry(w: World, username: str, task_id: str) -> dict:
     agent = Agent(username, f"{username}@caseflow.test", frozenset({"agent"}))
-    return next(t for t in w.services.completions.queue(agent) if t["id"] == task_id)
+    return next(t for t in w.services.queues.page(agent, {})["tasks"] if t["id"] == task_id)
 
 
 # Who is told

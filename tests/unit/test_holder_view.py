@@ -26,7 +26,7 @@ def test_the_queue_shows_what_the_step_asks_with_option_labels_and_the_customers
     w = _staffed()
     issue, task = _at_hr_decision(w)
 
-    [entry] = w.services.completions.queue(w.agent("hana", "hr"))
+    [entry] = w.services.queues.page(w.agent("hana", "hr"), {})["tasks"]
     assert entry["id"] == task.id
     decision, notes = entry["form"]["fields"]
     assert (decision["id"], decision["label"], decision["type"], decision["required"]) == (

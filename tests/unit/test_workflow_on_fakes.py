@@ -59,8 +59,8 @@ def test_a_step_the_workflow_opens_is_a_task_for_its_role_whose_members_are_emai
     issue, task = _with_open_answer_task(w)
 
     assert (task.status, task.holder, task.step_name) == (rules.OPEN, "role:agent", "Answer the customer")
-    assert [t["id"] for t in w.services.completions.queue(w.agent("alice"))] == [task.id]
-    assert w.services.completions.queue(w.agent("hana", "hr")) == []
+    assert [t["id"] for t in w.services.queues.page(w.agent("alice"), {})["tasks"]] == [task.id]
+    assert w.services.queues.page(w.agent("hana", "hr"), {})["tasks"] == []
     assert sorted(m.to[0] for m in w.mailer.sent) == ["alice@caseflow.test", "sam@caseflow.test"]
     assert all(m.subject == f"New task {issue.reference}: Answer the customer" for m in w.mailer.sent)
     assert w.mailer.to("hana@caseflow.test") == [] and w.mailer.to("rita@caseflow.test") == []
@@ -183,7 +183,7 @@ def test_a_breach_escalates_the_task_to_the_next_level_once():
     assert "regional-manager" in escalated.text
     [to_rita] = w.mailer.to("rita@caseflow.test")
     assert to_rita.subject.startswith(f"Escalated to you {issue.reference}")
-    assert w.services.completions.queue(w.agent("sam", "store-manager")) == []
+    assert w.services.queues.page(w.agent("sam", "store-manager"), {})["tasks"] == []
     with pytest.raises(Forbidden):
         w.services.completions.complete(task.id, {"manager_opinion": "Mine"}, w.agent("sam", "store-manager"))
 

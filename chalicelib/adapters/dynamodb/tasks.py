@@ -85,12 +85,6 @@ class TaskRepository:
                 found |= {item.holder, *(item.past_holders or ())}
         return frozenset(found)
 
-    def open_for_holders(self, holders: Iterable[str]) -> list[Task]:
-        found: list[Task] = []
-        for holder in sorted(set(holders)):
-            found.extend(self._task(i) for i in TaskItem.queue.query(f"{schema.QUEUE_KEY}{holder}"))
-        return sorted(found, key=lambda t: t.due_at)
-
     def queue_slice(self, partition: Partition, after: str | None, limit: int, narrowing: QueueFilter) -> Slice:
         """One Query: up to `limit` entries of the partition after position `after`, in position
         order; the filters are applied by DynamoDB to what it read (so a slice may hold fewer)."""

@@ -62,19 +62,6 @@ class Completions:
 
     # By an agent
 
-    def queue(self, agent: Agent) -> list[dict[str, Any]]:
-        """The open tasks of every role and team the agent is in, and their own, soonest due first,
-        each with what its step asks and the issue's facts (`task_views.holder_view`)."""
-        agent.require_any_role()
-        issues: dict[str, Issue | None] = {}
-        shown = []
-        for task in self._tasks.open_for_holders(agent.holder_keys()):
-            if task.issue_id not in issues:
-                issues[task.issue_id] = self._issues.get(task.issue_id)
-            issue = issues[task.issue_id]
-            shown.append(self._holder_view(issue, task, agent.time_zone) if issue else task_view(task))
-        return shown
-
     def task(self, task_id: str, agent: Agent) -> dict[str, Any]:
         """One task as its holder sees it, shown to anyone who may see its issue; NotFound for anyone
         else, who may not learn that it exists (decision 0025)."""
