@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib.domain import issue_types as types
 from chalicelib.domain import tasks as rules
-from chalicelib.domain.assignees import CUSTOMER, FIELD, Holder
+from chalicelib.domain.assignees import CUSTOMER, Holder
 from chalicelib.domain.issue_types import IssueType, Step
 from chalicelib.domain.issues import Issue
 from chalicelib.domain.tasks import Task
@@ -33,20 +33,10 @@ class ToTell:
     task: Task | None = None
 
 
-def step_holder(issue_type: IssueType, step: Step, fields: Mapping[str, Any]) -> Holder | None:
-    """Who holds a human step's task for an issue with these field values (a field assignee picks
-    the chosen option's person, else its fallback); None for a step no agent holds."""
-    if step.assignee is None:
-        return None
-    spec = issue_type.field(step.assignee.name) if step.assignee.kind == FIELD else None
-    options = {o.value: o.attribute(step.assignee.attribute) or "" for o in spec.options} if spec else {}
-    return step.assignee.resolve(fields, options)
-
-
 def first_step(issue_type: IssueType, fields: Mapping[str, Any]) -> Step | None:
     """The type's first step that an agent (or outside party) holds."""
     return next(
-        (s for s in issue_type.all_steps() if s.kind == types.HUMAN_TASK and step_holder(issue_type, s, fields)),
+        (s for s in issue_type.all_steps() if s.kind == types.HUMAN_TASK and issue_type.holder_of(s, fields)),
         None,
     )
 
@@ -54,7 +44,7 @@ def first_step(issue_type: IssueType, fields: Mapping[str, Any]) -> Step | None:
 def first_holder(issue_type: IssueType, fields: Mapping[str, Any]) -> Holder | None:
     """The holder of the type's first task for these field values: who is given the issue first."""
     step = first_step(issue_type, fields)
-    return step_holder(issue_type, step, fields) if step else None
+    return issue_type.holder_of(step, fields) if step else None
 
 
 def to_tell(issue: Issue, issue_type: IssueType, tasks: Iterable[Task], resumed_step: str | None) -> list[ToTell]:

@@ -235,6 +235,15 @@ class IssueType:
                 return step
         raise KeyError(step_id)
 
+    def holder_of(self, step: Step, fields: Mapping[str, Any]) -> Holder | None:
+        """Who holds a human step's task for an issue with these field values (a field assignee picks
+        the chosen option's person, else its fallback); None for a step no agent holds."""
+        if step.assignee is None:
+            return None
+        spec = self.field(step.assignee.name) if step.assignee.kind == FIELD else None
+        options = {o.value: o.attribute(step.assignee.attribute) or "" for o in spec.options} if spec else {}
+        return step.assignee.resolve(fields, options)
+
     def calendar(self, name: str) -> BusinessCalendar:
         return ALWAYS if name == ALWAYS_NAME else self.calendars[name]
 

@@ -14,7 +14,6 @@ from chalicelib.domain import deadlines, kpi_events
 from chalicelib.domain import issue_types as types
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.assignees import CUSTOMER, Holder
-from chalicelib.domain.customer_replies import step_holder
 from chalicelib.domain.issue_types import IssueType, Step
 from chalicelib.domain.issues import RESOLVED, Customer, Issue, TimelineEvent, TransitionRefused
 from chalicelib.domain.tasks import Task
@@ -154,7 +153,7 @@ class Stepping:
     def _holder_for(issue: Issue, issue_type: IssueType, step: Step, customer: Customer) -> Holder:
         if step.kind == types.WAIT_FOR_CUSTOMER:
             return Holder(CUSTOMER, customer.id)
-        holder = step_holder(issue_type, step, issue.fields)
+        holder = issue_type.holder_of(step, issue.fields)
         assert holder is not None
         return holder
 
