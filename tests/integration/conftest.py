@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
 
+from chalicelib import settings
+from chalicelib.adapters.dynamodb.models import bind
+from chalicelib.adapters.dynamodb.schema import create_table_request
 from harness import InProcess, in_process, sent_emails, sent_messages
 
 __all__ = ["FAST_TYPE", "sent_emails", "sent_messages"]  # what the tests import from here
@@ -50,3 +56,18 @@ FAST_TYPE = {
 def stack() -> Iterator[InProcess]:
     with in_process(FAST_TYPE) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def table() -> Iterator[None]:
+    """The single table alone on moto, bound for the adapters: for the ports' contract tests, which
+    hold a fake and its adapter to the same assertions without the rest of the stack."""
+    config = settings.get()
+    with mock_aws():
+        bind(config.table_name, config.region, config.endpoint_url)
+        try:
+            boto3.client("dynamodb").create_table(**create_table_request(config.table_name))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceInUseException":
+                raise
+        yield

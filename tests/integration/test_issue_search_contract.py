@@ -10,14 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from chalicelib import settings
-from chalicelib.adapters.dynamodb.models import bind
-from chalicelib.adapters.dynamodb.schema import create_table_request
 from chalicelib.domain.issue_search import CUSTOMER, HIGHEST, LOWEST, NAME, TYPE, WORD, Narrowing, Source, position
 from chalicelib.domain.issues import EMAIL, WEB, Customer, Issue, TimelineEvent, new_id, new_reference
 from chalicelib.services.records import NewIssue
@@ -31,19 +25,6 @@ ANY = Narrowing()
 class Ports:
     issues: Any
     index: Any
-
-
-@pytest.fixture(scope="module")
-def table():
-    config = settings.get()
-    with mock_aws():
-        bind(config.table_name, config.region, config.endpoint_url)
-        try:
-            boto3.client("dynamodb").create_table(**create_table_request(config.table_name))
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceInUseException":
-                raise
-        yield
 
 
 @pytest.fixture(params=["fake", "dynamodb"])

@@ -17,12 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from chalicelib import settings
-from chalicelib.adapters.dynamodb.models import bind
-from chalicelib.adapters.dynamodb.schema import create_table_request
 from chalicelib.domain import queues
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.agent_groups import Group, Member
@@ -53,19 +48,6 @@ class Ports:
     issues: Any
     tasks: Any
     mail: Any
-
-
-@pytest.fixture(scope="module")
-def table():
-    config = settings.get()
-    with mock_aws():
-        bind(config.table_name, config.region, config.endpoint_url)
-        try:
-            boto3.client("dynamodb").create_table(**create_table_request(config.table_name))
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceInUseException":
-                raise
-        yield
 
 
 @pytest.fixture(params=["fake", "dynamodb"])
