@@ -11,6 +11,7 @@ from chalicelib import observability
 from chalicelib.api import edge, ops_pages, public_pages, reference, status_pages, survey_pages, task_links
 from chalicelib.api.admin import admin
 from chalicelib.api.agents import agents
+from chalicelib.api.desk import admin_pages, issue_actions, issue_page, queues, responses, search, sign_in
 from chalicelib.api.dev import dev
 from chalicelib.api.ops import ops
 from chalicelib.api.public import public
@@ -37,5 +38,14 @@ app.register_blueprint(inbound_email)
 app.register_blueprint(jobs)
 edge.register(app, ops)
 edge.register(app, ops_pages.ops_pages, ops_pages.PROBLEMS, ops_pages.FORMS)
+for desk in (
+    sign_in.sign_in_pages,
+    queues.queue_pages,
+    issue_page.issue_pages,
+    issue_actions.issue_actions,
+    search.search_pages,
+    admin_pages.admin_pages,
+):
+    edge.register(app, desk, responses.problems(desk), responses.FORMS)
 app.register_blueprint(ops_schedule)
 observability.install(app)

@@ -482,7 +482,7 @@ def main() -> None:
         f"{len(truth.issues)} issues, {len(truth.completed)} tasks completed, {len(truth.answers)} survey answers, "
         f"{sum(len(i.reopened_at) for i in truth.issues.values())} reopenings over {args.days} days "
         f"in {took / 60:.1f} min ({took / max(len(truth.issues), 1):.2f} s per issue). "
-        f"Sign in as omar at http://127.0.0.1:{config.api_port}/ops/sign-in"
+        f"Sign in as omar at http://127.0.0.1:{config.api_port}/ops/dashboard"
     )
 
 

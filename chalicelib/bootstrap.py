@@ -40,6 +40,7 @@ from chalicelib.services.issue_details import IssueDetailsService
 from chalicelib.services.issue_search import IssueSearch
 from chalicelib.services.issue_type_changes import IssueTypeChangeService
 from chalicelib.services.issue_types import IssueTypeService
+from chalicelib.services.issue_workspace import IssueWorkspace
 from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.notes import NoteService
 from chalicelib.services.notifications import NotificationService
@@ -74,6 +75,7 @@ class Services:
     checkpoints: Checkpoints
     task_links: TaskLinks
     issue_details: IssueDetailsService
+    issue_workspace: IssueWorkspace
     issue_search: IssueSearch
     auth: AuthService
     administration: AdministrationService
@@ -225,18 +227,21 @@ def build(clock: Clock) -> Services:
         notifications=notifications,
         status_links=status_links,
     )
+    issue_details = IssueDetailsService(issues, tasks, issue_types, access)
+    search_index = IssueSearchRepository()
     return Services(
         config=config,
         issue_types=issue_types,
         intake=intake,
         stepping=stepping,
         completions=completions,
-        queues=Queues(issues=issues, tasks=tasks, issue_types=issue_types, clock=clock),
+        queues=Queues(issues=issues, tasks=tasks, issue_types=issue_types, customers=search_index, clock=clock),
         claims=claims,
         checkpoints=checkpoints,
         task_links=task_links,
-        issue_details=IssueDetailsService(issues, tasks, issue_types, access),
-        issue_search=IssueSearch(IssueSearchRepository(), issues, tasks, issue_types, access),
+        issue_details=issue_details,
+        issue_workspace=IssueWorkspace(issues, tasks, issue_types, access, issue_details),
+        issue_search=IssueSearch(search_index, issues, tasks, issue_types, access),
         auth=AuthService(directory, verifier),
         administration=AdministrationService(issue_types, issues, agent_groups),
         agent_groups=agent_groups,

@@ -26,7 +26,7 @@ API_PORT = "CASEFLOW_API_PORT"
 AWS_PORT = "CASEFLOW_AWS_PORT"
 LINK_SECRET = "CASEFLOW_LINK_SECRET"
 PUBLIC_URL = "CASEFLOW_PUBLIC_URL"
-#: The agents' workspace; task emails link to `<it>/agent/tasks/<task id>`.
+#: The agents' workspace; task emails link to `<it>/desk/tasks/<task id>`.
 WORKSPACE_URL = "CASEFLOW_WORKSPACE_URL"
 SUPPORT_ADDRESS = "CASEFLOW_SUPPORT_ADDRESS"
 SMTP_PORT = "CASEFLOW_SMTP_PORT"

@@ -251,6 +251,9 @@ class CaseflowStack(cdk.Stack):
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
             password_policy=cognito.PasswordPolicy(min_length=12),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            # Each agent may add an authenticator app; SMS codes would need an SNS role and a spend limit.
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         client = pool.add_client(

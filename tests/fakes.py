@@ -31,7 +31,7 @@ from chalicelib.domain import tasks as task_rules
 from chalicelib.domain.agent_groups import Group, Member
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.assignees import ROLE
-from chalicelib.domain.errors import Conflict, NotFound, Unauthenticated
+from chalicelib.domain.errors import Conflict, MfaRequired, NotFound, Unauthenticated
 from chalicelib.domain.issue_types import PublishedType
 from chalicelib.domain.issues import RESOLVED, Customer, Issue, StaleIssue, TimelineEvent
 from chalicelib.domain.kpi_events import KpiEvent
@@ -523,6 +523,8 @@ class FakeDirectory:
     def __init__(self, users: dict[str, User] | None = None):
         self.users = dict(users or {})
         self.known_groups = {name: Group(name, ROLE) for user in self.users.values() for name in user.roles}
+        #: The authenticator code of each agent who has one (their password alone then asks for it).
+        self.mfa_codes: dict[str, str] = {}
 
     def add(
         self,
@@ -541,6 +543,19 @@ class FakeDirectory:
         user = self.users.get(username)
         if user is None or user.password != password or not user.enabled:
             raise Unauthenticated("wrong username or password")
+        if username in self.mfa_codes:
+            raise MfaRequired(f"mfa-session-of-{username}")
+        return {"IdToken": f"id-token-of-{username}", "AccessToken": f"access-token-of-{username}"}
+
+    def answer_mfa(self, username: str, session: str, code: str) -> dict[str, Any]:
+        if session != f"mfa-session-of-{username}" or self.mfa_codes.get(username) != code:
+            raise Unauthenticated("wrong or expired code")
+        return {"IdToken": f"id-token-of-{username}", "AccessToken": f"access-token-of-{username}"}
+
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        username = refresh_token.removeprefix("refresh-token-of-")
+        if username == refresh_token or username not in self.users:
+            raise Unauthenticated("the session has ended; sign in again")
         return {"IdToken": f"id-token-of-{username}", "AccessToken": f"access-token-of-{username}"}
 
     def role_member_emails(self, role: str) -> list[str]:

@@ -11,12 +11,15 @@ from botocore.exceptions import ClientError
 from chalicelib.domain.agent_groups import Group, Member
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.assignees import ROLE, TEAM
-from chalicelib.domain.errors import Unauthenticated
+from chalicelib.domain.errors import MfaRequired, Unauthenticated
 from chalicelib.services.ports import DuplicateKey
 
 _JWKS_TTL_SECONDS = 3600
 _BAD_LOGIN = {"NotAuthorizedException", "UserNotFoundException", "PasswordResetRequiredException"}
 _NO_SUCH = ("UserNotFoundException", "ResourceNotFoundException")
+#: A wrong code, a spent or expired session: the sign-in starts again or the code is retyped.
+_BAD_CODE = {"CodeMismatchException", "ExpiredCodeException", "NotAuthorizedException", "ResourceNotFoundException"}
+_TOTP = "SOFTWARE_TOKEN_MFA"
 #: How a team is told apart from a role among the pool's groups: its description starts so
 #: (decision 0028). Any other group, those without a description included, is a role.
 TEAM_MARKER = "[team] "
@@ -45,7 +48,8 @@ class CognitoDirectory:
         self._client_id = client_id
 
     def login(self, username: str, password: str) -> dict[str, Any]:
-        """Cognito's tokens for a username and password; Unauthenticated when they are wrong."""
+        """Cognito's tokens for a username and password; Unauthenticated when they are wrong,
+        MfaRequired when the account has an authenticator app (then `answer_mfa`)."""
         try:
             result = self._client.initiate_auth(
                 ClientId=self._client_id,
@@ -56,8 +60,43 @@ class CognitoDirectory:
             if exc.response["Error"]["Code"] in _BAD_LOGIN:
                 raise Unauthenticated("wrong username or password") from exc
             raise
+        if result.get("ChallengeName") == _TOTP:
+            raise MfaRequired(result["Session"])
         if "AuthenticationResult" not in result:
             raise Unauthenticated(f"sign-in needs a further step: {result.get('ChallengeName')}")
+        return result["AuthenticationResult"]
+
+    def answer_mfa(self, username: str, session: str, code: str) -> dict[str, Any]:
+        """Cognito's tokens for the authenticator code that completes a sign-in."""
+        try:
+            result = self._client.respond_to_auth_challenge(
+                ClientId=self._client_id,
+                ChallengeName=_TOTP,
+                Session=session,
+                ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": code},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _BAD_CODE | _BAD_LOGIN:
+                raise Unauthenticated("wrong or expired code") from exc
+            raise
+        if "AuthenticationResult" not in result:
+            raise Unauthenticated(f"sign-in needs a further step: {result.get('ChallengeName')}")
+        return result["AuthenticationResult"]
+
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """Fresh id and access tokens for a refresh token; Unauthenticated when it is no longer valid."""
+        try:
+            result = self._client.initiate_auth(
+                ClientId=self._client_id,
+                AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": refresh_token},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _BAD_LOGIN:
+                raise Unauthenticated("the session has ended; sign in again") from exc
+            raise
+        if "AuthenticationResult" not in result:
+            raise Unauthenticated("the session has ended; sign in again")
         return result["AuthenticationResult"]
 
     def role_member_emails(self, role: str) -> list[str]:

@@ -43,5 +43,31 @@ class OutboxFolder:
         for path in sorted(self._directory.glob("*.eml")):
             with path.open("rb") as handle:
                 headers = parser.parse(handle, headersonly=True)
-            listing.append({"to": str(headers["To"]), "subject": str(headers["Subject"]), "path": str(path.resolve())})
+            listing.append(
+                {
+                    "to": str(headers["To"]),
+                    "subject": str(headers["Subject"]),
+                    "path": str(path.resolve()),
+                    "name": path.name,
+                }
+            )
         return listing
+
+    def message(self, name: str) -> dict[str, str] | None:
+        """One message of the outbox by its file name: its headers and plain-text body; None for none."""
+        if not re.fullmatch(r"[0-9T]+-[A-Za-z0-9-]*\.eml", name or ""):
+            return None
+        path = self._directory / name
+        if not path.is_file():
+            return None
+        with path.open("rb") as handle:
+            message = BytesParser(policy=policy.default).parse(handle)
+        plain = message.get_body(("plain",))
+        return {
+            "name": name,
+            "from": str(message["From"]),
+            "to": str(message["To"]),
+            "subject": str(message["Subject"]),
+            "date": str(message["Date"] or ""),
+            "body": plain.get_content() if plain is not None else "",
+        }

@@ -25,6 +25,11 @@ def login() -> Response:
     return json_response(200, services().auth.login(json_body(agents.current_request.raw_body)))
 
 
+@agents.route("/auth/mfa", methods=["POST"])
+def answer_mfa() -> Response:
+    return json_response(200, services().auth.answer_mfa(json_body(agents.current_request.raw_body)))
+
+
 @agents.route("/agent/me", methods=["GET"])
 def me() -> Response:
     agent = _agent()

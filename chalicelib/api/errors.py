@@ -14,7 +14,15 @@ from typing import Any
 from chalice import Response
 
 from chalicelib.domain import free_text
-from chalicelib.domain.errors import Conflict, FieldError, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from chalicelib.domain.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    MfaRequired,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
 from chalicelib.web_tokens.signed_links import LinkExpired, LinkInvalid
 
 #: Each domain error class and its HTTP status; a subclass has its base's (e.g. `StaleIssue` is a 409).
@@ -52,10 +60,15 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def json_error(exc: Exception) -> Response:
-    """The JSON shaper: every field of a ValidationFailed, else the message; a 401 asks for a bearer token."""
+    """The JSON shaper: every field of a ValidationFailed, else the message; a 401 asks for a bearer
+    token, or for the authenticator code with the sign-in's session."""
     status = status_of(exc)
     if isinstance(exc, ValidationFailed):
         return json_response(status, {"errors": [e.as_dict() for e in exc.errors]})
+    if isinstance(exc, MfaRequired):
+        message = f"{exc}: send it with this session to POST /auth/mfa"
+        body = {"message": message, "challenge": "SOFTWARE_TOKEN_MFA", "session": exc.session}
+        return json_response(status, body, {"WWW-Authenticate": "Bearer"})
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
     return json_response(status, {"message": str(exc)}, headers)
 

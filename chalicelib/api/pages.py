@@ -29,6 +29,7 @@ _ENV.globals["max_lengths"] = {
     **MAX_TEXT_LENGTH,
     "username": free_text.USERNAME_LENGTH,
     "password": free_text.PASSWORD_LENGTH,
+    "message": free_text.MESSAGE_LENGTH,
 }
 SECURITY_HEADERS = {
     "Content-Type": "text/html; charset=utf-8",

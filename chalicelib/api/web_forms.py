@@ -7,13 +7,13 @@ field kind without parsing HTML.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.conditions import FIELD, Condition, When
+from chalicelib.api import condition_words
 from chalicelib.domain.errors import FieldError
 from chalicelib.domain.fields import MAX_TEXT_LENGTH, TODAY, FieldSpec, Option
 from chalicelib.domain.issue_types import IssueType
@@ -41,16 +41,6 @@ CUSTOMER_FIELDS = (
 )
 _INPUT_TYPES = {"email": "email", "phone": "tel", "number": "number", "date": "date", "datetime": "datetime-local"}
 _AUTOCOMPLETE = {CUSTOMER_EMAIL: "email", CUSTOMER_NAME: "name"}
-_OPERATOR_WORDS = {
-    "equals": "is",
-    "not_equals": "is not",
-    "in": "is one of",
-    "not_in": "is not one of",
-    "greater_than": "is more than",
-    "less_than": "is less than",
-    "at_least": "is at least",
-    "at_most": "is at most",
-}
 
 
 @dataclass(frozen=True)
@@ -131,8 +121,8 @@ def form_view(page: FormPage) -> FormView:
     """Everything the form template needs, from the type's definition and what the customer sent."""
     issue_type = page.issue_type
     messages = _messages_by_input(issue_type, page.errors)
-    fields = tuple(_field_view(spec, issue_type, page, messages.get(spec.id, "")) for spec in issue_type.fields)
-    customer = tuple(_field_view(spec, issue_type, page, messages.get(spec.id, "")) for spec in CUSTOMER_FIELDS)
+    fields = field_views(issue_type.fields, issue_type, page.values, messages, page.zone, page.now)
+    customer = field_views(CUSTOMER_FIELDS, issue_type, page.values, messages, page.zone, page.now)
     return FormView(
         type_id=issue_type.id,
         title=issue_type.name,
@@ -185,32 +175,54 @@ def _summary(
     return tuple(links)
 
 
-def _field_view(spec: FieldSpec, issue_type: IssueType, page: FormPage, error: str) -> FieldView:
-    sent = [v for v in page.values.get(spec.id, []) if v != ""]
+def field_views(
+    specs: Sequence[FieldSpec],
+    issue_type: IssueType,
+    values: Mapping[str, list[str]],
+    errors: Mapping[str, str],
+    zone: str,
+    now: datetime,
+    prefix: str = "",
+) -> tuple[FieldView, ...]:
+    """The inputs of a form asking `specs` (the customer's report, or a step's task form), as sent,
+    with each field's error; `prefix` keeps the inputs' names apart from other forms' on one page."""
+    return tuple(_field_view(spec, issue_type, values, errors.get(spec.id, ""), zone, now, prefix) for spec in specs)
+
+
+def _field_view(
+    spec: FieldSpec,
+    issue_type: IssueType,
+    values: Mapping[str, list[str]],
+    error: str,
+    zone: str,
+    now: datetime,
+    prefix: str,
+) -> FieldView:
+    sent = [v for v in values.get(spec.id, []) if v != ""]
     value = sent[-1] if sent else ""
-    widget, options = _widget(spec, sent)
+    widget, options = _widget(spec, sent, prefix)
     return FieldView(
-        id=spec.id,
+        id=prefix + spec.id,
         label=spec.label,
         widget=widget,
         input_type=_INPUT_TYPES.get(spec.type, "text"),
         required=spec.required,
         help=spec.help,
-        hints=_hints(spec, issue_type, page.zone),
+        hints=_hints(spec, issue_type, zone),
         error=error,
         value=value,
         options=options,
-        attributes=_attributes(spec, page.now, page.zone),
+        attributes=_attributes(spec, now, zone),
     )
 
 
-def _widget(spec: FieldSpec, sent: list[str]) -> tuple[str, tuple[OptionView, ...]]:
+def _widget(spec: FieldSpec, sent: list[str], prefix: str) -> tuple[str, tuple[OptionView, ...]]:
     if spec.type == "long_text":
         return "textarea", ()
     if spec.type in ("choice", "multi_choice", "yes_no"):
         options = YES_NO if spec.type == "yes_no" else spec.options
         views = tuple(
-            OptionView(spec.id if i == 0 else f"{spec.id}-{i + 1}", o.value, o.label, o.value in sent)
+            OptionView(prefix + (spec.id if i == 0 else f"{spec.id}-{i + 1}"), o.value, o.label, o.value in sent)
             for i, o in enumerate(options)
         )
         if spec.type == "multi_choice":
@@ -266,8 +278,8 @@ def _hints(spec: FieldSpec, issue_type: IssueType, zone: str) -> tuple[str, ...]
     A pattern is described in words by the help (required to publish one), never shown as a regex.
     """
     hints = []
-    shown = _condition_words(spec.shown_when, issue_type)
-    required = _condition_words(spec.required_when, issue_type)
+    shown = condition_words.for_customer(spec.shown_when, issue_type)
+    required = condition_words.for_customer(spec.required_when, issue_type)
     if shown and shown == required:
         hints.append(f"Only if {shown}; then it is required.")
     else:
@@ -278,27 +290,3 @@ def _hints(spec: FieldSpec, issue_type: IssueType, zone: str) -> tuple[str, ...]
     if spec.type == "datetime":
         hints.append(f"Local time in {zone.replace('_', ' ')}.")
     return tuple(hints)
-
-
-def _condition_words(when: When | None, issue_type: IssueType) -> str:
-    """A condition in the customer's words, e.g. “Reason” is “I had cancelled the service”."""
-    if when is None:
-        return ""
-    return " and ".join(_one_condition(c, issue_type) for c in when.conditions if c.subject == FIELD)
-
-
-def _one_condition(condition: Condition, issue_type: IssueType) -> str:
-    other = issue_type.field(condition.ref)
-    label = other.label if other else condition.ref
-    if condition.operator == "is_set":
-        return f"you answered “{label}”" if condition.value else f"you left “{label}” empty"
-    values = condition.value if isinstance(condition.value, list) else [condition.value]
-    shown = ", ".join(f"“{_shown_value(other, v)}”" for v in values)
-    words = _OPERATOR_WORDS.get(condition.operator, condition.operator.replace("_", " "))
-    return f"“{label}” {words} {shown}"
-
-
-def _shown_value(spec: FieldSpec | None, value: Any) -> str:
-    if spec is None:
-        return str(value)
-    return str(spec.display(value))

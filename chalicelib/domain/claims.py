@@ -19,11 +19,13 @@ from datetime import datetime
 from chalicelib.domain.agents import ADMIN_ROLE, SUPERVISOR_ROLE, Agent
 from chalicelib.domain.assignees import CUSTOMER, EMAIL, USER, Holder
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound
-from chalicelib.domain.issue_types import IssueType, Step
+from chalicelib.domain.issue_types import HUMAN_TASK, IssueType, Step
 from chalicelib.domain.tasks import OPEN, Task, with_past_holder
 
 #: Roles that may reassign any task, whatever the escalation ladders say.
 OVERSEEING_ROLES = (SUPERVISOR_ROLE, ADMIN_ROLE)
+#: What an agent may do with an open task (`actions`).
+COMPLETE, CLAIM, RELEASE, REASSIGN = "complete", "claim", "release", "reassign"
 
 
 def claim(current: Task | None, agent: Agent, return_at: datetime | None) -> Task:
@@ -135,11 +137,34 @@ def lead_keys(task: Task, step: Step, ladders: Mapping[str, set[str]]) -> set[st
     return {level.reassign.key for level in step.escalation if level.reassign and level.reassign.is_group}
 
 
-def require_lead(agent: Agent, task: Task, leads: set[str]) -> None:
-    if any(role in agent.roles for role in OVERSEEING_ROLES) or leads & set(agent.holder_keys()):
+def leads(agent: Agent, leads: set[str]) -> bool:
+    """Whether the agent may reassign a task whose leads are `leads`: one of them, a supervisor or an admin."""
+    return any(role in agent.roles for role in OVERSEEING_ROLES) or bool(leads & set(agent.holder_keys()))
+
+
+def require_lead(agent: Agent, task: Task, leads_of_task: set[str]) -> None:
+    if leads(agent, leads_of_task):
         return
     group = Holder.from_key(task_group(task) or task.holder)
     raise Forbidden(f"only a lead of {group.describe()}, a supervisor or an admin may reassign task {task.id}")
+
+
+def actions(agent: Agent, task: Task, step: Step, leads_of_task: set[str]) -> frozenset[str]:
+    """What the agent may do with an open task: `complete` it (its step's holder), `claim` it from
+    their role or team, `release` their claim, `reassign` it (a lead). A closed task allows nothing."""
+    if task.status != OPEN:
+        return frozenset()
+    holder = task.assigned_to
+    allowed = set()
+    if agent.holds(task.holder) and step.kind == HUMAN_TASK:
+        allowed.add(COMPLETE)
+    if holder.is_group and agent.holds(task.holder):
+        allowed.add(CLAIM)
+    if holder.key == _person(agent.username) and task.claimed_from:
+        allowed.add(RELEASE)
+    if holder.kind not in (EMAIL, CUSTOMER) and leads(agent, leads_of_task):
+        allowed.add(REASSIGN)
+    return frozenset(allowed)
 
 
 def _open(current: Task | None) -> Task:

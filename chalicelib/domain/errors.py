@@ -38,5 +38,14 @@ class Unauthenticated(DomainError):
     pass
 
 
+class MfaRequired(Unauthenticated):
+    """The password was right but the account asks for a one-time code from an authenticator app;
+    `session` is the directory's opaque, short-lived proof of the first step, handed back with the code."""
+
+    def __init__(self, session: str):
+        super().__init__("this account needs the 6-digit code from its authenticator app")
+        self.session = session
+
+
 class Forbidden(DomainError):
     pass

@@ -37,6 +37,16 @@ def new_reference() -> str:
     return REFERENCE_PREFIX + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(5))
 
 
+def looks_like_reference(text: str) -> bool:
+    """Whether `text` is a reference as someone might type it (`cf-7k3q9`, ` CF-7K3Q9 `)."""
+    code = text.strip().upper()
+    return (
+        len(code) == len(REFERENCE_PREFIX) + 5
+        and code.startswith(REFERENCE_PREFIX)
+        and all(c in REFERENCE_ALPHABET for c in code[len(REFERENCE_PREFIX) :])
+    )
+
+
 def normalise_email(address: str) -> str:
     return address.strip().lower()
 

@@ -166,10 +166,21 @@ def task_opened(issue_id: str, run: int, type_id: str, channel: str, step: str, 
 
 
 def task_completed(
-    issue_id: str, run: int, type_id: str, channel: str, step: str, at: datetime, on_time: bool | None
+    issue_id: str,
+    run: int,
+    type_id: str,
+    channel: str,
+    step: str,
+    at: datetime,
+    on_time: bool | None,
+    opened_at: datetime | None = None,
 ) -> KpiEvent:
+    """A task done; with `opened_at`, its `seconds` are the time it was open (the step's duration)."""
     key = f"{TASK_COMPLETED}#{issue_id}#{run}#{step}"
-    return KpiEvent(TASK_COMPLETED, key, at, type_id, channel, at.date(), issue_id, step, on_time=on_time)
+    seconds = max((at - opened_at).total_seconds(), 0.0) if opened_at else None
+    return KpiEvent(
+        TASK_COMPLETED, key, at, type_id, channel, at.date(), issue_id, step, seconds=seconds, on_time=on_time
+    )
 
 
 def warned(issue_id: str, run: int, type_id: str, channel: str, step: str, checkpoint: int, at: datetime) -> KpiEvent:

@@ -45,6 +45,12 @@ class Aggregate:
     breaches: int = 0
     #: level (as text, for JSON) -> escalations to it
     escalations: dict[str, int] = field(default_factory=dict)
+    #: step -> tasks of it completed
+    step_completed: dict[str, int] = field(default_factory=dict)
+    #: step -> seconds from each task's opening to its completion (tasks journalled with it)
+    step_seconds: dict[str, list[float]] = field(default_factory=dict)
+    #: step -> escalations of its tasks, every level
+    step_escalations: dict[str, int] = field(default_factory=dict)
     csat_positive: int = 0
     csat_answers: int = 0
     promoters: int = 0
@@ -67,6 +73,8 @@ class Aggregate:
                     ours[0] += met
                     ours[1] += done
                 merged.sla = steps
+            elif name == "step_seconds":
+                merged.step_seconds = {s: value.get(s, []) + theirs.get(s, []) for s in {*value, *theirs}}
             elif isinstance(value, dict):
                 setattr(merged, name, {k: value.get(k, 0) + theirs.get(k, 0) for k in {*value, *theirs}})
             else:
@@ -84,6 +92,9 @@ class Aggregate:
         found.resolution_seconds = [float(v) for v in found.resolution_seconds]
         found.sla = {step: [int(a), int(b)] for step, (a, b) in found.sla.items()}
         found.escalations = {str(k): int(v) for k, v in found.escalations.items()}
+        found.step_completed = {str(k): int(v) for k, v in found.step_completed.items()}
+        found.step_seconds = {str(k): [float(s) for s in v] for k, v in found.step_seconds.items()}
+        found.step_escalations = {str(k): int(v) for k, v in found.step_escalations.items()}
         return found
 
 
@@ -105,6 +116,9 @@ def _apply(aggregate: Aggregate, event: ev.KpiEvent) -> None:
         aggregate.tasks_opened += 1
     elif kind == ev.TASK_COMPLETED:
         aggregate.tasks_completed += 1
+        _count(aggregate.step_completed, event.step)
+        if event.seconds is not None:
+            aggregate.step_seconds.setdefault(event.step, []).append(event.seconds)
         if event.on_time is not None:
             counts = aggregate.sla.setdefault(event.step, [0, 0])
             counts[0] += int(event.on_time)
@@ -114,8 +128,8 @@ def _apply(aggregate: Aggregate, event: ev.KpiEvent) -> None:
     elif kind == ev.BREACHED:
         aggregate.breaches += 1
     elif kind == ev.ESCALATED:
-        level = str(event.level)
-        aggregate.escalations[level] = aggregate.escalations.get(level, 0) + 1
+        _count(aggregate.escalations, str(event.level))
+        _count(aggregate.step_escalations, event.step)
     elif kind == ev.SURVEY_ANSWERED and event.score is not None:
         _count_answer(aggregate, event.question, event.score, 1)
         if event.replaced_score is not None:
@@ -126,6 +140,10 @@ def _apply(aggregate: Aggregate, event: ev.KpiEvent) -> None:
         aggregate.triaged += 1
     elif kind == ev.CORRECTED:
         aggregate.corrected += 1
+
+
+def _count(counts: dict[str, int], key: str) -> None:
+    counts[key] = counts.get(key, 0) + 1
 
 
 def _count_answer(aggregate: Aggregate, question: str, score: int, sign: int) -> None:
@@ -229,6 +247,61 @@ def figures(aggregate: Aggregate, fcr: Aggregate | None = None) -> dict[str, Any
             Ratio(aggregate.auto_classified, aggregate.auto_classified + aggregate.triaged)
         ),
         "correction_percent": _percent(Ratio(aggregate.corrected, aggregate.auto_classified)),
+    }
+
+
+@dataclass(frozen=True)
+class StepFigures:
+    """One step's figures over a range of days: what the process diagram colours its box by.
+
+    `median_seconds` is taken over the completions journalled with their opening time (None when
+    there are none); SLA compliance is `on_time` / `with_deadline` (None when nothing was counted).
+    """
+
+    completed: int = 0
+    median_seconds: float | None = None
+    on_time: int = 0
+    with_deadline: int = 0
+    escalations: int = 0
+
+    @property
+    def sla_percent(self) -> float | None:
+        return _percent(Ratio(self.on_time, self.with_deadline))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "completed": self.completed,
+            "median_seconds": self.median_seconds,
+            "on_time": self.on_time,
+            "with_deadline": self.with_deadline,
+            "sla_compliance_percent": self.sla_percent,
+            "escalations": self.escalations,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> StepFigures:
+        median = raw.get("median_seconds")
+        return cls(
+            completed=int(raw.get("completed", 0)),
+            median_seconds=None if median is None else float(median),
+            on_time=int(raw.get("on_time", 0)),
+            with_deadline=int(raw.get("with_deadline", 0)),
+            escalations=int(raw.get("escalations", 0)),
+        )
+
+
+def step_figures(aggregate: Aggregate) -> dict[str, StepFigures]:
+    """Per step of the aggregate: completions, median time open, SLA counts and escalations."""
+    steps = {*aggregate.step_completed, *aggregate.step_seconds, *aggregate.sla, *aggregate.step_escalations}
+    return {
+        step: StepFigures(
+            completed=aggregate.step_completed.get(step, 0),
+            median_seconds=median_and_p90(aggregate.step_seconds.get(step, []))[0],
+            on_time=aggregate.sla.get(step, [0, 0])[0],
+            with_deadline=aggregate.sla.get(step, [0, 0])[1],
+            escalations=aggregate.step_escalations.get(step, 0),
+        )
+        for step in sorted(steps)
     }
 
 

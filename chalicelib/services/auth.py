@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from chalicelib.domain import free_text
@@ -10,7 +11,13 @@ from chalicelib.domain.errors import FieldError, Unauthenticated, ValidationFail
 from chalicelib.domain.local_times import known_zone
 from chalicelib.services.ports import Directory, TokenVerifier
 
+#: Cognito's refresh tokens are a few kB; anything far longer is not one.
+_REFRESH_TOKEN_LENGTH = 8192
 _CREDENTIAL_LENGTHS = {"username": free_text.USERNAME_LENGTH, "password": free_text.PASSWORD_LENGTH}
+#: Cognito's sign-in sessions are at most 2,048 characters.
+MFA_SESSION_LENGTH = 2048
+_MFA_LENGTHS = {"username": free_text.USERNAME_LENGTH, "session": MFA_SESSION_LENGTH}
+_MFA_CODE = re.compile(r"[0-9]{6}")
 
 
 class AuthService:
@@ -34,7 +41,38 @@ class AuthService:
         ]
         if errors:
             raise ValidationFailed(errors)
-        result = self._directory.login(request["username"], request["password"])
+        return self._tokens(self._directory.login(request["username"], request["password"]))
+
+    def answer_mfa(self, request: Any) -> dict[str, Any]:
+        """Exchange `{"username", "session", "code"}` for tokens: the second step of a sign-in whose
+        `login` raised MfaRequired (its session), with the code of the agent's authenticator app."""
+        if not isinstance(request, dict):
+            raise ValidationFailed([FieldError("body", "must be a JSON object")])
+        errors = [
+            FieldError(name, "is required")
+            for name in ("username", "session")
+            if not isinstance(request.get(name), str) or not request.get(name)
+        ]
+        errors += [
+            FieldError(name, message)
+            for name, limit in _MFA_LENGTHS.items()
+            if request.get(name) and (message := free_text.problem(request[name], limit))
+        ]
+        code = request.get("code")
+        if not isinstance(code, str) or not _MFA_CODE.fullmatch(code):
+            errors.append(FieldError("code", "must be the 6 digits your authenticator app shows"))
+        if errors:
+            raise ValidationFailed(errors)
+        return self._tokens(self._directory.answer_mfa(request["username"], request["session"], code))
+
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """Fresh tokens for a browser session whose id token expired (its refresh token kept)."""
+        if not refresh_token or free_text.problem(refresh_token, _REFRESH_TOKEN_LENGTH):
+            raise Unauthenticated("the session has ended; sign in again")
+        return self._tokens(self._directory.refresh(refresh_token))
+
+    @staticmethod
+    def _tokens(result: dict[str, Any]) -> dict[str, Any]:
         return {
             "id_token": result["IdToken"],
             "access_token": result["AccessToken"],

@@ -68,4 +68,8 @@ class IssueDetailsService:
         history = [e for e in self._issues.customer_history(issue.customer_id) if e["issue_id"] != issue.id]
         others = self._issues.get_many(e["issue_id"] for e in history)
         visible = {other_id: self._access.visible(agent, other) for other_id, other in others.items()}
-        return [history_entry(e) for e in history if visible.get(e["issue_id"], False)]
+        return [
+            {**history_entry(e), "reference": others[e["issue_id"]].reference}
+            for e in history
+            if visible.get(e["issue_id"], False)
+        ]

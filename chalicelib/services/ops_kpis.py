@@ -130,8 +130,7 @@ class OpsKpiService:
     def report_for(self, agent: Agent, query: Mapping[str, str] | None) -> dict[str, Any]:
         """The report an ops user asked for: `from`, `to` (YYYY-MM-DD, the last 30 days by default),
         `type` and `channel`; every bad value is named."""
-        if not READERS & agent.roles:
-            raise Forbidden("the KPIs need the role 'ops' (or 'admin')")
+        _require_reader(agent)
         query = query or {}
         errors: list[FieldError] = []
         today = self._clock().date()
@@ -150,6 +149,26 @@ class OpsKpiService:
         if errors:
             raise ValidationFailed(errors)
         return self.report(start, end, type_id, channel)
+
+    def step_figures(self, type_id: str, agent: Agent, days: int = DEFAULT_DAYS) -> dict[str, dict[str, Any]]:
+        """Each step of a type over the last `days` cohort days (today included), from the stored
+        roll-ups: completions, median time open, SLA compliance and escalations (docs/kpis.md)."""
+        _require_reader(agent)
+        if not 1 <= days <= MAX_DAYS:
+            raise ValidationFailed([FieldError("days", f"must be 1 to {MAX_DAYS}")])
+        end = self._clock().date()
+        total = Aggregate()
+        for offset in range(days):
+            found, _ = self._kpis.day(end - timedelta(days=offset))
+            for (_, bucket_type, _), aggregate in found.items():
+                if bucket_type == type_id:
+                    total = total + aggregate
+        return {step: figures.as_dict() for step, figures in kpi_rollups.step_figures(total).items()}
+
+
+def _require_reader(agent: Agent) -> None:
+    if not READERS & agent.roles:
+        raise Forbidden("the KPIs need the role 'ops' (or 'admin')")
 
 
 def _day(raw: str | None, name: str, errors: list[FieldError]) -> date | None:

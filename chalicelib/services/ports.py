@@ -56,6 +56,13 @@ class Mailer(Protocol):
 class Directory(Protocol):
     def login(self, username: str, password: str) -> dict[str, Any]: ...
 
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """Fresh tokens for a refresh token (a browser session that outlived its id token)."""
+
+    def answer_mfa(self, username: str, session: str, code: str) -> dict[str, Any]:
+        """Tokens for the authenticator code that completes a sign-in `login` answered with
+        MfaRequired; Unauthenticated when the code is wrong or the session has expired."""
+
     def role_member_emails(self, role: str) -> list[str]: ...
 
     def user_email(self, username: str) -> str | None: ...
@@ -306,6 +313,9 @@ class Outbox(Protocol):
     """The local copies of sent emails (dev stage only)."""
 
     def messages(self) -> list[dict[str, str]]: ...
+
+    def message(self, name: str) -> dict[str, str] | None:
+        """One message by its name in the listing: headers and plain-text body; None for none."""
 
 
 class RateLimiter(Protocol):

@@ -101,7 +101,7 @@ def test_omar_sees_every_chart_drawn_from_real_activity(stack: Embedded, desktop
     page = desktop_page
     started = time.monotonic()
     page.goto(stack.url("/ops/dashboard"))
-    assert page.url.endswith("/ops/sign-in")
+    assert page.url.endswith("/desk/sign-in?next=/ops/dashboard")
     page.fill("#username", "omar")
     page.fill("#password", DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -129,6 +129,6 @@ def test_omar_sees_every_chart_drawn_from_real_activity(stack: Embedded, desktop
     screenshot(page, "ops-dashboard")
 
     page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url("**/ops/sign-in")
+    page.wait_for_url("**/desk/sign-in")
     page.goto(stack.url("/ops/dashboard"))
-    assert page.url.endswith("/ops/sign-in")
+    assert page.url.endswith("/desk/sign-in?next=/ops/dashboard")

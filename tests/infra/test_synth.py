@@ -259,6 +259,9 @@ def test_user_pool_has_a_password_client_and_a_group_per_role(synthesis: Synthes
     pool_id, pool = synthesis.one("AWS::Cognito::UserPool")
     assert pool["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
     assert pool["Properties"]["UserPoolName"] == USER_POOL_NAME, "the name make demo-data finds it by"
+    # Agents and admins may add an authenticator app (TOTP); no SMS codes.
+    assert pool["Properties"]["MfaConfiguration"] == "OPTIONAL"
+    assert pool["Properties"]["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
 
     _, client = synthesis.one("AWS::Cognito::UserPoolClient")
     assert client["Properties"]["UserPoolId"] == _ref(pool_id)

@@ -45,7 +45,7 @@ def test_an_email_reply_emails_the_holder_once_and_marks_the_task(stack):
 
     [alert] = told(stack, ALICE, received["reference"])
     assert "  > I found the card number." in alert["body"]
-    assert f"/agent/tasks/{task['id']}" in alert["body"]
+    assert f"/desk/tasks/{task['id']}" in alert["body"]
     assert stack.task_for("alice", received["issue_id"], "answer")["customer_replied_at"] is not None
     assert task_shown(stack, "alice", task["id"])["customer_replied_at"] is not None
 
@@ -66,7 +66,7 @@ def test_a_status_page_message_emails_the_holder_and_marks_the_task(stack):
     assert sent.status_code == 200
 
     [alert] = told(stack, ALICE, opened["reference"])
-    assert "  > I mean for a van." in alert["body"] and f"/agent/tasks/{task['id']}" in alert["body"]
+    assert "  > I mean for a van." in alert["body"] and f"/desk/tasks/{task['id']}" in alert["body"]
     assert stack.task_for("alice", opened["id"], "answer")["customer_replied_at"] is not None
 
 

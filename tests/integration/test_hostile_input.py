@@ -210,5 +210,5 @@ def test_every_limit_is_a_400_naming_its_field_and_the_pages_carry_it(stack):
     token = services().status_links.link_for(issue_id).rsplit("/", 1)[-1]
     status_page = stack.get(f"/s/{token}").body.decode()
     assert f'maxlength="{free_text.MESSAGE_LENGTH}"' in status_page
-    sign_in = stack.get("/ops/sign-in").body.decode()
+    sign_in = stack.get("/desk/sign-in").body.decode()
     assert f'maxlength="{free_text.USERNAME_LENGTH}"' in sign_in

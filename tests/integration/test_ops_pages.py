@@ -1,4 +1,4 @@
-"""Ops' dashboard pages on moto: sign-in with CSRF and Cognito, the session cookie, roles, filters."""
+"""Ops' dashboard pages on moto: signed in at the desk (CSRF and Cognito), the session cookie, roles, filters."""
 
 from __future__ import annotations
 
@@ -17,11 +17,15 @@ def text(response) -> str:
 
 
 def header(response, name: str) -> str:
-    return {k.lower(): v for k, v in response.headers.items()}.get(name.lower(), "")
+    """A header's value; a header sent several times (Set-Cookie) as its values on lines of their own."""
+    value = {k.lower(): v for k, v in response.headers.items()}.get(name.lower(), "")
+    return "\n".join(value) if isinstance(value, list) else value
 
 
 def form_cookie_and_token(stack) -> tuple[str, str]:
-    shown = stack.client.http.get("/ops/sign-in")
+    moved = stack.client.http.get("/ops/sign-in")
+    assert moved.status_code == 303 and header(moved, "location") == "/desk/sign-in?next=/ops/dashboard"
+    shown = stack.client.http.get(header(moved, "location"))
     assert shown.status_code == 200 and 'name="password"' in text(shown)
     cookie = re.search(r"caseflow_form=([^;]+)", header(shown, "set-cookie")).group(1)
     token = re.search(r'name="csrf-token" value="([^"]+)"', text(shown)).group(1)
@@ -30,15 +34,15 @@ def form_cookie_and_token(stack) -> tuple[str, str]:
 
 def sign_in(stack, username: str, password: str = DEMO_PASSWORD):
     cookie, token = form_cookie_and_token(stack)
-    body = urlencode({"username": username, "password": password, "csrf-token": token})
-    return stack.client.http.post("/ops/sign-in", headers={**FORM, "Cookie": f"caseflow_form={cookie}"}, body=body)
+    body = urlencode({"username": username, "password": password, "csrf-token": token, "next": "/ops/dashboard"})
+    return stack.client.http.post("/desk/sign-in", headers={**FORM, "Cookie": f"caseflow_form={cookie}"}, body=body)
 
 
 def session(stack, username: str) -> str:
     """The Cookie header of a browser signed in as `username`."""
     signed_in = sign_in(stack, username)
     assert signed_in.status_code == 303, text(signed_in)
-    return "caseflow_ops=" + re.search(r"caseflow_ops=([^;]+)", header(signed_in, "set-cookie")).group(1)
+    return "caseflow_session=" + re.search(r"caseflow_session=([^;]+)", header(signed_in, "set-cookie")).group(1)
 
 
 def dashboard(stack, cookie: str, query: str = ""):
@@ -65,8 +69,9 @@ def test_omar_signs_in_and_sees_the_report_with_its_charts(stack):
     signed_in = sign_in(stack, "omar")
     assert signed_in.status_code == 303 and header(signed_in, "location") == "/ops/dashboard"
     cookie = header(signed_in, "set-cookie")
-    assert cookie.startswith("caseflow_ops=ey")
-    assert {"HttpOnly", "SameSite=Strict", "Path=/ops", "Secure"} <= {p.strip() for p in cookie.split(";")}
+    cookie = cookie.splitlines()[0]
+    assert cookie.startswith("caseflow_session=ey")
+    assert {"HttpOnly", "SameSite=Strict", "Path=/", "Secure"} <= {p.strip() for p in cookie.split(";")}
 
     shown = dashboard(stack, cookie.split(";")[0], f"?from={TODAY}&to={TODAY}")
     page = text(shown)
@@ -95,16 +100,16 @@ def test_a_bearer_token_opens_the_dashboard_too(stack):
 def test_an_agent_without_the_ops_role_gets_a_403_page(stack):
     shown = dashboard(stack, session(stack, "alice"))
     assert shown.status_code == 403
-    assert "alice" in text(shown) and "ops" in text(shown) and 'action="/ops/sign-out"' in text(shown)
+    assert "alice" in text(shown) and "ops" in text(shown) and 'action="/desk/sign-out"' in text(shown)
     assert "<svg" not in text(shown)
 
 
 def test_without_a_session_the_dashboard_sends_you_to_sign_in(stack):
     plain = stack.client.http.get("/ops/dashboard")
-    assert plain.status_code == 303 and header(plain, "location") == "/ops/sign-in"
-    expired = dashboard(stack, "caseflow_ops=not-a-token")
-    assert expired.status_code == 303 and header(expired, "location") == "/ops/sign-in"
-    assert "caseflow_ops=;" in header(expired, "set-cookie") and "Max-Age=0" in header(expired, "set-cookie")
+    assert plain.status_code == 303 and header(plain, "location") == "/desk/sign-in?next=/ops/dashboard"
+    expired = dashboard(stack, "caseflow_session=not-a-token")
+    assert expired.status_code == 303 and header(expired, "location") == "/desk/sign-in?next=/ops/dashboard"
+    assert "caseflow_session=;" in (header(expired, "set-cookie")) and "Max-Age=0" in (header(expired, "set-cookie"))
 
 
 def test_a_wrong_password_shows_the_form_again_with_a_401(stack):
@@ -112,7 +117,7 @@ def test_a_wrong_password_shows_the_form_again_with_a_401(stack):
     page = text(refused)
     assert refused.status_code == 401
     assert "Wrong username or password." in page and 'name="password"' in page and 'value="omar"' in page
-    assert "caseflow_ops" not in header(refused, "set-cookie")
+    assert "caseflow_session" not in (header(refused, "set-cookie"))
     empty = sign_in(stack, "", "")
     assert empty.status_code == 400 and "Enter your username." in text(empty)
 
@@ -120,8 +125,8 @@ def test_a_wrong_password_shows_the_form_again_with_a_401(stack):
 def test_a_sign_in_without_the_forms_token_is_refused(stack):
     cookie, _ = form_cookie_and_token(stack)
     body = urlencode({"username": "omar", "password": DEMO_PASSWORD, "csrf-token": "forged"})
-    forged = stack.client.http.post("/ops/sign-in", headers={**FORM, "Cookie": f"caseflow_form={cookie}"}, body=body)
-    assert forged.status_code == 403 and "caseflow_ops" not in header(forged, "set-cookie")
+    forged = stack.client.http.post("/desk/sign-in", headers={**FORM, "Cookie": f"caseflow_form={cookie}"}, body=body)
+    assert forged.status_code == 403 and "caseflow_session" not in (header(forged, "set-cookie"))
 
 
 def test_bad_filter_values_get_a_400_page_naming_the_field(stack):
@@ -139,9 +144,9 @@ def test_signing_out_clears_the_session(stack):
     cookie = session(stack, "omar")
     form_cookie, token = form_cookie_and_token(stack)
     out = stack.client.http.post(
-        "/ops/sign-out",
+        "/desk/sign-out",
         headers={**FORM, "Cookie": f"{cookie}; caseflow_form={form_cookie}"},
         body=urlencode({"csrf-token": token}),
     )
-    assert out.status_code == 303 and header(out, "location") == "/ops/sign-in"
-    assert "caseflow_ops=;" in header(out, "set-cookie") and "Max-Age=0" in header(out, "set-cookie")
+    assert out.status_code == 303 and header(out, "location") == "/desk/sign-in"
+    assert "caseflow_session=;" in (header(out, "set-cookie")) and "Max-Age=0" in (header(out, "set-cookie"))

@@ -72,7 +72,7 @@ def test_an_email_reply_tells_each_member_of_the_holding_role_once_with_the_word
         [told] = w.mailer.to(member)
         assert told.subject == f"Customer replied {issue.reference}: Answer the customer"
         assert "  > Also: is the car park open?" in told.body
-        assert f"Open the task: {w.config.public_url}/agent/tasks/{task.id}" in told.body
+        assert f"Open the task: {w.config.public_url}/desk/tasks/{task.id}" in told.body
     assert w.mailer.to("sam@caseflow.test") == [], "only the task's holders"
 
 
@@ -149,7 +149,7 @@ def test_a_photo_from_the_status_page_tells_the_holder_once():
 
     [told] = w.mailer.to("remy@caseflow.test")
     assert f"(added a file: {issue.reference}-1.png)" in told.body
-    assert f"/agent/issues/{issue.id}" in told.body, "no task is open yet: a link to the issue"
+    assert f"/desk/issues/{issue.reference}" in told.body, "no task is open yet: a link to the issue"
 
 
 def test_a_reply_that_reopens_an_issue_tells_the_customer_and_the_first_role_and_marks_the_new_task():
@@ -219,7 +219,7 @@ def test_a_task_email_gives_labels_the_link_and_each_members_own_time_zone_or_th
     task = w.tasks.get(issue.id, "hr_decision")
     [to_hana] = w.mailer.to("hana@caseflow.test")
     [to_hugo] = w.mailer.to("hugo@caseflow.test")
-    assert f"Open the task: {w.config.public_url}/agent/tasks/{task.id}" in to_hana.body
+    assert f"Open the task: {w.config.public_url}/desk/tasks/{task.id}" in to_hana.body
     assert "  Store: Leeds Briggate" in to_hana.body, "the option's label, not its code"
     assert "  - Decision (required; one of: No action, Formal apology" in to_hana.body
     assert "Your account of the incident: The cashier was rude." in to_hana.body

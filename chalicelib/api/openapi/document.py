@@ -42,7 +42,7 @@ _TAGS = {
     AGENTS: "Sign in, work the task queue, read and act on issues. Bearer token (POST /auth/login).",
     ADMINS: "Issue types as data, roles and teams, segments, the classifier. Bearer token of an admin.",
     OPS: "Customer-service numbers. Bearer token of ops or an admin.",
-    PAGES: "The server-rendered HTML pages of customers, outside parties and ops; each answers its "
+    PAGES: "The server-rendered HTML pages of customers, outside parties, agents (the desk) and ops; each answers its "
     "problems with a page.",
     REFERENCE: "This document.",
     LOCAL: "What only the local stage (`make run`) serves.",

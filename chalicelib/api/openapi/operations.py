@@ -6,7 +6,7 @@ path parameters and the view's docstring come from the app itself (`openapi.docu
 adds the summary, the schemas (`openapi.schemas`), the domain errors the route can raise (their
 statuses come from the one table, `api/errors.py:STATUS`) and whether it takes a bearer token.
 
-Pages (the customers' forms, status and survey pages, the outside parties' task forms, the ops
+Pages (the customers' forms, status and survey pages, the outside parties' task forms, the desk, the ops
 dashboard) are listed as well, answering `text/html`: every route is in the document, and a
 page's problem is a page too, whatever its status (a `default` answer).
 """
@@ -120,10 +120,18 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     # The agents' API
     ("POST", "/auth/login"): Operation(
-        "Exchange a username and password for tokens; send the id_token as `Authorization: Bearer …`",
+        "Exchange a username and password for tokens; send the id_token as `Authorization: Bearer …`. "
+        "An account with an authenticator app gets a 401 carrying a `session`: then POST /auth/mfa",
         AGENTS,
         json(200, ref("Tokens")),
         request=ref("Login"),
+        errors=(ValidationFailed, Unauthenticated),
+    ),
+    ("POST", "/auth/mfa"): Operation(
+        "Exchange the `session` of /auth/login's 401 and the authenticator app's 6-digit code for tokens",
+        AGENTS,
+        json(200, ref("Tokens")),
+        request=ref("MfaAnswer"),
         errors=(ValidationFailed, Unauthenticated),
     ),
     ("GET", "/agent/me"): with_token("The signed-in agent: username, email, roles", AGENTS, json(200, ref("Me"))),
@@ -345,6 +353,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         LOCAL,
         {200: {JSON: ref("Outbox")}, 404: {JSON: ref("Message")}},
     ),
+    ("GET", "/dev/mail"): Operation(
+        "The emails sent, as a page to read (local stage only)", LOCAL, {200: {HTML: STRING}}, page=True
+    ),
+    ("GET", "/dev/mail/{name}"): Operation(
+        "One email sent, its links clickable (local stage only)", LOCAL, {200: {HTML: STRING}}, page=True
+    ),
     # This document
     ("GET", "/openapi.json"): Operation(
         "This document: OpenAPI 3.1, generated from the routes", REFERENCE, {200: {JSON: {"type": "object"}}}
@@ -365,8 +379,28 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/t/{token}"): page("The form of a step assigned to an outside party"),
     ("POST", "/t/{token}"): page("Complete an outside party's step", form=True),
     ("GET", "/ops"): page("Sends the browser on (303) to the ops dashboard"),
-    ("GET", "/ops/sign-in"): page("The ops sign-in form"),
-    ("POST", "/ops/sign-in"): page("Sign in to the ops dashboard", form=True),
-    ("POST", "/ops/sign-out"): page("Sign out of the ops dashboard", form=True),
+    ("GET", "/ops/sign-in"): page("Sends the browser on (303) to the desk's sign-in, back to the dashboard"),
     ("GET", "/ops/dashboard"): page("The ops dashboard"),
+    # The agents' workspace
+    ("GET", "/desk/sign-in"): page("The agents' sign-in form; `next`: the page to return to"),
+    ("POST", "/desk/sign-in"): page("Sign in to the desk and the ops dashboard", form=True),
+    ("POST", "/desk/sign-in/code"): page("The second step of signing in: the authenticator app's code", form=True),
+    ("POST", "/desk/sign-out"): page("Sign out", form=True),
+    ("GET", "/desk"): page("The agent's queues, with the API's scopes and filters"),
+    ("GET", "/desk/search"): page("Search issues; a reference opens its issue"),
+    ("GET", "/desk/tasks/{task_id}"): page("A task email's link: on (303) to the task on its issue page"),
+    ("GET", "/desk/issues/{reference}"): page("The issue page: timeline, fields, the current task's form, actions"),
+    ("POST", "/desk/issues/{reference}/tasks/{task_id}/complete"): page("Answer the task", form=True),
+    ("POST", "/desk/issues/{reference}/tasks/{task_id}/reassign"): page("Hand the task over (a lead)", form=True),
+    ("POST", "/desk/issues/{reference}/replies"): page("Email the customer in the issue's thread", form=True),
+    ("POST", "/desk/issues/{reference}/customer-messages"): page("Record what the customer said", form=True),
+    ("POST", "/desk/issues/{reference}/notes"): page("Add an internal note", form=True),
+    ("POST", "/desk/issues/{reference}/type"): page("Confirm or change the issue's type", form=True),
+    ("POST", "/desk/issues/{reference}/reopen"): page("Reopen the resolved issue", form=True),
+    ("POST", "/desk/tasks/{task_id}/claim"): page("Claim a task of one's role or team", form=True),
+    ("POST", "/desk/tasks/{task_id}/release"): page("Give a claimed task back", form=True),
+    ("GET", "/desk/admin"): page("Admins: the issue types"),
+    ("GET", "/desk/admin/types/{type_id}"): page("Admins: a type's versions and its process drawn"),
+    ("GET", "/desk/admin/people"): page("Admins: roles and teams with their members"),
+    ("GET", "/desk/admin/quarantine"): page("Admins: the quarantined emails"),
 }

@@ -14,6 +14,7 @@ from chalicelib.domain.agent_groups import DESCRIPTION_LENGTH
 from chalicelib.domain.fields import FIELD_TYPES
 from chalicelib.domain.issues import PRIORITIES
 from chalicelib.domain.queues import QUEUE, SCOPES
+from chalicelib.services.auth import MFA_SESSION_LENGTH
 from chalicelib.services.intake import MAX_IDEMPOTENCY_KEY_LENGTH
 from chalicelib.services.workflow.claims import REASON_LENGTH
 from chalicelib.services.workflow.completions import CONTACT_CHANNELS
@@ -119,6 +120,13 @@ COMPONENTS: dict[str, Schema] = {
     "Login": obj(
         {"username": text(free_text.USERNAME_LENGTH), "password": text(free_text.PASSWORD_LENGTH)},
     ),
+    "MfaAnswer": obj(
+        {
+            "username": text(free_text.USERNAME_LENGTH),
+            "session": text(MFA_SESSION_LENGTH, description="the `session` of POST /auth/login's 401"),
+            "code": {"type": "string", "pattern": "^[0-9]{6}$", "description": "the authenticator app's code"},
+        },
+    ),
     "Tokens": obj(
         {
             "id_token": STRING,
@@ -154,6 +162,7 @@ COMPONENTS: dict[str, Schema] = {
             "due": _HELD_MOMENT,
             "next_checkpoint": _HELD_MOMENT,
             "customer_replied_at": nullable(MOMENT),
+            "customer": nullable(obj({"name": STRING, "email": STRING})),
             "form": obj({"id": STRING, "name": STRING, "kind": STRING, "fields": array(ref("Field"))}),
             "issue": obj(
                 {

@@ -200,7 +200,9 @@ class Completions:
             self._timeline.note(issue, "task_completed", f"{step.name}: completed by {by}{on_time}", done, actor=by)
             in_time = now <= done.due_at if step.deadline else None
             self._kpis.record(
-                kpi_events.task_completed(issue.id, issue.run, issue.type_id, issue.channel, step.id, now, in_time)
+                kpi_events.task_completed(
+                    issue.id, issue.run, issue.type_id, issue.channel, step.id, now, in_time, done.opened_at
+                )
             )
         if done.needs_delivery:
             self.deliver(done)

@@ -57,7 +57,7 @@ class HolderNotifications:
 
     def task_link(self, task: Task) -> str:
         """Where the task opens in the agents' workspace."""
-        return f"{self._workspace}/agent/tasks/{task.id}"
+        return f"{self._workspace}/desk/tasks/{task.id}"
 
     def notify(
         self,
@@ -114,7 +114,7 @@ class HolderNotifications:
             body = issue_email(
                 subject,
                 issue_facts(issue, issue_type),
-                link=f"Open the issue: {self._workspace}/agent/issues/{issue.id}",
+                link=f"Open the issue: {self._workspace}/desk/issues/{issue.reference}",
                 first_step=first,
                 time_zone=zone,
                 words=words,

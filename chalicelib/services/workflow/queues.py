@@ -20,7 +20,7 @@ from chalicelib.domain.queues import Count, Partition, QueueFilter, QueueRequest
 from chalicelib.domain.tasks import Task
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
-from chalicelib.services.ports import IssueRepository, TaskRepository
+from chalicelib.services.ports import IssueRepository, IssueSearchIndex, TaskRepository
 from chalicelib.services.workflow.lookups import issue_type_of
 from chalicelib.services.workflow.task_views import holder_view, task_view
 
@@ -32,8 +32,11 @@ class Queues:
         issues: IssueRepository,
         tasks: TaskRepository,
         issue_types: IssueTypeService,
+        customers: IssueSearchIndex | None = None,
         clock: Clock = utc_now,
     ):
+        #: Reads the page's customers in one batch, so that each entry names its customer.
+        self._customers = customers
         self._issues = issues
         self._tasks = tasks
         self._types = issue_types
@@ -68,13 +71,17 @@ class Queues:
         issues = self._issues.get_many(t.issue_id for t in tasks)
         types = {issue_id: issue_type_of(self._types, issue) for issue_id, issue in issues.items()}
         issue_tasks = self._tasks.for_issues({i: [s.id for s in t.all_steps()] for i, t in types.items()})
+        wanted = sorted({issue.customer_id for issue in issues.values()})
+        customers = self._customers.customers(wanted) if self._customers and wanted else {}
         shown = []
         for task in tasks:
             issue = issues.get(task.issue_id)
             if issue is None:
                 shown.append(task_view(task))
                 continue
-            shown.append(holder_view(issue, types[issue.id], task, issue_tasks.get(issue.id, []), agent.time_zone))
+            view = holder_view(issue, types[issue.id], task, issue_tasks.get(issue.id, []), agent.time_zone)
+            customer = customers.get(issue.customer_id)
+            shown.append({**view, "customer": {"name": customer.name, "email": customer.email} if customer else None})
         return shown
 
     def _counts(self, agent: Agent, ladders: Mapping[str, set[str]], narrowing: QueueFilter) -> dict[str, Any]:

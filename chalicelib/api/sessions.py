@@ -1,0 +1,86 @@
+"""A signed-in browser: the agent's Cognito tokens in HttpOnly, SameSite=Strict cookies (`Secure`
+outside dev), shared by the agents' workspace (`/desk`) and the ops dashboard (`/ops`).
+
+The id token, which every request checks, lives for an hour; the refresh token beside it renews
+the session for a working day, so that an agent is not signed out mid-task: when the id token has
+expired, the refresh token buys a new one and the answer carries it (`SignedIn.cookies`). The
+cookies are never read by the JSON API, whose routes take `Authorization: Bearer` only, so another
+site cannot make a browser call the API with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+from chalicelib.bootstrap import services
+from chalicelib.domain.agents import Agent
+from chalicelib.domain.errors import Unauthenticated
+
+SESSION_COOKIE = "caseflow_session"
+REFRESH_COOKIE = "caseflow_refresh"
+#: How long a browser keeps the refresh token: a long working day.
+REFRESH_SECONDS = 12 * 3600
+_ID_TOKEN_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The agent a request comes from, and the cookies to send back when their session was renewed."""
+
+    agent: Agent
+    cookies: tuple[str, ...] = ()
+
+
+def _secure() -> bool:
+    return not services().config.is_dev
+
+
+def _cookie(name: str, value: str, max_age: int) -> str:
+    flags = "; Secure" if _secure() else ""
+    return f"{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{flags}"
+
+
+def cookie_value(headers: Any, name: str) -> str | None:
+    """A cookie the browser sent, if any (a malformed Cookie header counts as none)."""
+    try:
+        morsel = SimpleCookie(headers.get("cookie", "")).get(name)
+    except CookieError:
+        return None
+    return morsel.value if morsel and morsel.value else None
+
+
+def started(tokens: dict[str, Any]) -> tuple[str, ...]:
+    """The cookies of a session that has just signed in (`AuthService.login`'s tokens)."""
+    cookies = [_cookie(SESSION_COOKIE, tokens["id_token"], int(tokens.get("expires_in") or _ID_TOKEN_SECONDS))]
+    if tokens.get("refresh_token"):
+        cookies.append(_cookie(REFRESH_COOKIE, tokens["refresh_token"], REFRESH_SECONDS))
+    return tuple(cookies)
+
+
+def ended() -> tuple[str, ...]:
+    """The cookies that sign a browser out."""
+    return (_cookie(SESSION_COOKIE, "", 0), _cookie(REFRESH_COOKIE, "", 0))
+
+
+def has_session(headers: Any) -> bool:
+    return bool(cookie_value(headers, SESSION_COOKIE) or cookie_value(headers, REFRESH_COOKIE))
+
+
+def signed_in(headers: Any) -> SignedIn:
+    """The agent of the session cookie (renewed through the refresh cookie when it has expired), else
+    of an `Authorization: Bearer` header; Unauthenticated when there is neither or both are spent."""
+    auth = services().auth
+    token = cookie_value(headers, SESSION_COOKIE)
+    if token:
+        try:
+            return SignedIn(auth.agent_from_header(f"Bearer {token}"))
+        except Unauthenticated:
+            pass
+    refresh = cookie_value(headers, REFRESH_COOKIE)
+    if refresh:
+        tokens = auth.refresh(refresh)
+        renewed = _cookie(SESSION_COOKIE, tokens["id_token"], int(tokens.get("expires_in") or _ID_TOKEN_SECONDS))
+        return SignedIn(auth.agent_from_header(f"Bearer {tokens['id_token']}"), (renewed,))
+    return SignedIn(auth.agent_from_header(headers.get("authorization")))
