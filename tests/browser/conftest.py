@@ -73,6 +73,8 @@ def stack() -> Iterator[Embedded]:
             record("embedded stack start", embedded.started_in)
             yield embedded
         assert embedded.exit_code == 0, embedded.log_text()[-3000:]
+        log = embedded.log_text()
+        assert "Traceback" not in log, log[log.index("Traceback") - 2000 : log.index("Traceback") + 3000]
     finally:
         embedded.cleanup()
 
@@ -94,7 +96,8 @@ def browser() -> Iterator[Browser]:
             launched.close()
 
 
-def _page(browser: Browser, viewport: dict[str, int], mobile: bool) -> Iterator[Page]:
+def fresh_page(browser: Browser, viewport: dict[str, int], mobile: bool) -> Iterator[Page]:
+    """A page in a browser context of its own (its own cookies), closed after use."""
     context = browser.new_context(viewport=viewport, is_mobile=mobile, has_touch=mobile, device_scale_factor=1)
     context.set_default_timeout(15_000)
     try:
@@ -106,13 +109,13 @@ def _page(browser: Browser, viewport: dict[str, int], mobile: bool) -> Iterator[
 @pytest.fixture
 def mobile_page(browser: Browser, stack: Embedded) -> Iterator[Page]:
     """A 360x740 phone-sized page (touch, mobile viewport meta honoured)."""
-    yield from _page(browser, MOBILE, mobile=True)
+    yield from fresh_page(browser, MOBILE, mobile=True)
 
 
 @pytest.fixture
 def desktop_page(browser: Browser, stack: Embedded) -> Iterator[Page]:
     """A 1280x900 desktop page."""
-    yield from _page(browser, DESKTOP, mobile=False)
+    yield from fresh_page(browser, DESKTOP, mobile=False)
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page
 
 from chalicelib.local.provision import DEMO_PASSWORD
 from harness import Embedded
-from tests.browser.conftest import DESKTOP, MOBILE, screenshot, scroll_width
+from tests.browser.conftest import DESKTOP, MOBILE, fresh_page, screenshot, scroll_width
 
 RUDE_STAFF = {
     "store": "leeds-briggate",
@@ -30,13 +30,7 @@ TOUCH = 44
 @contextmanager
 def agent_page(browser: Browser, viewport: dict[str, int] = MOBILE) -> Iterator[Page]:
     """A browser of its own: its own cookies, at phone or desktop size."""
-    mobile = viewport == MOBILE
-    context = browser.new_context(viewport=viewport, is_mobile=mobile, has_touch=mobile, device_scale_factor=1)
-    context.set_default_timeout(15_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+    yield from fresh_page(browser, viewport, mobile=viewport == MOBILE)
 
 
 def sign_in(page: Page, username: str) -> None:
