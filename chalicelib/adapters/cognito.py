@@ -6,7 +6,7 @@ from typing import Any
 
 import boto3
 import jwt
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from chalicelib.domain.agent_groups import Group, Member
 from chalicelib.domain.agents import Agent
@@ -75,6 +75,8 @@ class CognitoDirectory:
                 Session=session,
                 ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": code},
             )
+        except ParamValidationError as exc:  # a session Cognito cannot have given (e.g. too short)
+            raise Unauthenticated("this sign-in has expired; sign in again with your password") from exc
         except ClientError as exc:
             if exc.response["Error"]["Code"] in _BAD_CODE | _BAD_LOGIN:
                 raise Unauthenticated("wrong or expired code") from exc
@@ -91,6 +93,8 @@ class CognitoDirectory:
                 AuthFlow="REFRESH_TOKEN_AUTH",
                 AuthParameters={"REFRESH_TOKEN": refresh_token},
             )
+        except ParamValidationError as exc:
+            raise Unauthenticated("the session has ended; sign in again") from exc
         except ClientError as exc:
             if exc.response["Error"]["Code"] in _BAD_LOGIN:
                 raise Unauthenticated("the session has ended; sign in again") from exc
