@@ -99,7 +99,7 @@ def test_a_reply_that_reopens_the_issue_tells_the_customer_and_the_first_role_an
     assert f"We have reopened your issue {reference} because you wrote to us again" in reopened["body"]
     assert "/s/" in reopened["body"] and "role" not in reopened["body"]
     [alert] = told(stack, ALICE, reference)
-    assert "  > It still says zero." in alert["body"] and f"/agent/issues/{issue_id}" in alert["body"]
+    assert "  > It still says zero." in alert["body"] and f"/desk/issues/{reference}" in alert["body"]
     task = stack.pump_until(lambda: stack.task_for("alice", issue_id, "answer"), what="the second run's task")
     assert task["customer_replied_at"] is not None
 
@@ -136,7 +136,7 @@ def test_a_task_email_gives_the_customers_words_the_forms_labels_local_and_utc_d
     due = datetime.fromisoformat(decision["due_at"])
     assert DEMO_TIME_ZONES["hana"] == "Europe/Istanbul"
     assert f"Due: {in_words(due, 'Europe/Istanbul')}" in body and "UTC)" in body
-    assert f"{settings.get().workspace_url}/agent/tasks/{decision['id']}" in body
+    assert f"{settings.get().workspace_url}/desk/tasks/{decision['id']}" in body
 
     me = stack.get("/agent/me", stack.token("hana")).json_body
     assert (me["time_zone"], me["email"]) == ("Europe/Istanbul", "hana@agents.caseflow.test"), "from the id token"
