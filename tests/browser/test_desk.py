@@ -258,9 +258,38 @@ def test_lee_cannot_open_a_rude_staff_issue(stack: Embedded, browser: Browser):
         assert "The cashier" not in page.content()
 
 
+def tab_to(page: Page, selector: str, presses: int = 80) -> None:
+    """Press Tab until the element `selector` names has the focus (it must be reachable so)."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the Tab key")
+
+
+def test_sam_answers_his_task_with_the_keyboard_alone(stack: Embedded, browser: Browser):
+    issue = file_report(stack, "desk-keyboard@example.com")
+    stack.wait_for_task("sam", issue["id"], timeout=30)
+    with open_as(browser, stack, "sam", "/desk?scope=mine", DESKTOP) as page:
+        tab_to(page, f"a[href^='/desk/issues/{issue['reference']}']")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"**/desk/issues/{issue['reference']}*")
+        tab_to(page, "textarea[name=t-manager_opinion]")
+        page.keyboard.type("Spoken to the cashier.")
+        tab_to(page, "section.task button[type=submit]")
+        page.keyboard.press("Enter")
+        page.wait_for_load_state()
+        assert "Your answer was recorded" in page.get_by_role("status").inner_text()
+        tab_to(page, "section[aria-labelledby=write-title] summary")  # the reply form's disclosure
+        page.keyboard.press("Enter")
+        tab_to(page, "#reply-body")
+
+
 def test_axe_finds_nothing_serious_on_any_workspace_page(stack: Embedded, browser: Browser):
     issue = file_report(stack, "desk-axe@example.com")
     stack.wait_for_task("sam", issue["id"], timeout=30)
+    # The earlier tests' answers, rolled up: the drawn process is coloured by its figures.
+    assert stack.post("/admin/ops/hourly", {}, stack.token("ada")).status_code == 200
     pages = {
         "sam": ["/desk", f"/desk/issues/{issue['reference']}", "/desk/search?q=receipt", "/desk/issues/CF-22222"],
         "ada": ["/desk/admin", "/desk/admin/types/rude-staff", "/desk/admin/people", "/desk/admin/quarantine"],

@@ -21,7 +21,7 @@ TODAY = date.today().isoformat()
 SEE_IT = ("hana", "harry", "sam", "rita", "sue", "ada")
 
 
-def _rude_staff_with_a_photo(stack, customer: str) -> tuple[dict, dict, str]:
+def rude_staff_with_a_photo(stack, customer: str) -> tuple[dict, dict, str]:
     """A rude-staff report at Leeds Briggate (sam's store), the customer's emailed photo on its
     timeline; the issue, sam's open task, the photo's key."""
     opened = stack.open_issue(
@@ -45,7 +45,7 @@ def _rude_staff_with_a_photo(stack, customer: str) -> tuple[dict, dict, str]:
 
 def test_an_agent_the_process_does_not_name_finds_nothing_on_any_route_and_changes_nothing(stack):
     customer = "rude.unseen@example.com"
-    issue, task, photo = _rude_staff_with_a_photo(stack, customer)
+    issue, task, photo = rude_staff_with_a_photo(stack, customer)
     issue_id, reference = issue["id"], issue["reference"]
     before = stack.issue(issue_id)
     emails_before = len(sent_emails(customer))
@@ -85,7 +85,7 @@ def test_an_agent_the_process_does_not_name_finds_nothing_on_any_route_and_chang
 
 def test_everyone_the_process_names_and_supervisors_and_admins_see_it_and_may_act(stack):
     customer = "rude.seen@example.com"
-    issue, task, photo = _rude_staff_with_a_photo(stack, customer)
+    issue, task, photo = rude_staff_with_a_photo(stack, customer)
     issue_id, reference = issue["id"], issue["reference"]
 
     for username in SEE_IT:
@@ -123,7 +123,7 @@ def test_everyone_the_process_names_and_supervisors_and_admins_see_it_and_may_ac
 
 def test_the_customers_other_issues_are_shown_only_to_those_who_may_see_them(stack):
     customer = "rude.history@example.com"
-    rude, _, _ = _rude_staff_with_a_photo(stack, customer)
+    rude, _, _ = rude_staff_with_a_photo(stack, customer)
     late = stack.open_issue(
         "late-delivery",
         {"order_number": "AB123456", "promised_date": "2026-11-20", "what_happened": "Nothing came."},

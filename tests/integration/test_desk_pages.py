@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.bootstrap import services
 from chalicelib.local.provision import DEMO_PASSWORD
+from tests.integration.test_access_by_role import rude_staff_with_a_photo
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 RUDE_STAFF = {
@@ -215,3 +216,16 @@ def test_the_task_emails_link_opens_the_task_after_sign_in(stack):
     )
     there = browser.get(location(back))
     assert there.status_code == 303 and location(there) == f"/desk/issues/{issue['reference']}#task-{task['id']}"
+
+
+def test_a_photo_the_customer_sent_is_previewed_and_the_pages_policy_lets_only_its_store_in(stack, sam):
+    issue, _, _ = rude_staff_with_a_photo(stack, "desk-photo@example.com")
+    shown = sam.get(f"/desk/issues/{issue['reference']}")
+    page = text(shown)
+    preview = re.search(r'<img src="([^"]+)" alt="receipt.png" class="preview">', page)
+    assert shown.status_code == 200 and preview, page
+    origin = "/".join(preview.group(1).replace("&amp;", "&").split("/")[:3])
+    policy = {k.lower(): v for k, v in shown.headers.items()}["content-security-policy"]
+    assert f"img-src 'self' {origin};" in policy and "script-src" not in policy
+    plain = sam.get(f"/desk/issues/{rude_staff_issue(stack, 'desk-no-photo@example.com')['reference']}")
+    assert "img-src 'self';" in {k.lower(): v for k, v in plain.headers.items()}["content-security-policy"]
