@@ -240,7 +240,7 @@ def build(clock: Clock) -> Services:
         checkpoints=checkpoints,
         task_links=task_links,
         issue_details=issue_details,
-        issue_workspace=IssueWorkspace(issues, tasks, issue_types, access, issue_details),
+        issue_workspace=IssueWorkspace(issues, tasks, issue_types, access, issue_details, store),
         issue_search=IssueSearch(search_index, issues, tasks, issue_types, access),
         auth=AuthService(directory, verifier),
         administration=AdministrationService(issue_types, issues, agent_groups),

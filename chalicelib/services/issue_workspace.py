@@ -19,7 +19,8 @@ from chalicelib.domain.tasks import OPEN, parse_task_id
 from chalicelib.services.access import IssueAccess
 from chalicelib.services.issue_details import IssueDetailsService
 from chalicelib.services.issue_types import IssueTypeService
-from chalicelib.services.ports import IssueRepository, TaskRepository
+from chalicelib.services.ports import IssueRepository, ObjectStore, TaskRepository
+from chalicelib.services.replies import ATTACHMENT_LINK_SECONDS
 from chalicelib.services.workflow.lookups import issue_type_of
 from chalicelib.services.workflow.task_views import holder_view, issue_facts
 
@@ -34,7 +35,10 @@ class IssueWorkspace:
         issue_types: IssueTypeService,
         access: IssueAccess,
         details: IssueDetailsService,
+        store: ObjectStore,
     ):
+        #: Signs each attachment's short-lived download link (no request: a presigned URL).
+        self._store = store
         self._issues = issues
         self._tasks = tasks
         self._types = issue_types
@@ -60,11 +64,24 @@ class IssueWorkspace:
         return {
             "issue": details,
             "facts": issue_facts(issue, issue_type)["fields"],
+            "attachments": self._attachments(details["timeline"]),
             "open_tasks": shown_tasks,
             "progress": progress(issue_type, tasks),
             "types": self._types_to_choose(details),
             "may_reopen": issue.status == RESOLVED,
         }
+
+    def _attachments(self, timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every file on the timeline (an email's or a status-page upload), with a download link
+        that lasts as long as the API's (`ReplyService.attachment_link`)."""
+        found = []
+        for entry in timeline:
+            data = entry.get("data") or {}
+            for attachment in [*(data.get("email") or {}).get("attachments", []), *data.get("attachments", [])]:
+                if isinstance(attachment, dict) and attachment.get("key") and attachment.get("name"):
+                    url = self._store.download_link(attachment["key"], attachment["name"], ATTACHMENT_LINK_SECONDS)
+                    found.append({**attachment, "url": url})
+        return found
 
     def issue_id(self, reference: str, agent: Agent) -> str:
         """The id of the issue a reference names, if the agent may see it; NotFound otherwise."""

@@ -159,6 +159,7 @@ def test_sam_sees_his_task_in_his_queue_and_answers_it_on_the_issue_page(stack, 
     task = stack.task_for("sam", issue["id"])
     missing = sam.post(f"/desk/issues/{issue['reference']}/tasks/{task['id']}/complete", {"t-manager_opinion": ""})
     assert missing.status_code == 400 and 'aria-invalid="true"' in text(missing)
+    assert '<a href="#t-manager_opinion">Your account of the incident is required.</a>' in text(missing)
     done = sam.post(
         f"/desk/issues/{issue['reference']}/tasks/{task['id']}/complete", {"t-manager_opinion": "Spoke to them."}
     )
@@ -183,7 +184,10 @@ def test_an_empty_reply_shows_the_form_again_with_its_error(stack, sam):
     empty = sam.post(f"/desk/issues/{issue['reference']}/replies", {"body": "   "})
     assert empty.status_code == 400
     page = text(empty)
-    assert "body: is required" in page and '<details class="subform" open><summary>Reply to the customer' in page
+    assert (
+        '<a href="#reply-body">Your email is required.</a>' in page
+        and '<details class="subform" open><summary>Reply to the customer' in page
+    )
 
 
 def test_lee_cannot_open_a_rude_staff_issue(stack):

@@ -19,7 +19,7 @@ from chalicelib.api.desk.responses import desk_page, redirect, signed_in
 from chalicelib.api.pages import SECURITY_HEADERS
 from chalicelib.api.web_forms import field_views
 from chalicelib.bootstrap import services
-from chalicelib.domain.errors import FieldError, NotFound
+from chalicelib.domain.errors import FieldError
 from chalicelib.domain.fields import FieldSpec
 from chalicelib.domain.process_progress import StepProgress
 from chalicelib.reporting.formats import duration
@@ -96,7 +96,7 @@ def render(
         for task in found["open_tasks"]
     ]
     entries = views.timeline(issue["timeline"], zone)
-    attachments = _attachments(issue["id"], entries, agent)
+    attachments = [{**a, "image": views.is_image(a)} for a in found["attachments"]]
     image_origins = sorted({_origin(a["url"]) for a in attachments if a["image"] and a["url"]})
     headers = {}
     if image_origins:
@@ -125,8 +125,41 @@ def render(
         form=form,
         typed=typed,
         errors=list(errors),
+        summary=_summary(form, errors, tasks),
         notice=notice,
     )
+
+
+#: The inputs of the page's forms other than a task's, by form and error field: (input id, label).
+_INPUTS: Mapping[str, Mapping[str, tuple[str, str]]] = {
+    "reply": {"body": ("reply-body", "Your email")},
+    "call": {"text": ("call-text", "What the customer said"), "channel": ("call-channel", "How they told us")},
+    "note": {"text": ("note-text", "The note")},
+    "type": {"type": ("type-choice", "The issue type")},
+    "reopen": {"reason": ("reopen-reason", "The reason")},
+}
+
+
+def _summary(form: str, errors: Sequence[FieldError], tasks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The error summary of the form shown again: each problem in words, linked to its input when
+    it has one (a conflict has none)."""
+    if form.startswith("task-"):
+        task = next((t for t in tasks if form == f"task-{t['id']}"), None)
+        linked = [(f"#{view.id}", view.error) for view in (task["inputs"] if task else ()) if view.error]
+        return linked + [("", f"{field}: {message}") for field, message in (task or {}).get("form_errors", [])]
+    if form.startswith("reassign-"):
+        inputs = {"to": (f"{form}-name", "Who to hand it to"), "reason": (f"{form}-reason", "The reason")}
+    else:
+        inputs = _INPUTS.get(form, {})
+    summary = []
+    for error in errors:
+        field = error.field.split(".")[0]
+        if field in inputs:
+            input_id, label = inputs[field]
+            summary.append((f"#{input_id}", f"{label} {error.message}."))
+        else:
+            summary.append(("", error.message if error.field == "form" else f"{error.field}: {error.message}"))
+    return summary
 
 
 def _task(
@@ -199,18 +232,6 @@ def _history(entries: list[dict[str, Any]], zone: str) -> list[dict[str, Any]]:
             "text": entry.get("text", ""),
         }
     return list(reversed(issues.values()))
-
-
-def _attachments(issue_id: str, entries: list[views.Entry], agent: Any) -> list[dict[str, Any]]:
-    shown = []
-    for entry in entries:
-        for attachment in entry.attachments:
-            try:
-                link = services().replies.attachment_link(issue_id, attachment["key"], agent)
-            except NotFound:
-                continue
-            shown.append({"name": link["name"], "url": link["url"], "image": views.is_image(attachment)})
-    return shown
 
 
 def _origin(url: str) -> str:

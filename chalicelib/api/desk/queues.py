@@ -24,11 +24,11 @@ def queues() -> Response:
     who = signed_in(queue_pages)
     params = {k: v for k, v in (queue_pages.current_request.query_params or {}).items() if v and k != "page"}
     chosen = {k: params.get(k, "") for k in _FILTERS}
+    status, errors = 200, []
     try:
         found = services().queues.page(who.agent, params)
-        errors = []
     except ValidationFailed as exc:
-        found, errors = {"tasks": [], "counts": None, "next_cursor": None}, exc.errors
+        found, status, errors = {"tasks": [], "counts": None, "next_cursor": None}, status_of(exc), exc.errors
     now = datetime.now(UTC)
     rows = [
         {
@@ -44,7 +44,7 @@ def queues() -> Response:
     types = [(t.id, t.name, [(s.id, s.name) for s in t.all_steps()]) for t in services().issue_types.list_current()]
     return desk_page(
         queue_pages,
-        status_of(ValidationFailed([])) if errors else 200,
+        status,
         "desk/queues.html",
         who,
         section="queues",

@@ -91,7 +91,6 @@ class Entry:
     kind: str
     label: str
     text: str
-    attachments: tuple[dict[str, Any], ...]
 
 
 def timeline(entries: Iterable[Mapping[str, Any]], zone: str) -> list[Entry]:
@@ -105,11 +104,7 @@ def timeline(entries: Iterable[Mapping[str, Any]], zone: str) -> list[Entry]:
         channel = data.get("channel") or (data.get("email") and "email") or ""
         if kind == "customer" and channel:
             label = f"{label} ({channel.replace('_', ' ')})"
-        found = [*((data.get("email") or {}).get("attachments") or []), *(data.get("attachments") or [])]
-        attachments = tuple(a for a in found if isinstance(a, dict) and a.get("key"))
-        shown.append(
-            Entry(when(entry.get("at"), zone), entry.get("actor", ""), kind, label, entry.get("text", ""), attachments)
-        )
+        shown.append(Entry(when(entry.get("at"), zone), entry.get("actor", ""), kind, label, entry.get("text", "")))
     return shown
 
 
