@@ -11,7 +11,7 @@ from chalicelib import observability
 from chalicelib.api import edge, ops_pages, public_pages, reference, status_pages, survey_pages, task_links
 from chalicelib.api.admin import admin
 from chalicelib.api.agents import agents
-from chalicelib.api.desk import admin_pages, issue_actions, issue_page, queues, responses, search, sign_in
+from chalicelib.api.desk import account, admin_pages, issue_actions, issue_page, queues, responses, search, sign_in
 from chalicelib.api.dev import dev
 from chalicelib.api.ops import ops
 from chalicelib.api.public import public
@@ -45,6 +45,7 @@ for desk in (
     issue_actions.issue_actions,
     search.search_pages,
     admin_pages.admin_pages,
+    account.account_pages,
 ):
     edge.register(app, desk, responses.problems(desk), responses.FORMS)
 app.register_blueprint(ops_schedule)

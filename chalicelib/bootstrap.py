@@ -51,6 +51,7 @@ from chalicelib.services.replies import ReplyService
 from chalicelib.services.status_links import StatusLinks
 from chalicelib.services.status_pages import StatusPageService
 from chalicelib.services.surveys import SurveyService
+from chalicelib.services.two_step import TwoStepSignIn
 from chalicelib.services.web_forms import FormLimits, WebFormService
 from chalicelib.services.workflow.checkpoints import Checkpoints
 from chalicelib.services.workflow.claims import Claims
@@ -78,6 +79,7 @@ class Services:
     issue_workspace: IssueWorkspace
     issue_search: IssueSearch
     auth: AuthService
+    two_step: TwoStepSignIn
     administration: AdministrationService
     agent_groups: AgentGroupService
     inbound_email: InboundEmailService
@@ -243,6 +245,7 @@ def build(clock: Clock) -> Services:
         issue_workspace=IssueWorkspace(issues, tasks, issue_types, access, issue_details, store),
         issue_search=IssueSearch(search_index, issues, tasks, issue_types, access),
         auth=AuthService(directory, verifier),
+        two_step=TwoStepSignIn(directory),
         administration=AdministrationService(issue_types, issues, agent_groups),
         agent_groups=agent_groups,
         inbound_email=InboundEmailService(

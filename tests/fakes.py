@@ -31,7 +31,7 @@ from chalicelib.domain import tasks as task_rules
 from chalicelib.domain.agent_groups import Group, Member
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.assignees import ROLE
-from chalicelib.domain.errors import Conflict, MfaRequired, NotFound, Unauthenticated
+from chalicelib.domain.errors import Conflict, FieldError, MfaRequired, NotFound, Unauthenticated, ValidationFailed
 from chalicelib.domain.issue_types import PublishedType
 from chalicelib.domain.issues import RESOLVED, Customer, Issue, StaleIssue, TimelineEvent
 from chalicelib.domain.kpi_events import KpiEvent
@@ -525,6 +525,8 @@ class FakeDirectory:
         self.known_groups = {name: Group(name, ROLE) for user in self.users.values() for name in user.roles}
         #: The authenticator code of each agent who has one (their password alone then asks for it).
         self.mfa_codes: dict[str, str] = {}
+        #: The agents who have been given a new app's secret and not yet verified its first code.
+        self.totp_pending: set[str] = set()
 
     def add(
         self,
@@ -557,6 +559,35 @@ class FakeDirectory:
         if username == refresh_token or username not in self.users:
             raise Unauthenticated("the session has ended; sign in again")
         return {"IdToken": f"id-token-of-{username}", "AccessToken": f"access-token-of-{username}"}
+
+    #: The secret every new app is given, and the code such an app shows.
+    TOTP_SECRET = "FAKESECRETFORTESTS234567"
+    TOTP_CODE = "246810"
+
+    def _holder(self, access_token: str) -> str:
+        username = access_token.removeprefix("access-token-of-")
+        if username == access_token or username not in self.users:
+            raise Unauthenticated("the session has ended; sign in again")
+        return username
+
+    def mfa_enabled(self, access_token: str) -> bool:
+        return self._holder(access_token) in self.mfa_codes
+
+    def start_totp(self, access_token: str) -> str:
+        self.totp_pending.add(self._holder(access_token))
+        return self.TOTP_SECRET
+
+    def finish_totp(self, access_token: str, code: str) -> None:
+        username = self._holder(access_token)
+        if username not in self.totp_pending:
+            raise Conflict("no authenticator app is being set up; start again")
+        if code != self.TOTP_CODE:
+            raise ValidationFailed([FieldError("code", "does not match the app's code")])
+        self.totp_pending.discard(username)
+        self.mfa_codes[username] = code
+
+    def stop_totp(self, access_token: str) -> None:
+        self.mfa_codes.pop(self._holder(access_token), None)
 
     def role_member_emails(self, role: str) -> list[str]:
         return sorted(u.email for u in self.users.values() if role in u.roles and u.enabled)

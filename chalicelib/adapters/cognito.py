@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 from chalicelib.domain.agent_groups import Group, Member
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.assignees import ROLE, TEAM
-from chalicelib.domain.errors import MfaRequired, Unauthenticated
+from chalicelib.domain.errors import Conflict, FieldError, MfaRequired, Unauthenticated, ValidationFailed
 from chalicelib.services.ports import DuplicateKey
 
 _JWKS_TTL_SECONDS = 3600
@@ -20,6 +20,8 @@ _NO_SUCH = ("UserNotFoundException", "ResourceNotFoundException")
 #: A wrong code, a spent or expired session: the sign-in starts again or the code is retyped.
 _BAD_CODE = {"CodeMismatchException", "ExpiredCodeException", "NotAuthorizedException", "ResourceNotFoundException"}
 _TOTP = "SOFTWARE_TOKEN_MFA"
+#: A first code from a newly added app that Cognito did not accept.
+_BAD_FIRST_CODE = {"CodeMismatchException", "EnableSoftwareTokenMFAException"}
 #: How a team is told apart from a role among the pool's groups: its description starts so
 #: (decision 0028). Any other group, those without a description included, is a role.
 TEAM_MARKER = "[team] "
@@ -102,6 +104,59 @@ class CognitoDirectory:
         if "AuthenticationResult" not in result:
             raise Unauthenticated("the session has ended; sign in again")
         return result["AuthenticationResult"]
+
+    # The agent's own authenticator app, with an access token of theirs (never kept)
+
+    def mfa_enabled(self, access_token: str) -> bool:
+        user = self._as_agent(self._client.get_user, AccessToken=access_token)
+        return _TOTP in user.get("UserMFASettingList", [])
+
+    def start_totp(self, access_token: str) -> str:
+        """The secret of a new authenticator app; the app counts once its first code is verified."""
+        return self._as_agent(self._client.associate_software_token, AccessToken=access_token)["SecretCode"]
+
+    def finish_totp(self, access_token: str, code: str) -> None:
+        """Verify the new app's first code, then ask for its code at every sign-in; ValidationFailed
+        (on `code`) when Cognito does not accept the code."""
+        try:
+            self._client.verify_software_token(AccessToken=access_token, UserCode=code)
+        except ParamValidationError as exc:
+            raise ValidationFailed([FieldError("code", "must be the 6 digits your app shows")]) from exc
+        except ClientError as exc:
+            code_name = exc.response["Error"]["Code"]
+            if code_name in _BAD_FIRST_CODE:
+                raise ValidationFailed([FieldError("code", "does not match the app's code")]) from exc
+            if code_name in _BAD_LOGIN:
+                raise Unauthenticated("the session has ended; sign in again") from exc
+            if code_name == "InvalidParameterException":
+                raise Conflict("no authenticator app is being set up; start again") from exc
+            raise
+        self._as_agent(
+            self._client.set_user_mfa_preference,
+            AccessToken=access_token,
+            SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True},
+        )
+
+    def stop_totp(self, access_token: str) -> None:
+        self._as_agent(
+            self._client.set_user_mfa_preference,
+            AccessToken=access_token,
+            SoftwareTokenMfaSettings={"Enabled": False, "PreferredMfa": False},
+        )
+
+    @staticmethod
+    def _as_agent(call: Any, **params: Any) -> dict[str, Any]:
+        """A call on the agent's own account: Unauthenticated when their access token is refused."""
+        try:
+            return call(**params)
+        except ParamValidationError as exc:
+            raise Unauthenticated("the session has ended; sign in again") from exc
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _BAD_LOGIN:
+                raise Unauthenticated("the session has ended; sign in again") from exc
+            if exc.response["Error"]["Code"] == "InvalidParameterException":
+                raise Conflict(exc.response["Error"].get("Message") or "Cognito refused the change") from exc
+            raise
 
     def role_member_emails(self, role: str) -> list[str]:
         return sorted(self.role_member_time_zones(role))

@@ -84,3 +84,12 @@ def signed_in(headers: Any) -> SignedIn:
         renewed = _cookie(SESSION_COOKIE, tokens["id_token"], int(tokens.get("expires_in") or _ID_TOKEN_SECONDS))
         return SignedIn(auth.agent_from_header(f"Bearer {tokens['id_token']}"), (renewed,))
     return SignedIn(auth.agent_from_header(headers.get("authorization")))
+
+
+def access_token(headers: Any) -> str:
+    """A fresh access token of the signed-in agent, bought with the refresh cookie, for one call to
+    their own Cognito account (never kept); Unauthenticated when the browser has no refresh cookie."""
+    refresh = cookie_value(headers, REFRESH_COOKIE)
+    if not refresh:
+        raise Unauthenticated("sign in again to change your account")
+    return services().auth.refresh(refresh)["access_token"]

@@ -63,6 +63,20 @@ class Directory(Protocol):
         """Tokens for the authenticator code that completes a sign-in `login` answered with
         MfaRequired; Unauthenticated when the code is wrong or the session has expired."""
 
+    def mfa_enabled(self, access_token: str) -> bool:
+        """Whether the agent of the access token signs in with an authenticator app's code."""
+
+    def start_totp(self, access_token: str) -> str:
+        """A new authenticator app's secret for the agent of the access token (not in use until
+        `finish_totp` verifies its first code)."""
+
+    def finish_totp(self, access_token: str, code: str) -> None:
+        """Verify the new app's first code and ask for the app's code at every sign-in from now on;
+        ValidationFailed on `code` when the code is wrong."""
+
+    def stop_totp(self, access_token: str) -> None:
+        """Sign the agent in with the password alone again."""
+
     def role_member_emails(self, role: str) -> list[str]: ...
 
     def user_email(self, username: str) -> str | None: ...

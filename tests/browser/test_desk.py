@@ -117,7 +117,7 @@ def test_the_readme_walkthrough_entirely_in_the_browser(stack: Embedded, browser
         status_page = page.get_by_role("link", name=re.compile("where your report stands")).get_attribute("href")
 
         read_mail(page, stack, f"New task {reference}")
-        page.locator("a[href*=\"/desk/tasks/\"]").first.click()
+        page.locator('a[href*="/desk/tasks/"]').first.click()
         assert "/desk/sign-in?next=/desk/tasks/" in page.url
         sign_in(page, "sam")
         page.wait_for_url(f"**/desk/issues/{reference}#task-*")
@@ -127,7 +127,7 @@ def test_the_readme_walkthrough_entirely_in_the_browser(stack: Embedded, browser
         page.get_by_role("button", name="Sign out").click()
 
         read_mail(page, stack, f"New task {reference}: HR decision")
-        page.locator("a[href*=\"/desk/tasks/\"]").first.click()
+        page.locator('a[href*="/desk/tasks/"]').first.click()
         sign_in(page, "hana")
         page.wait_for_url(f"**/desk/issues/{reference}#task-*")
         page.get_by_label("Formal apology").check()
@@ -291,7 +291,13 @@ def test_axe_finds_nothing_serious_on_any_workspace_page(stack: Embedded, browse
     # The earlier tests' answers, rolled up: the drawn process is coloured by its figures.
     assert stack.post("/admin/ops/hourly", {}, stack.token("ada")).status_code == 200
     pages = {
-        "sam": ["/desk", f"/desk/issues/{issue['reference']}", "/desk/search?q=receipt", "/desk/issues/CF-22222"],
+        "sam": [
+            "/desk",
+            f"/desk/issues/{issue['reference']}",
+            "/desk/search?q=receipt",
+            "/desk/issues/CF-22222",
+            "/desk/account",
+        ],
         "ada": ["/desk/admin", "/desk/admin/types/rude-staff", "/desk/admin/people", "/desk/admin/quarantine"],
     }
     found = {}

@@ -403,4 +403,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/desk/admin/types/{type_id}"): page("Admins: a type's versions and its process drawn"),
     ("GET", "/desk/admin/people"): page("Admins: roles and teams with their members"),
     ("GET", "/desk/admin/quarantine"): page("Admins: the quarantined emails"),
+    ("GET", "/desk/account"): page("The agent's account: who they are, and two-step sign-in on or off"),
+    ("POST", "/desk/account/mfa/setup"): page("A new authenticator app's key and a form for its first code", form=True),
+    ("POST", "/desk/account/mfa/verify"): page("Turn two-step sign-in on with the new app's first code", form=True),
+    ("POST", "/desk/account/mfa/off"): page("Turn two-step sign-in off", form=True),
 }
