@@ -14,6 +14,7 @@ from chalicelib.api.process_diagram import process_list, process_outline, proces
 from chalicelib.domain.issue_types import parse_issue_type, with_shared_calendars
 from chalicelib.domain.kpi_rollups import StepFigures
 from chalicelib.workflows.seeds import load_seed_definitions, load_shared_calendars
+from tests.unit.test_contrast import contrast
 
 SVG = "{http://www.w3.org/2000/svg}"
 CSS = (Path(__file__).resolve().parents[2] / "chalicelib" / "api" / "static" / "caseflow.css").read_text()
@@ -161,17 +162,6 @@ def test_admin_text_is_escaped():
         root = parsed(markup)
         assert 'HR "decision" <b>' in "".join(root.itertext())
     assert "<script>alert(1)</script> & co" in parsed(process_svg(issue_type)).find(f"{SVG}title").text
-
-
-def luminance(colour: str) -> float:
-    channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(a: str, b: str) -> float:
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 def test_every_text_colour_of_the_diagram_meets_aa_on_every_fill_it_sits_on():

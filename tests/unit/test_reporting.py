@@ -16,6 +16,7 @@ from chalicelib.domain import kpi_events as ev
 from chalicelib.domain import kpi_rollups
 from chalicelib.reporting import __main__ as command
 from chalicelib.reporting import charts, formats, html
+from tests.unit.test_contrast import contrast
 
 DAY_1, DAY_2, DAY_3 = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
 GENERATED = datetime(2026, 3, 20, 7, 30, tzinfo=UTC)
@@ -214,17 +215,6 @@ def test_chart_text_is_escaped():
     )
     assert "<script>" not in markup and "&lt;script&gt;" in markup
     svg_of(markup)
-
-
-def luminance(colour: str) -> float:
-    channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(a: str, b: str) -> float:
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 @pytest.mark.parametrize("colour", [*charts.PALETTE, charts.TEXT])
