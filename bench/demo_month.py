@@ -74,7 +74,9 @@ class Truth:
 
 
 class DemoMonth:
-    def __init__(self, services: Any, clock: SimulatedClock, queue_url: str, seed: int):
+    def __init__(
+        self, services: Any, clock: SimulatedClock, queue_url: str, seed: int, survey_share: float = SURVEY_SHARE
+    ):
         import boto3
 
         from chalicelib.adapters.dynamodb.issues import IssueRepository
@@ -85,6 +87,8 @@ class DemoMonth:
         self.clock = clock
         self.queue_url = queue_url
         self.rng = random.Random(seed)
+        #: The share of resolved issues whose customer answers the survey.
+        self.survey_share = survey_share
         self.sqs = boto3.client("sqs")
         self.tasks = TaskRepository()
         self.issues = IssueRepository()
@@ -282,7 +286,7 @@ class DemoMonth:
             if key not in self._scheduled:
                 self._scheduled.add(key)
                 # The product sends no survey about a service-recovery issue (SurveyService.send).
-                if issue.type_id != RECOVERY_TYPE and self.rng.random() < SURVEY_SHARE:
+                if issue.type_id != RECOVERY_TYPE and self.rng.random() < self.survey_share:
                     self._at(
                         self.clock.now + timedelta(hours=self.rng.uniform(1, 72)), "survey", {"issue_id": issue_id}
                     )
