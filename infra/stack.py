@@ -36,6 +36,7 @@ from chalicelib import settings
 from chalicelib.adapters.cognito import group_description
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.domain.agent_groups import Group
+from chalicelib.domain.agents import SESSION_HOURS
 from chalicelib.domain.assignees import ROLE, TEAM
 from chalicelib.local.provision import (
     DEAD_LETTER_SUFFIX,
@@ -264,6 +265,10 @@ class CaseflowStack(cdk.Stack):
             generate_secret=False,
             disable_o_auth=True,
             prevent_user_existence_errors=True,
+            # A browser session lasts a working day (the desk's refresh cookie); a refresh token
+            # taken from it is worth no more than that.
+            refresh_token_validity=cdk.Duration.hours(SESSION_HOURS),
+            enable_token_revocation=True,
         )
         return pool, client
 

@@ -15,13 +15,13 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from chalicelib.bootstrap import services
-from chalicelib.domain.agents import Agent
+from chalicelib.domain.agents import SESSION_HOURS, Agent
 from chalicelib.domain.errors import Unauthenticated
 
 SESSION_COOKIE = "caseflow_session"
 REFRESH_COOKIE = "caseflow_refresh"
-#: How long a browser keeps the refresh token: a long working day.
-REFRESH_SECONDS = 12 * 3600
+#: How long a browser keeps the refresh token.
+REFRESH_SECONDS = SESSION_HOURS * 3600
 _ID_TOKEN_SECONDS = 3600
 
 

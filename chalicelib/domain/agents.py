@@ -14,6 +14,9 @@ ADMIN_ROLE = "admin"
 OPS_ROLE = "ops"
 #: Oversees the service: sees every issue, whatever its type (decision 0025).
 SUPERVISOR_ROLE = "supervisor"
+#: How long an agent stays signed in without typing their password again: a long working day. The
+#: browser keeps the refresh token this long, and the pool's app client lets it live no longer.
+SESSION_HOURS = 12
 #: Roles that exist whatever the issue types: first-line agents, admins, ops (dashboards) and supervisors.
 BUILT_IN_ROLES = (AGENT_ROLE, ADMIN_ROLE, OPS_ROLE, SUPERVISOR_ROLE)
 

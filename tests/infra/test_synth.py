@@ -20,6 +20,7 @@ import pytest
 from chalicelib import settings
 from chalicelib.adapters.cognito import TEAM_MARKER
 from chalicelib.adapters.dynamodb import schema
+from chalicelib.domain.agents import SESSION_HOURS
 from chalicelib.local.provision import (
     DEMO_AGENTS,
     INBOUND_DEAD_LETTER_QUEUE,
@@ -267,6 +268,10 @@ def test_user_pool_has_a_password_client_and_a_group_per_role(synthesis: Synthes
     assert client["Properties"]["UserPoolId"] == _ref(pool_id)
     assert client["Properties"]["ClientName"] == USER_POOL_CLIENT_NAME
     assert set(client["Properties"]["ExplicitAuthFlows"]) == {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    # A refresh token lives no longer than the desk's browser session keeps it.
+    validity = client["Properties"]["RefreshTokenValidity"]
+    unit = client["Properties"]["TokenValidityUnits"]["RefreshToken"]
+    assert {"minutes": validity / 60, "hours": validity, "days": validity * 24}[unit] == SESSION_HOURS
 
     groups = synthesis.of_type("AWS::Cognito::UserPoolGroup").values()
     assert sorted(g["Properties"]["GroupName"] for g in groups) == sorted(ROLES)
