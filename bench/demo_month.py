@@ -446,10 +446,7 @@ def main() -> None:
     from chalicelib import settings
     from chalicelib.local.runtime import local_environment
 
-    for name, value in local_environment().items():
-        os.environ.setdefault(name, value)
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    config = settings.from_environ(os.environ)
+    config = settings.with_defaults({**local_environment(), "POWERTOOLS_LOG_LEVEL": "WARNING"})
 
     from chalicelib.local.pause import PauseHeld, PumpPause
     from chalicelib.local.provision import NoStack, discover

@@ -208,3 +208,12 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
 def get() -> Settings:
     """The settings of this process, read once."""
     return from_environ(os.environ)
+
+
+def with_defaults(values: Mapping[str, str]) -> Settings:
+    """Give this process's environment each of `values` it does not set itself (a command working on
+    a stack it did not start, e.g. `make demo-data`), and read the settings again."""
+    for name, value in values.items():
+        os.environ.setdefault(name, value)
+    get.cache_clear()
+    return get()

@@ -30,12 +30,13 @@ STARTUP_TIMEOUT_SECONDS = 60
 def local_environment() -> dict[str, str]:
     """Variables this process and its moto child need, on top of the user's own (and that other
     commands working on the running stack, such as `make demo-data`, need too)."""
-    aws_port = settings.from_environ(os.environ).aws_port
+    own = settings.from_environ(os.environ)
+    aws_port = own.aws_port
     return {
         settings.STAGE: settings.DEV_STAGE,
-        settings.REGION: os.environ.get(settings.REGION, "us-east-1"),
+        settings.REGION: own.region,
         settings.ENDPOINT_URL: f"http://127.0.0.1:{aws_port}",
-        settings.OUTBOX_DIR: os.environ.get(settings.OUTBOX_DIR, str(ROOT / "var" / "outbox")),
+        settings.OUTBOX_DIR: own.outbox_dir or str(ROOT / "var" / "outbox"),
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         # moto's Step Functions interpreter calls SQS, DynamoDB, ... on this port.

@@ -11,7 +11,6 @@ option, as argparse does; a stack that is not running or AWS that cannot be read
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -62,18 +61,15 @@ def find_stack(use_environment: bool) -> str | None:
     from chalicelib import settings
 
     if use_environment:
-        os.environ.setdefault(settings.REGION, settings.from_environ(os.environ).region)
-        settings.get.cache_clear()
+        settings.with_defaults({settings.REGION: settings.get().region})
         return None
     from chalicelib.local.runtime import local_environment
 
-    for name, value in local_environment().items():
-        os.environ.setdefault(name, value)
-    settings.get.cache_clear()
+    config = settings.with_defaults(local_environment())
     from chalicelib.local.provision import NoStack, discover
 
     try:
-        discover(settings.get())
+        discover(config)
     except NoStack as exc:
         return f"{exc}: start Caseflow with `make run` (in another terminal), then run this again"
     return None
