@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.domain import free_text
@@ -10,6 +10,7 @@ from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import FieldError, Unauthenticated, ValidationFailed
 from chalicelib.domain.local_times import known_zone
 from chalicelib.services.ports import Directory, TokenVerifier
+from chalicelib.services.two_step import CODE_PROBLEM, looks_like_code
 
 #: Cognito's refresh tokens are a few kB; anything far longer is not one.
 _REFRESH_TOKEN_LENGTH = 8192
@@ -17,7 +18,6 @@ _CREDENTIAL_LENGTHS = {"username": free_text.USERNAME_LENGTH, "password": free_t
 #: Cognito's sign-in sessions are at most 2,048 characters.
 MFA_SESSION_LENGTH = 2048
 _MFA_LENGTHS = {"username": free_text.USERNAME_LENGTH, "session": MFA_SESSION_LENGTH}
-_MFA_CODE = re.compile(r"[0-9]{6}")
 
 
 class AuthService:
@@ -29,16 +29,7 @@ class AuthService:
         """Exchange `{"username", "password"}` for Cognito's id, access and refresh tokens."""
         if not isinstance(request, dict):
             raise ValidationFailed([FieldError("body", "must be a JSON object")])
-        errors = [
-            FieldError(name, "is required")
-            for name in ("username", "password")
-            if not isinstance(request.get(name), str) or not request.get(name)
-        ]
-        errors += [
-            FieldError(name, message)
-            for name, limit in _CREDENTIAL_LENGTHS.items()
-            if request.get(name) and (message := free_text.problem(request[name], limit))
-        ]
+        errors = _text_problems(request, _CREDENTIAL_LENGTHS)
         if errors:
             raise ValidationFailed(errors)
         return self._tokens(self._directory.login(request["username"], request["password"]))
@@ -48,19 +39,10 @@ class AuthService:
         `login` raised MfaRequired (its session), with the code of the agent's authenticator app."""
         if not isinstance(request, dict):
             raise ValidationFailed([FieldError("body", "must be a JSON object")])
-        errors = [
-            FieldError(name, "is required")
-            for name in ("username", "session")
-            if not isinstance(request.get(name), str) or not request.get(name)
-        ]
-        errors += [
-            FieldError(name, message)
-            for name, limit in _MFA_LENGTHS.items()
-            if request.get(name) and (message := free_text.problem(request[name], limit))
-        ]
+        errors = _text_problems(request, _MFA_LENGTHS)
         code = request.get("code")
-        if not isinstance(code, str) or not _MFA_CODE.fullmatch(code):
-            errors.append(FieldError("code", "must be the 6 digits your authenticator app shows"))
+        if not looks_like_code(code):
+            errors.append(FieldError("code", CODE_PROBLEM))
         if errors:
             raise ValidationFailed(errors)
         return self._tokens(self._directory.answer_mfa(request["username"], request["session"], code))
@@ -93,3 +75,18 @@ class AuthService:
             roles=frozenset(claims.get("cognito:groups", [])),
             time_zone=known_zone(claims.get("zoneinfo")),
         )
+
+
+def _text_problems(request: Mapping[str, Any], lengths: Mapping[str, int]) -> list[FieldError]:
+    """What is wrong with the request's required text fields, each at most its length."""
+    errors = [
+        FieldError(name, "is required")
+        for name in lengths
+        if not isinstance(request.get(name), str) or not request.get(name)
+    ]
+    errors += [
+        FieldError(name, message)
+        for name, limit in lengths.items()
+        if request.get(name) and (message := free_text.problem(request[name], limit))
+    ]
+    return errors

@@ -19,6 +19,8 @@ from chalicelib.services.ports import Directory
 #: The name an authenticator app shows beside the account.
 ISSUER = "Caseflow"
 _CODE = re.compile(r"[0-9]{6}")
+#: What a code that is not an authenticator app's 6 digits gets, at sign-in and when adding an app.
+CODE_PROBLEM = "must be the 6 digits your authenticator app shows"
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class TwoStepSignIn:
         """Turn two-step sign-in on with the new app's first code; ValidationFailed on `code` when it
         is not 6 digits or not the app's, and then nothing changes."""
         if not looks_like_code(code):
-            raise ValidationFailed([FieldError("code", "must be the 6 digits your authenticator app shows")])
+            raise ValidationFailed([FieldError("code", CODE_PROBLEM)])
         self._directory.finish_totp(access_token, code)
 
     def stop(self, access_token: str) -> None:
