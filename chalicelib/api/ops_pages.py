@@ -38,10 +38,16 @@ _FILTERS = ("from", "to", "type", "channel")
 
 def _guarded(status: int, template: str, cookies: tuple[str, ...] = (), **context: Any) -> Response:
     headers = ops_pages.current_request.headers
-    secure = not services().config.is_dev
     extra = {"Set-Cookie": list(cookies)} if cookies else None
     return guarded_page(
-        headers, services().config.link_secret, SCOPE, secure, status, template, extra_headers=extra, **context
+        headers,
+        services().config.link_secret,
+        SCOPE,
+        sessions.secure(),
+        status,
+        template,
+        extra_headers=extra,
+        **context,
     )
 
 

@@ -63,13 +63,18 @@ def posting_to(url: str) -> dict[str, str]:
     return {"Content-Security-Policy": policy}
 
 
-def form_cookie(headers: Any) -> str | None:
-    """The CSRF cookie a browser sent (`chalicelib/web_tokens/csrf.py`), if any."""
+def cookie_value(headers: Any, name: str) -> str | None:
+    """A cookie the browser sent, if any (a malformed Cookie header counts as none)."""
     try:
-        morsel = SimpleCookie(headers.get("cookie", "")).get(csrf.COOKIE)
+        morsel = SimpleCookie(headers.get("cookie", "")).get(name)
     except CookieError:
         return None
-    return morsel.value if morsel else None
+    return morsel.value if morsel and morsel.value else None
+
+
+def form_cookie(headers: Any) -> str | None:
+    """The CSRF cookie a browser sent (`chalicelib/web_tokens/csrf.py`), if any."""
+    return cookie_value(headers, csrf.COOKIE)
 
 
 def set_form_cookie(value: str, secure: bool) -> dict[str, str]:

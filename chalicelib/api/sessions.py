@@ -11,9 +11,9 @@ site cannot make a browser call the API with them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
+from chalicelib.api.pages import cookie_value
 from chalicelib.bootstrap import services
 from chalicelib.domain.agents import SESSION_HOURS, Agent
 from chalicelib.domain.errors import Unauthenticated
@@ -33,27 +33,23 @@ class SignedIn:
     cookies: tuple[str, ...] = ()
 
 
-def _secure() -> bool:
+def secure() -> bool:
+    """Whether cookies are sent over HTTPS only: everywhere but the local dev stage."""
     return not services().config.is_dev
 
 
 def _cookie(name: str, value: str, max_age: int) -> str:
-    flags = "; Secure" if _secure() else ""
+    flags = "; Secure" if secure() else ""
     return f"{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{flags}"
 
 
-def cookie_value(headers: Any, name: str) -> str | None:
-    """A cookie the browser sent, if any (a malformed Cookie header counts as none)."""
-    try:
-        morsel = SimpleCookie(headers.get("cookie", "")).get(name)
-    except CookieError:
-        return None
-    return morsel.value if morsel and morsel.value else None
+def _id_cookie(tokens: dict[str, Any]) -> str:
+    return _cookie(SESSION_COOKIE, tokens["id_token"], int(tokens.get("expires_in") or _ID_TOKEN_SECONDS))
 
 
 def started(tokens: dict[str, Any]) -> tuple[str, ...]:
     """The cookies of a session that has just signed in (`AuthService.login`'s tokens)."""
-    cookies = [_cookie(SESSION_COOKIE, tokens["id_token"], int(tokens.get("expires_in") or _ID_TOKEN_SECONDS))]
+    cookies = [_id_cookie(tokens)]
     if tokens.get("refresh_token"):
         cookies.append(_cookie(REFRESH_COOKIE, tokens["refresh_token"], REFRESH_SECONDS))
     return tuple(cookies)
@@ -81,8 +77,7 @@ def signed_in(headers: Any) -> SignedIn:
     refresh = cookie_value(headers, REFRESH_COOKIE)
     if refresh:
         tokens = auth.refresh(refresh)
-        renewed = _cookie(SESSION_COOKIE, tokens["id_token"], int(tokens.get("expires_in") or _ID_TOKEN_SECONDS))
-        return SignedIn(auth.agent_from_header(f"Bearer {tokens['id_token']}"), (renewed,))
+        return SignedIn(auth.agent_from_header(f"Bearer {tokens['id_token']}"), (_id_cookie(tokens),))
     return SignedIn(auth.agent_from_header(headers.get("authorization")))
 
 

@@ -24,10 +24,6 @@ SCOPE = "desk"
 FORMS = fixed_scope(SCOPE)
 
 
-def secure() -> bool:
-    return not services().config.is_dev
-
-
 def signed_in(blueprint: Blueprint) -> sessions.SignedIn:
     """The agent of the request; Unauthenticated (answered by a way to sign in) when there is none."""
     return sessions.signed_in(blueprint.current_request.headers)
@@ -44,7 +40,9 @@ def desk_page(
 ) -> Response:
     """A desk page: its forms' CSRF token, the browser's form cookie if it has none, the session's
     renewed cookies, and who is signed in (for the header)."""
-    token, form_headers = form_token(blueprint.current_request.headers, services().config.link_secret, SCOPE, secure())
+    token, form_headers = form_token(
+        blueprint.current_request.headers, services().config.link_secret, SCOPE, sessions.secure()
+    )
     cookies = [*([form_headers["Set-Cookie"]] if form_headers else []), *(who.cookies if who else ())]
     headers: dict[str, Any] = dict(extra_headers or {})
     if cookies:
