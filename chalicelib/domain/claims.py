@@ -149,6 +149,11 @@ def require_lead(agent: Agent, task: Task, leads_of_task: set[str]) -> None:
     raise Forbidden(f"only a lead of {group.describe()}, a supervisor or an admin may reassign task {task.id}")
 
 
+def may_claim(agent: Agent, holder: Holder) -> bool:
+    """Whether the agent may claim a task held so: one of their role's or team's."""
+    return holder.is_group and agent.holds(holder.key)
+
+
 def actions(agent: Agent, task: Task, step: Step, leads_of_task: set[str]) -> frozenset[str]:
     """What the agent may do with an open task: `complete` it (its step's holder), `claim` it from
     their role or team, `release` their claim, `reassign` it (a lead). A closed task allows nothing."""
@@ -158,7 +163,7 @@ def actions(agent: Agent, task: Task, step: Step, leads_of_task: set[str]) -> fr
     allowed = set()
     if agent.holds(task.holder) and step.kind == HUMAN_TASK:
         allowed.add(COMPLETE)
-    if holder.is_group and agent.holds(task.holder):
+    if may_claim(agent, holder):
         allowed.add(CLAIM)
     if holder.key == _person(agent.username) and task.claimed_from:
         allowed.add(RELEASE)

@@ -11,6 +11,8 @@ from chalicelib.api.desk import views
 from chalicelib.api.desk.responses import HOME, desk_page, signed_in
 from chalicelib.api.errors import status_of
 from chalicelib.bootstrap import services
+from chalicelib.domain import claims
+from chalicelib.domain.assignees import Holder
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.queues import SCOPES
 
@@ -35,8 +37,7 @@ def queues() -> Response:
             **task,
             "countdown": views.countdown(task, now),
             "held_by": views.holder(task.get("assignee")),
-            "claimable": task["assignee"]["kind"] in ("role", "team")
-            and who.agent.holds(f"{task['assignee']['kind']}:{task['assignee']['name']}"),
+            "claimable": claims.may_claim(who.agent, Holder(task["assignee"]["kind"], task["assignee"]["name"])),
             "replied": views.when(task.get("customer_replied_at"), who.agent.time_zone or "UTC"),
         }
         for task in found["tasks"]
