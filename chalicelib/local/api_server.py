@@ -14,6 +14,7 @@ thread here, so that no request can read another's headers, body or identity.
 
 from __future__ import annotations
 
+import sys
 import threading
 from http.server import ThreadingHTTPServer
 from typing import Any
@@ -31,6 +32,13 @@ CONCURRENCY = 32
 class _Server(ThreadingHTTPServer):
     request_queue_size = LISTEN_BACKLOG
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that hangs up before its answer is written (a tab closed, a favicon given up on)
+        is no error of the app's: no traceback for it in the log; anything else is printed as before."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _LocalInvocations(Chalice):
