@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e infra-test synth clean demo-data
+.PHONY: run test lint unit integration e2e infra-test synth nag bootstrap deploy region-given clean demo-data
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -32,8 +32,51 @@ e2e: $(INSTALLED)
 infra-test: $(INSTALLED)
 	$(PYTHON) -m pytest tests/infra
 
+# The CDK CLI from npm, pinned to a release that reads the cloud assembly of aws-cdk-lib
+# (requirements-dev.txt). cdk.json runs `python app.py`: the virtualenv's python comes first on PATH.
+CDK_VERSION ?= 2.1149.0
+# The region to synthesize for and deploy to: REGION, else AWS_REGION or AWS_DEFAULT_REGION.
+REGION ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION))
+cdk_in = cd infra && AWS_REGION=$(1) AWS_DEFAULT_REGION=$(1) PATH="$(abspath $(VENV))/bin:$$PATH" \
+	npx --yes aws-cdk@$(CDK_VERSION)
+# Stack settings, passed as CDK context (README, "Deploying to AWS"); an empty one is left out.
+STAGE ?= prod
+CONTEXT := -c stage=$(STAGE) \
+	$(if $(SENDER_ADDRESS),-c senderAddress=$(SENDER_ADDRESS)) \
+	$(if $(SUPPORT_ADDRESS),-c supportAddress=$(SUPPORT_ADDRESS)) \
+	$(if $(PUBLIC_URL),-c publicUrl=$(PUBLIC_URL)) \
+	$(if $(WORKSPACE_URL),-c workspaceUrl=$(WORKSPACE_URL)) \
+	$(if $(OPS_EMAIL),-c opsEmail=$(OPS_EMAIL)) \
+	$(if $(MAIL_RETENTION_DAYS),-c mailRetentionDays=$(MAIL_RETENTION_DAYS)) \
+	$(if $(DOMAIN_NAME),-c domainName=$(DOMAIN_NAME)) \
+	$(if $(CERTIFICATE_ARN),-c certificateArn=$(CERTIFICATE_ARN))
+
+# Offline: no account or credentials. Writes infra/cdk.out/.
 synth: $(INSTALLED)
-	cd infra && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} ../$(PYTHON) app.py
+	$(call cdk_in,$(or $(REGION),us-east-1)) synth --quiet $(CONTEXT)
+	@echo "Template: infra/cdk.out/Caseflow.template.json"
+
+# cdk-nag's AwsSolutions and Serverless packs over what CloudFormation will create (infra/nag.py):
+# fails on an unsuppressed error or a stale suppression.
+nag: synth
+	$(PYTHON) -m infra.nag
+
+# cdk-nag's AwsSolutions and Serverless checks over what `make synth` wrote (infra/nag.py).
+nag: synth
+	$(PYTHON) -m infra.nag
+
+# Once per account and region: the CDK's staging bucket and deployment roles. Run outside infra/
+# and with the environment named (the account is your credentials'), so that the CLI does not
+# synthesize the app (minutes of bundling) only to learn the region.
+bootstrap: region-given
+	AWS_REGION=$(REGION) AWS_DEFAULT_REGION=$(REGION) npx --yes aws-cdk@$(CDK_VERSION) bootstrap aws://unknown-account/$(REGION)
+
+# To the account of your AWS credentials; CDK_ARGS go to `cdk deploy` (e.g. --require-approval never).
+deploy: $(INSTALLED) region-given
+	$(call cdk_in,$(REGION)) deploy $(CONTEXT) $(CDK_ARGS)
+
+region-given:
+	@test -n "$(REGION)" || { echo "Say which region: make $(MAKECMDGOALS) REGION=eu-west-1 (or set AWS_REGION)" >&2; exit 2; }
 
 clean:
 	rm -rf $(VENV) var infra/cdk.out .pytest_cache .ruff_cache

@@ -21,6 +21,7 @@ from chalicelib.adapters.dynamodb.tasks import TaskRepository
 from chalicelib.adapters.metrics import EmfMetrics
 from chalicelib.adapters.outbox import OutboxFolder, OutboxMailer
 from chalicelib.adapters.s3 import S3ObjectStore
+from chalicelib.adapters.secrets import SecretsManagerSecret
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.adapters.sqs import JobQueue, TaskQueue
 from chalicelib.adapters.stepfunctions import StepFunctionsEngine
@@ -45,7 +46,7 @@ from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.notes import NoteService
 from chalicelib.services.notifications import NotificationService
 from chalicelib.services.ops_kpis import OpsKpiService
-from chalicelib.services.ports import Outbox
+from chalicelib.services.ports import Outbox, Secret
 from chalicelib.services.reopenings import ReopeningService
 from chalicelib.services.replies import ReplyService
 from chalicelib.services.status_links import StatusLinks
@@ -67,6 +68,8 @@ from chalicelib.services.workflow.task_timeline import TaskTimeline
 @dataclass(frozen=True)
 class Services:
     config: settings.Settings
+    #: Keys the signed links, the forms' CSRF tokens and the Message-IDs; read when first called.
+    link_secret: Secret
     issue_types: IssueTypeService
     intake: IntakeService
     stepping: Stepping
@@ -112,6 +115,9 @@ def build(clock: Clock) -> Services:
     """Every service on one clock: the system's, or a simulated one (`bench.demo_month`)."""
     config = settings.get()
     bind_table(config.table_name, config.region, config.endpoint_url)
+    link_secret = SecretsManagerSecret(
+        config.link_secret_id, settings.LINK_SECRET_ID, config.region, config.endpoint_url
+    )
     issues = IssueRepository()
     tasks = TaskRepository()
     engine = StepFunctionsEngine(config.workflow_role_arn)
@@ -125,14 +131,14 @@ def build(clock: Clock) -> Services:
     verifier = CognitoTokenVerifier(config.jwks_url, config.token_issuer, config.user_pool_client_id)
     agent_groups = AgentGroupService(directory)
     issue_types = IssueTypeService(
-        IssueTypeRepository(), engine, lambda: queue.url, config.state_machine_prefix, clock=clock
+        IssueTypeRepository(), engine, lambda: queue.url, config.state_machine_prefix, clock, config.is_dev
     )
     #: Who may see an issue: every service that takes an issue, task or attachment from an agent asks it.
     access = IssueAccess(issues, tasks, issue_types)
     mail = MailRepository()
     store = S3ObjectStore(config.mail_bucket)
     support = SupportAddress(config.support_address)
-    message_ids = MessageIds(config.link_secret, support.domain)
+    message_ids = MessageIds(link_secret, support.domain)
     limit = AutomaticMailLimit(config.automatic_mail_limit, timedelta(hours=config.automatic_mail_window_hours))
     kpi_repository = KpiRepository()
     kpis = KpiRecorder(kpi_repository, EmfMetrics())
@@ -146,13 +152,13 @@ def build(clock: Clock) -> Services:
     intake = IntakeService(
         issues, issue_types, engine, config.email_issue_type, mail, classification, clock=clock, kpis=kpis
     )
-    status_links = StatusLinks(config.link_secret, config.public_url, clock=clock)
+    status_links = StatusLinks(link_secret, config.public_url, clock=clock)
     surveys = SurveyService(
-        issues, SurveyRepository(), notifications, intake, config.link_secret, config.public_url, clock=clock, kpis=kpis
+        issues, SurveyRepository(), notifications, intake, link_secret, config.public_url, clock=clock, kpis=kpis
     )
     # The workflow side, in its parts (chalicelib/services/workflow)
     timeline = TaskTimeline(issues, clock=clock)
-    task_links = TaskLinks(config.link_secret, config.public_url, clock=clock)
+    task_links = TaskLinks(link_secret, config.public_url, clock=clock)
     holders = HolderNotifications(
         notifications,
         timeline,
@@ -233,6 +239,7 @@ def build(clock: Clock) -> Services:
     search_index = IssueSearchRepository()
     return Services(
         config=config,
+        link_secret=link_secret,
         issue_types=issue_types,
         intake=intake,
         stepping=stepping,
@@ -288,7 +295,7 @@ def build(clock: Clock) -> Services:
             intake,
             status_links,
             RateLimitRepository(),
-            config.link_secret,
+            link_secret,
             FormLimits(
                 config.form_rate_per_address,
                 config.form_rate_per_email,

@@ -24,7 +24,9 @@ STATE_MACHINE_PREFIX = "CASEFLOW_STATE_MACHINE_PREFIX"
 OUTBOX_DIR = "CASEFLOW_OUTBOX_DIR"
 API_PORT = "CASEFLOW_API_PORT"
 AWS_PORT = "CASEFLOW_AWS_PORT"
-LINK_SECRET = "CASEFLOW_LINK_SECRET"
+#: The link secret's name or ARN in Secrets Manager. Its value is never in the environment: the
+#: functions that sign links read it from Secrets Manager when they first need it.
+LINK_SECRET_ID = "CASEFLOW_LINK_SECRET_ID"
 PUBLIC_URL = "CASEFLOW_PUBLIC_URL"
 #: The agents' workspace; task emails link to `<it>/desk/tasks/<task id>`.
 WORKSPACE_URL = "CASEFLOW_WORKSPACE_URL"
@@ -52,8 +54,9 @@ CLASSIFIER_TUNINGS = ("full", "quick")
 DEV_STAGE = "dev"
 #: Where SES's receipt rule stores inbound mail in the mail bucket: `<prefix><SES message id>`.
 INBOUND_MAIL_PREFIX = "inbound/"
-#: Signs links on the local stack only; any other stage must set its own secret.
-DEV_LINK_SECRET = "caseflow-dev-link-secret"
+#: The local stack's link secret, which the local runtime creates in moto's Secrets Manager; any
+#: other stage must name its own.
+DEV_LINK_SECRET_ID = "caseflow-dev-link-secret"
 
 
 class SettingsError(ValueError):
@@ -76,7 +79,7 @@ class Settings:
     endpoint_url: str | None
     api_port: int
     aws_port: int
-    link_secret: str
+    link_secret_id: str
     public_url: str
     support_address: str
     smtp_port: int
@@ -168,9 +171,9 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
     """Build settings from a mapping; missing optional values get local-friendly defaults."""
     stage = environ.get(STAGE, DEV_STAGE)
     api_port = _port(environ, API_PORT, 8000)
-    link_secret = environ.get(LINK_SECRET) or (DEV_LINK_SECRET if stage == DEV_STAGE else "")
-    if len(link_secret) < 16:
-        raise SettingsError(f"{LINK_SECRET}: a secret of at least 16 characters is required outside the dev stage")
+    link_secret_id = environ.get(LINK_SECRET_ID) or (DEV_LINK_SECRET_ID if stage == DEV_STAGE else "")
+    if not link_secret_id:
+        raise SettingsError(f"{LINK_SECRET_ID}: the link secret's name or ARN in Secrets Manager is required")
     public_url = environ.get(PUBLIC_URL) or f"http://localhost:{api_port}"
     return Settings(
         stage=stage,
@@ -187,7 +190,7 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
         endpoint_url=environ.get(ENDPOINT_URL) or None,
         api_port=api_port,
         aws_port=_port(environ, AWS_PORT, 5000),
-        link_secret=link_secret,
+        link_secret_id=link_secret_id,
         public_url=public_url,
         support_address=_address(environ, SUPPORT_ADDRESS, "support@caseflow.test"),
         smtp_port=_port(environ, SMTP_PORT, 2525),

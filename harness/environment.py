@@ -10,16 +10,17 @@ REGION = "us-east-1"
 
 
 def fake_aws(stage: str, **extra: str) -> None:
-    """Fake credentials and a region, the stage `stage` with a link secret of its own, and no way
-    to reach a real AWS account or a running stack. Call it before importing any Caseflow module:
-    settings are read from the environment."""
+    """Fake credentials and a region, the stage `stage` with a link secret of its own (which
+    provisioning creates in moto's Secrets Manager), and no way to reach a real AWS account or a
+    running stack. Call it before importing any Caseflow module: settings are read from the
+    environment."""
     os.environ.update(
         {
             "AWS_ACCESS_KEY_ID": stage,
             "AWS_SECRET_ACCESS_KEY": stage,
             "AWS_DEFAULT_REGION": REGION,
             "CASEFLOW_STAGE": stage,
-            "CASEFLOW_LINK_SECRET": f"{stage}-link-secret-not-for-production",
+            "CASEFLOW_LINK_SECRET_ID": f"caseflow-{stage}-link-secret",
             **extra,
         }
     )

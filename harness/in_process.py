@@ -157,9 +157,10 @@ class InProcess(Driver):
 
 @contextmanager
 def in_process(*issue_types: dict[str, Any], stage: str | None = None) -> Iterator[InProcess]:
-    """Provision moto with the demo agents, publish the seeded types (and `issue_types`), serve the
-    app in this process. With a `stage`, for a command of its own, the environment is made fake for
-    it first and the functions' logs are kept to warnings (tests set up theirs in tests/conftest.py)."""
+    """Provision moto with the demo agents, publish the seeded types (dev-only ones too) and
+    `issue_types`, serve the app in this process. With a `stage`, for a command of its own, the
+    environment is made fake for it first and the functions' logs are kept to warnings (tests set
+    up theirs in tests/conftest.py)."""
     if stage is not None:
         fake_aws(stage)
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
@@ -169,7 +170,7 @@ def in_process(*issue_types: dict[str, Any], stage: str | None = None) -> Iterat
 
     with provisioned() as resources:
         services = bootstrap.services()
-        services.issue_types.publish_seeds()
+        services.issue_types.publish_seeds(dev_seeds=True)
         for definition in issue_types:
             services.issue_types.publish(definition)
         from app import app
@@ -179,16 +180,22 @@ def in_process(*issue_types: dict[str, Any], stage: str | None = None) -> Iterat
 
 
 def sent_messages(to: str) -> list[EmailMessage]:
-    """What SES (moto) was asked to send to an address, as parsed messages, oldest first."""
+    """What SES (moto) was asked to send to an address, as parsed messages, oldest first, and as the
+    recipient gets them: SES replaces the Message-ID it is given with its own (moto does not)."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
+
+    from chalicelib.adapters.ses import ses_domain
 
     found = []
     for message in ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages:
         raw = getattr(message, "raw_data", None)
         if raw is None or to not in getattr(message, "destinations", []):
             continue
-        found.append(message_from_bytes(raw.encode() if isinstance(raw, str) else raw, policy=policy.default))
+        parsed = message_from_bytes(raw.encode() if isinstance(raw, str) else raw, policy=policy.default)
+        del parsed["Message-ID"]
+        parsed["Message-ID"] = f"<{message.id}@{ses_domain(REGION)}>"
+        found.append(parsed)
     return found
 
 

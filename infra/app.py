@@ -7,6 +7,7 @@ are needed: the stack is environment-agnostic.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,12 +20,19 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import aws_cdk as cdk  # noqa: E402
 
-from infra.stack import CaseflowStack  # noqa: E402
+from infra.regions import UnsupportedRegion, require_supported  # noqa: E402
+from infra.stack import CaseflowStack, StackSettingError, stage_of  # noqa: E402
 
 
 def main() -> None:
     app = cdk.App()
-    CaseflowStack(app, "Caseflow", source_dir=REPO_ROOT)
+    try:
+        require_supported(os.environ.get("CDK_DEFAULT_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+        stage = stage_of(app)
+        # The template is Caseflow.template.json whatever the stage; CloudFormation's stack is per stage.
+        CaseflowStack(app, "Caseflow", stack_name=f"Caseflow-{stage}", source_dir=REPO_ROOT)
+    except (StackSettingError, UnsupportedRegion) as exc:
+        sys.exit(f"Cannot synthesize Caseflow: {exc}")
     app.synth()
 
 

@@ -2,9 +2,10 @@
 
 Every alarm notifies the ops topic (an email address can subscribe through the CDK context key
 `opsEmail`). The alarms cover what needs a person: messages in a dead-letter queue, errors and
-throttles of the app's functions, workflow executions that failed or timed out, an SLA breach
-rate over its threshold, and SES's bounce and complaint rates. The dashboard graphs every metric
-of `chalicelib/domain/measurements.py`, by issue type.
+throttles of the app's functions (for the API, its 5XX answers: Chalice turns an exception into a
+500, so the API's function never errs), workflow executions that failed or timed out, an SLA
+breach rate over its threshold, emails that were not sent, and SES's bounce and complaint rates.
+The dashboard graphs every metric of `chalicelib/domain/measurements.py`, by issue type.
 
 Issue types are data created at run time, and so are their state machines. So the dashboard finds
 its series with SEARCH and Metrics Insights instead of naming dimension values, and failed
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -56,6 +58,16 @@ WIDGET_HEIGHT = 6
 DASHBOARD_COLUMNS = 24
 
 
+@dataclass(frozen=True)
+class RestApi:
+    """The app's REST API as API Gateway's metrics name it, and the function behind it (its logical
+    id among `functions`), whose Errors alarm the API's 5XXError alarm replaces."""
+
+    name: str
+    stage: str
+    function: str
+
+
 class Observability(Construct):
     """The ops topic, the alarms that notify it, and the KPI dashboard.
 
@@ -70,15 +82,18 @@ class Observability(Construct):
         dead_letter_queues: Sequence[sqs.IQueue],
         functions: Mapping[str, str],
         state_machine_prefix: str,
+        rest_api: RestApi | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = self._topic()
         self.sla_breach_rate_alarm = self._sla_breach_rate_alarm()
         self.alarms: list[cloudwatch.Alarm] = [
             *(self._dead_letters_alarm(queue) for queue in dead_letter_queues),
-            *self._function_alarms(functions),
+            *self._function_alarms(functions, rest_api),
+            *([self._api_errors_alarm(rest_api)] if rest_api else []),
             self._failed_executions_alarm(state_machine_prefix),
             self.sla_breach_rate_alarm,
+            self._emails_failed_alarm(),
             *self._ses_reputation_alarms(),
         ]
         notify = cloudwatch_actions.SnsAction(self.topic)
@@ -119,14 +134,17 @@ class Observability(Construct):
             description=f"Messages wait in {queue.queue_name}: read them, fix the cause, then redrive them.",
         )
 
-    def _function_alarms(self, functions: Mapping[str, str]) -> list[cloudwatch.Alarm]:
-        """Errors (an unhandled exception) and throttles, per function, so the alarm says which."""
+    def _function_alarms(self, functions: Mapping[str, str], rest_api: RestApi | None) -> list[cloudwatch.Alarm]:
+        """Errors (an unhandled exception) and throttles, per function, so the alarm says which.
+        The API's function has no Errors alarm: its failures are 500 answers (`_api_errors_alarm`)."""
         alarms = []
         for logical_id, function_name in functions.items():
             for metric_name, what in (
                 ("Errors", "failed: see its logs"),
                 ("Throttles", "was throttled: see the account's Lambda concurrency"),
             ):
+                if metric_name == "Errors" and rest_api and logical_id == rest_api.function:
+                    continue
                 metric = cloudwatch.Metric(
                     namespace="AWS/Lambda",
                     metric_name=metric_name,
@@ -144,6 +162,41 @@ class Observability(Construct):
                     )
                 )
         return alarms
+
+    def _api_errors_alarm(self, rest_api: RestApi) -> cloudwatch.Alarm:
+        """A 5XX answer of the API: an exception in a handler (Chalice answers it with a 500),
+        or API Gateway failing to reach the function."""
+        metric = cloudwatch.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions_map={"ApiName": rest_api.name, "Stage": rest_api.stage},
+            statistic="Sum",
+            period=ALARM_PERIOD,
+        )
+        return _above_zero(
+            self,
+            "Api5xxErrors",
+            metric,
+            name="api-5xx-errors",
+            description=f"The Caseflow API answered with a server error: see the logs of {rest_api.function}.",
+        )
+
+    def _emails_failed_alarm(self) -> cloudwatch.Alarm:
+        """An email SES refused or that could not be built: the issue's timeline says which and why
+        (in SES's sandbox, every unverified recipient is refused)."""
+        metric = cloudwatch.Metric(
+            namespace=m.NAMESPACE, metric_name=m.EMAILS_FAILED, statistic="Sum", period=ALARM_PERIOD
+        )
+        return _above_zero(
+            self,
+            "EmailsFailedAlarm",
+            metric,
+            name="emails-failed",
+            description=(
+                "Caseflow could not send an email: the issue's timeline has email_failed with SES's reason. "
+                "In SES's sandbox, request production access."
+            ),
+        )
 
     def _failed_executions_alarm(self, state_machine_prefix: str) -> cloudwatch.Alarm:
         """An issue's workflow that failed or timed out has stopped moving.
@@ -290,6 +343,12 @@ def _kpi_widgets() -> list[cloudwatch.IWidget]:
             "Types corrected by agents (classifier's type)", _search(m.TYPE_CORRECTED, by_type, "Sum"), stacked=True
         ),
         _graph("Backlog by type (open issues)", _search(m.BACKLOG, by_type, "Maximum"), stacked=True),
+        _graph(
+            "Emails not sent",
+            cloudwatch.Metric(
+                namespace=m.NAMESPACE, metric_name=m.EMAILS_FAILED, statistic="Sum", period=COUNT_PERIOD, label="emails"
+            ),
+        ),
     ]
 
 

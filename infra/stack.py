@@ -2,34 +2,40 @@
 
 What the stack creates mirrors what `chalicelib/local/provision.py` creates on moto for the local
 runtime; the environment variable names come from `chalicelib.settings` and the table's keys from
-`chalicelib.adapters.dynamodb.schema`, so nothing here retypes them.
+`chalicelib.adapters.dynamodb.schema`, so nothing here retypes them. Each function's permissions
+are in `function_roles.py`, SES's receipt rule in `inbound_mail.py`, the alarms and dashboard in
+`observability.py`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_ses as ses
-from aws_cdk import aws_ses_actions as ses_actions
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import custom_resources as custom
 from aws_cdk import triggers
 from chalice.cdk import Chalice
+from chalice.config import Config as ChaliceConfig
+from chalice.deploy.packager import PipRunner
 from constructs import Construct
 
 from chalicelib import settings
@@ -38,21 +44,22 @@ from chalicelib.adapters.dynamodb import schema
 from chalicelib.domain.agent_groups import Group
 from chalicelib.domain.agents import SESSION_HOURS
 from chalicelib.domain.assignees import ROLE, TEAM
-from chalicelib.local.provision import (
-    DEAD_LETTER_SUFFIX,
-    INBOUND_DEAD_LETTER_QUEUE,
-    MAX_RECEIVES,
-    USER_POOL_CLIENT_NAME,
-    USER_POOL_NAME,
-)
+from chalicelib.local.provision import DEAD_LETTER_SUFFIX, MAX_RECEIVES, USER_POOL_CLIENT_NAME
+from chalicelib.services.inbound_email import ATTACHMENTS
+from chalicelib.services.status_pages import UPLOADS
 from chalicelib.workflows.seeds import seeded_roles, seeded_teams
-from infra.observability import Observability
+from infra.custom_domain import CustomDomain
+from infra.function_roles import FunctionRoles, Resources
+from infra.inbound_mail import InboundMail
+from infra.observability import Observability, RestApi
 
 #: The agents' roles and teams, one Cognito group each (the API reads them from the token's `cognito:groups`).
 ROLES = seeded_roles()
 TEAMS = seeded_teams()
-STAGE = "prod"
-STATE_MACHINE_PREFIX = "caseflow"
+#: Stages deploy side by side in one account and region; every name the stack gives carries it.
+STAGE_CONTEXT_KEY = "stage"
+DEFAULT_STAGE = "prod"
+_STAGE_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,15}")
 SENDER_CONTEXT_KEY = "senderAddress"
 DEFAULT_SENDER_ADDRESS = "support@example.com"
 #: The address customers write to; SES must receive mail for its domain (an MX record to SES).
@@ -64,16 +71,38 @@ PUBLIC_URL_CONTEXT_KEY = "publicUrl"
 DEFAULT_PUBLIC_URL = "https://support.example.com"
 #: The agents' workspace that task emails link to (`<it>/agent/tasks/<id>`); the public URL if unset.
 WORKSPACE_URL_CONTEXT_KEY = "workspaceUrl"
+#: A domain of your own for the API, at its root (`custom_domain.py`), and its ACM certificate in
+#: the stack's region: both or neither. Given, it is also the public URL's default.
+DOMAIN_NAME_CONTEXT_KEY = "domainName"
+CERTIFICATE_CONTEXT_KEY = "certificateArn"
+#: The API Gateway stage Chalice deploys the API to (its URL ends in it).
+API_STAGE = "api"
+#: Where the ops alarms are emailed (an SNS subscription the address must confirm); none if unset.
+OPS_EMAIL_CONTEXT_KEY = "opsEmail"
+#: Days raw inbound mail, its attachments and customers' uploads are kept in the mail bucket.
+MAIL_RETENTION_CONTEXT_KEY = "mailRetentionDays"
+DEFAULT_MAIL_RETENTION_DAYS = 365
+#: What the bucket's lifecycle expires: mail and what came with it, not the classifier's models.
+MAIL_PREFIXES = (settings.INBOUND_MAIL_PREFIX, ATTACHMENTS, UPLOADS)
+#: How long the functions' and the API's logs are kept.
+LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
+#: The Lambda runtime of every function. The bundle's wheels are chosen for it (`_lambda_runtime`).
+RUNTIME = lambda_.Runtime.PYTHON_3_13
 #: Timeout of every Chalice function but the post-deploy one.
 FUNCTION_TIMEOUT = cdk.Duration.seconds(30)
 #: AWS's advice for a queue that feeds a Lambda function: visibility >= 6 x the function's timeout.
 QUEUE_VISIBILITY_TIMEOUT = cdk.Duration.seconds(6 * FUNCTION_TIMEOUT.to_seconds())
 #: Publishing the seeded issue types creates a few state machines: more than a request's time.
 PUBLISH_TIMEOUT = cdk.Duration.minutes(3)
+#: Requests per second (and burst) the API's stage takes, and the public intake (`POST /issues`,
+#: the report forms) within it: a flood of reports is refused with 429 before it costs anything.
+API_RATE, API_BURST = 200, 400
+INTAKE_RATE, INTAKE_BURST = 50, 100
+#: The public intake's routes, as API Gateway's method settings name them.
+INTAKE_ROUTES = (("/issues", "POST"), ("/report/{type_id}", "POST"))
 
 # Logical ids that `chalice package` gives the resources of app.py (CamelCase of the Python names).
-CHALICE_ROLE = "DefaultRole"
 TASK_HANDLER = "OnTaskMessage"
 JOB_HANDLER = "OnJob"
 #: The functions that train the classifier (logical ids): they alone get the training layer.
@@ -82,9 +111,27 @@ TRAINING_TIMEOUT = cdk.Duration.minutes(15)
 TRAINING_MEMORY_MB = 3008
 LAYERS_DIR = Path(__file__).resolve().parents[1] / "layers"
 INBOUND_MAIL_HANDLER = "OnInboundEmail"
+API_HANDLER = "APIHandler"
 PUBLISH_HANDLER = "PublishIssueTypes"
+CHALICE_API = "RestAPI"
 CHALICE_API_URL_OUTPUT = "EndpointURL"
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
+#: Chalice must be given some role when it manages none; each function's is replaced by its own.
+_NO_ROLE = "arn:aws:iam::123456789012:role/replaced-by-each-functions-own"
+#: One line of JSON per API request in the access log.
+_ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "time": "$context.requestTime",
+        "method": "$context.httpMethod",
+        "path": "$context.resourcePath",
+        "status": "$context.status",
+        "bytes": "$context.responseLength",
+        "latencyMs": "$context.responseLatency",
+        "integrationError": "$context.integration.error",
+    }
+)
 
 #: Runs in the post-deploy trigger: invokes the Chalice function `publish_issue_types` and fails
 #: the deployment if it failed (a plain asynchronous invoke or SDK call would not notice).
@@ -106,46 +153,87 @@ def handler(event, context):
 """
 
 
+class StackSettingError(ValueError):
+    """A context value the stack cannot be built with."""
+
+
+def stage_of(scope: Construct) -> str:
+    """The `stage` context value: lower-case, at most 16 characters, never the local stack's."""
+    stage = str(scope.node.try_get_context(STAGE_CONTEXT_KEY) or DEFAULT_STAGE)
+    if not _STAGE_PATTERN.fullmatch(stage) or stage == settings.DEV_STAGE:
+        raise StackSettingError(
+            f"stage={stage!r}: a lower-case name of letters, digits and '-' (at most 16), "
+            f"other than {settings.DEV_STAGE!r}, which is the local stack's"
+        )
+    return stage
+
+
 class CaseflowStack(cdk.Stack):
-    """Caseflow on AWS: the single DynamoDB table, the task queue, the mail bucket, the agents'
-    user pool, the workflows' role, and the Chalice app wired to all of them."""
+    """Caseflow on AWS, one stage of it: the single table, the queues, the mail bucket, the agents'
+    user pool, the workflows' role, and the Chalice app wired to them, each function with its role."""
 
     def __init__(self, scope: Construct, construct_id: str, *, source_dir: Path, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        _require_default_task_queue_name()
+        # S3 delivers the mail bucket's access logs under a bucket policy, not the deprecated ACL.
+        self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
+        self.stage = stage_of(self)
+        self.names = f"caseflow-{self.stage}"
         sender_address = str(self.node.try_get_context(SENDER_CONTEXT_KEY) or DEFAULT_SENDER_ADDRESS)
         support_address = str(self.node.try_get_context(SUPPORT_CONTEXT_KEY) or sender_address)
+        _require_queue_names_unset()
 
         self.table = self._table()
-        self.mail_bucket = self._mail_bucket()
-        self.task_queue = self._task_queue()
+        self.mail_bucket = self._mail_bucket(
+            _positive_int(self, MAIL_RETENTION_CONTEXT_KEY, DEFAULT_MAIL_RETENTION_DAYS)
+        )
+        self.task_queue = self._queue_with_dead_letters("TaskQueue", self._task_queue_name, QUEUE_VISIBILITY_TIMEOUT)
+        self.jobs_queue = self._queue_with_dead_letters(
+            "JobsQueue", self._jobs_queue_name, cdk.Duration.seconds(6 * TRAINING_TIMEOUT.to_seconds())
+        )
+        self.inbound_dead_letters = sqs.Queue(
+            self, "InboundMailDeadLetterQueue", retention_period=cdk.Duration.days(14), enforce_ssl=True
+        )
         self.user_pool, self.user_pool_client = self._user_pool()
         self._user_groups()
-        self._sender_identity(sender_address)
         self.workflow_role = self._workflow_role()
         self.link_secret = secretsmanager.Secret(
             self,
             "LinkSecret",
-            description="Signs the links that outside parties use to answer Caseflow tasks",
+            description="Keys Caseflow's signed links, form tokens and Message-IDs",
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
         )
-
-        self.jobs_queue = self._queue_with_dead_letters(
-            "JobsQueue", settings.DEFAULT_JOBS_QUEUE_NAME, cdk.Duration.seconds(6 * TRAINING_TIMEOUT.to_seconds())
-        )
         self.training_layer = self._training_layer()
-        self.inbound_dead_letters = sqs.Queue(
+        self.roles = FunctionRoles(
             self,
-            "InboundMailDeadLetterQueue",
-            queue_name=INBOUND_DEAD_LETTER_QUEUE,
-            retention_period=cdk.Duration.days(14),
-            enforce_ssl=True,
+            "FunctionRoles",
+            resources=Resources(
+                table=self.table,
+                mail_bucket=self.mail_bucket,
+                task_queue=self.task_queue,
+                jobs_queue=self.jobs_queue,
+                inbound_dead_letters=self.inbound_dead_letters,
+                user_pool=self.user_pool,
+                link_secret=self.link_secret,
+                workflow_role=self.workflow_role,
+                state_machine_prefix=self.names,
+            ),
         )
 
         self.api = self._chalice_app(source_dir, self._environment(sender_address, support_address))
-        permissions = self._function_permissions()
-        self._receive_mail(support_address)
-        self._publish_issue_types_after_deploy(permissions)
+        log_groups = self._function_logs()
+        self._api_logs_and_throttling()
+        self._custom_domain()
+        InboundMail(
+            self,
+            "InboundMail",
+            domain=support_address.rpartition("@")[2],
+            bucket=self.mail_bucket,
+            prefix=settings.INBOUND_MAIL_PREFIX,
+            handler_arn=self.api.get_function(INBOUND_MAIL_HANDLER).function_arn,
+            name=self.names,
+            retention=LOG_RETENTION,
+        )
+        self._publish_issue_types_after_deploy(log_groups)
         self.observability = Observability(
             self,
             "Observability",
@@ -155,14 +243,24 @@ class CaseflowStack(cdk.Stack):
                 self.inbound_dead_letters,
             ],
             functions={function.node.id: function.ref for function in self._chalice_functions()},
-            state_machine_prefix=STATE_MACHINE_PREFIX,
+            state_machine_prefix=self.names,
+            rest_api=RestApi(name=self.names, stage=API_STAGE, function=API_HANDLER),
         )
         self._outputs()
+
+    @property
+    def _task_queue_name(self) -> str:
+        return f"{self.names}-tasks"
+
+    @property
+    def _jobs_queue_name(self) -> str:
+        return f"{self.names}-jobs"
 
     # --- data and messaging -------------------------------------------------------------------
 
     def _table(self) -> dynamodb.Table:
-        """The single table, keys and GSIs from schema.py; retained when the stack goes."""
+        """The single table, keys and GSIs from schema.py; retained when the stack goes, and
+        protected from deletion by hand."""
         table = dynamodb.Table(
             self,
             "Table",
@@ -173,6 +271,7 @@ class CaseflowStack(cdk.Stack):
                 point_in_time_recovery_enabled=True
             ),
             time_to_live_attribute=schema.TTL_ATTRIBUTE,
+            deletion_protection=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         for index_name, (hash_key, range_key) in schema.GLOBAL_SECONDARY_INDEXES.items():
@@ -186,8 +285,18 @@ class CaseflowStack(cdk.Stack):
             )
         return table
 
-    def _mail_bucket(self) -> s3.Bucket:
-        """Raw inbound emails (.eml) and attachments: private, encrypted, TLS only, retained."""
+    def _mail_bucket(self, retention_days: int) -> s3.Bucket:
+        """Raw inbound emails (.eml), attachments, uploads and models: private, encrypted, TLS
+        only, retained; mail and what came with it expire after `retention_days`."""
+        access_logs = s3.Bucket(
+            self,
+            "MailAccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=cdk.Duration.days(retention_days))],
+        )
         return s3.Bucket(
             self,
             "MailBucket",
@@ -195,16 +304,20 @@ class CaseflowStack(cdk.Stack):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
+            # Who read or wrote which customer's mail, kept as long as the mail.
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="mail-bucket/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id=f"expire-{prefix.rstrip('/')}", prefix=prefix, expiration=cdk.Duration.days(retention_days)
+                )
+                for prefix in MAIL_PREFIXES
+            ],
         )
 
-    def _task_queue(self) -> sqs.Queue:
-        """The workflows' human-step queue, with a dead-letter queue for poison messages.
-
-        Its name is fixed: app.py binds the SQS event source to a queue *name* when imported.
-        """
-        return self._queue_with_dead_letters("TaskQueue", settings.DEFAULT_TASK_QUEUE_NAME, QUEUE_VISIBILITY_TIMEOUT)
-
     def _queue_with_dead_letters(self, construct_id: str, name: str, visibility: cdk.Duration) -> sqs.Queue:
+        """A queue with a dead-letter queue for poison messages. Its name is fixed: app.py binds
+        its SQS event source to a queue *name* when imported."""
         dead_letters = sqs.Queue(
             self,
             construct_id.replace("Queue", "DeadLetterQueue"),
@@ -230,12 +343,12 @@ class CaseflowStack(cdk.Stack):
             code=lambda_.Code.from_asset(
                 str(LAYERS_DIR / "training"),
                 bundling=cdk.BundlingOptions(
-                    image=lambda_.Runtime.PYTHON_3_11.bundling_image,
+                    image=RUNTIME.bundling_image,
                     command=["bash", "-c", "pip install -r requirements.txt -t /asset-output/python"],
                     local=_PipInstallForLambda(),
                 ),
             ),
-            compatible_runtimes=[lambda_.Runtime.PYTHON_3_11],
+            compatible_runtimes=[RUNTIME],
             description="scikit-learn and scipy for Caseflow's classifier training",
         )
 
@@ -246,11 +359,13 @@ class CaseflowStack(cdk.Stack):
         pool = cognito.UserPool(
             self,
             "UserPool",
-            user_pool_name=USER_POOL_NAME,
+            user_pool_name=f"{self.names}-agents",
             self_sign_up_enabled=False,
             sign_in_aliases=cognito.SignInAliases(username=True, email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
-            password_policy=cognito.PasswordPolicy(min_length=12),
+            password_policy=cognito.PasswordPolicy(
+                min_length=12, require_digits=True, require_lowercase=True, require_uppercase=True, require_symbols=True
+            ),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             # Each agent may add an authenticator app; SMS codes would need an SNS role and a spend limit.
             mfa=cognito.Mfa.OPTIONAL,
@@ -285,10 +400,6 @@ class CaseflowStack(cdk.Stack):
                 description=group_description(Group(role, kind, f"Caseflow agents in the {role} {kind}")),
             )
 
-    def _sender_identity(self, sender_address: str) -> None:
-        """The address Caseflow sends from. SES mails it a verification link once, on creation."""
-        ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(sender_address))
-
     def _workflow_role(self) -> iam.Role:
         """The role the issue types' state machines run as: their human steps post to the queue."""
         role = iam.Role(
@@ -305,46 +416,55 @@ class CaseflowStack(cdk.Stack):
     def _environment(self, sender_address: str, support_address: str) -> dict[str, str]:
         """The functions' environment, keyed by the names chalicelib.settings reads.
 
-        The queue name is the literal, not `task_queue.queue_name`: `chalice package` puts these
-        values into this process's os.environ before importing app.py, and app.py binds the SQS
-        event source to the name it reads there, so a token would end up inside an ARN.
+        The queue names are literals, not `queue_name` tokens: `chalice package` puts these values
+        into this process's os.environ before importing app.py, and app.py binds the SQS event
+        sources to the names it reads there, so a token would end up inside an ARN. The link
+        secret is named, never given: the functions that sign read it from Secrets Manager.
         """
+        domain = self.node.try_get_context(DOMAIN_NAME_CONTEXT_KEY)
+        default_url = f"https://{domain}" if domain else DEFAULT_PUBLIC_URL
+        public_url = str(self.node.try_get_context(PUBLIC_URL_CONTEXT_KEY) or default_url)
         return {
-            settings.STAGE: STAGE,
+            settings.STAGE: self.stage,
             settings.TABLE_NAME: self.table.table_name,
-            settings.TASK_QUEUE_NAME: settings.DEFAULT_TASK_QUEUE_NAME,
-            settings.JOBS_QUEUE_NAME: settings.DEFAULT_JOBS_QUEUE_NAME,
+            settings.TASK_QUEUE_NAME: self._task_queue_name,
+            settings.JOBS_QUEUE_NAME: self._jobs_queue_name,
             settings.MAIL_BUCKET: self.mail_bucket.bucket_name,
             settings.USER_POOL_ID: self.user_pool.user_pool_id,
             settings.USER_POOL_CLIENT_ID: self.user_pool_client.user_pool_client_id,
             settings.SENDER_ADDRESS: sender_address,
             settings.SUPPORT_ADDRESS: support_address,
             settings.WORKFLOW_ROLE_ARN: self.workflow_role.role_arn,
-            settings.STATE_MACHINE_PREFIX: STATE_MACHINE_PREFIX,
-            # Resolved by CloudFormation at deploy time (a dynamic reference), never in the template.
-            settings.LINK_SECRET: self.link_secret.secret_value.unsafe_unwrap(),
-            settings.PUBLIC_URL: str(self.node.try_get_context(PUBLIC_URL_CONTEXT_KEY) or DEFAULT_PUBLIC_URL),
-            settings.WORKSPACE_URL: str(
-                self.node.try_get_context(WORKSPACE_URL_CONTEXT_KEY)
-                or self.node.try_get_context(PUBLIC_URL_CONTEXT_KEY)
-                or DEFAULT_PUBLIC_URL
-            ),
+            settings.STATE_MACHINE_PREFIX: self.names,
+            settings.LINK_SECRET_ID: self.link_secret.secret_arn,
+            settings.PUBLIC_URL: public_url,
+            settings.WORKSPACE_URL: str(self.node.try_get_context(WORKSPACE_URL_CONTEXT_KEY) or public_url),
         }
 
     def _chalice_app(self, source_dir: Path, environment: dict[str, str]) -> Chalice:
         """Package app.py with `chalice package` and include its SAM template in this stack.
 
         Chalice writes its package under `chalice.out/` in the working directory; it is pointed at
-        the cloud assembly's directory so that synthesis leaves nothing in the source tree.
+        the cloud assembly's directory so that synthesis leaves nothing in the source tree. Each
+        function gets its name, its role (`function_roles.py`), and the runtime.
         """
         stage_config = {
-            "api_gateway_stage": "api",
+            "api_gateway_stage": API_STAGE,
             "lambda_timeout": int(FUNCTION_TIMEOUT.to_seconds()),
             "lambda_memory_size": 512,
             "environment_variables": environment,
+            "manage_iam_role": False,
+            "iam_role_arn": _NO_ROLE,
         }
-        with _working_directory(Path(cdk.Stage.of(self).outdir)):
+        with _working_directory(Path(cdk.Stage.of(self).outdir)), _lambda_runtime(RUNTIME.name):
             api = Chalice(self, "Api", source_dir=str(source_dir), stage_config=stage_config)
+        for function in self._chalice_functions(api):
+            name = function.node.id
+            function.add_property_override("FunctionName", self._function_name(name))
+            function.add_property_override("Runtime", RUNTIME.name)
+            function.add_property_override("Role", self.roles.roles[name].role_arn)
+            # No function runs before its permissions exist (the post-deploy trigger's included).
+            function.add_resource_dependency(self.roles.policies[name].node.default_child)
         # Chalice reads per-function settings from .chalice/config.json only, not from stage_config.
         api.get_resource(PUBLISH_HANDLER).add_property_override("Timeout", int(PUBLISH_TIMEOUT.to_seconds()))
         # The event source mapping names the queue through an ARN built from its name, not a Ref,
@@ -362,185 +482,124 @@ class CaseflowStack(cdk.Stack):
         )
         return api
 
-    def _function_permissions(self) -> iam.Policy:
-        """What the functions do on AWS, attached to the role Chalice creates for them.
+    def _function_name(self, logical_id: str) -> str:
+        return f"{self.names}-{logical_id}"
 
-        Chalice's own policy for that role covers logging and reading SQS queues (it analyses
-        app.py, which makes no AWS calls itself). Each function depends on this policy, so that no
-        function (the post-deploy trigger's included) runs before its permissions exist.
-        """
-        policy = iam.Policy(
-            self,
-            "FunctionPermissions",
-            roles=[self.api.get_role(CHALICE_ROLE)],
-            statements=[
-                *self._table_statements(),
-                *self._queue_statements(),
-                iam.PolicyStatement(
-                    actions=["sqs:SendMessage", "sqs:GetQueueUrl"],
-                    resources=[self.inbound_dead_letters.queue_arn, self.jobs_queue.queue_arn],
-                ),
-                *self._state_machine_statements(),
-                self._mail_bucket_statement(),
-                iam.PolicyStatement(
-                    actions=["ses:SendRawEmail", "ses:SendEmail"],
-                    resources=[self.format_arn(service="ses", resource="identity", resource_name="*")],
-                ),
-                iam.PolicyStatement(
-                    actions=[
-                        "cognito-idp:InitiateAuth",
-                        "cognito-idp:AdminGetUser",
-                        "cognito-idp:AdminListGroupsForUser",
-                        # Roles and teams (the admin API, chalicelib/adapters/cognito.py).
-                        "cognito-idp:ListGroups",
-                        "cognito-idp:GetGroup",
-                        "cognito-idp:CreateGroup",
-                        "cognito-idp:ListUsersInGroup",
-                        "cognito-idp:AdminAddUserToGroup",
-                        "cognito-idp:AdminRemoveUserFromGroup",
-                    ],
-                    resources=[self.user_pool.user_pool_arn],
-                ),
-            ],
-        )
+    def _function_logs(self) -> list[logs.LogGroup]:
+        """Each function's log group, made before the function runs, kept LOG_RETENTION long;
+        its role may write there and nowhere else."""
+        groups = []
         for function in self._chalice_functions():
-            function.add_resource_dependency(policy.node.default_child)
-        return policy
-
-    def _table_statements(self) -> list[iam.PolicyStatement]:
-        """Item reads and writes (transactions included) on the table and its indexes; no Scan."""
-        return [
-            iam.PolicyStatement(
-                actions=[
-                    "dynamodb:BatchGetItem",
-                    "dynamodb:BatchWriteItem",
-                    "dynamodb:ConditionCheckItem",
-                    "dynamodb:DeleteItem",
-                    "dynamodb:DescribeTable",
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:Query",
-                    "dynamodb:UpdateItem",
-                ],
-                resources=[self.table.table_arn, f"{self.table.table_arn}/index/*"],
+            name = function.node.id
+            group = logs.LogGroup(
+                self,
+                f"{name}Logs",
+                log_group_name=f"/aws/lambda/{self._function_name(name)}",
+                retention=LOG_RETENTION,
+                removal_policy=cdk.RemovalPolicy.DESTROY,
             )
-        ]
+            self.roles.log_to(name, group)
+            function.add_resource_dependency(group.node.default_child)
+            groups.append(group)
+        return groups
 
-    def _queue_statements(self) -> list[iam.PolicyStatement]:
-        """Consume the task queue (for the event source mapping) and look up its URL."""
-        return [
-            iam.PolicyStatement(
-                actions=[
-                    "sqs:ReceiveMessage",
-                    "sqs:DeleteMessage",
-                    "sqs:ChangeMessageVisibility",
-                    "sqs:GetQueueAttributes",
-                    "sqs:GetQueueUrl",
-                ],
-                resources=[self.task_queue.queue_arn, self.jobs_queue.queue_arn],
+    def _api_logs_and_throttling(self) -> None:
+        """Access logs (one JSON line per request) and execution logs (errors) of the API's
+        stage; a rate limit on the stage and a lower one on the public intake."""
+        access_logs = logs.LogGroup(self, "ApiAccessLogs", retention=LOG_RETENTION)
+        # Execution logs need API Gateway's account-wide CloudWatch role (one per account and
+        # region; another stage setting it again changes nothing). Kept if the stack goes, since
+        # other APIs of the account may log through it.
+        logging_role = iam.Role(
+            self,
+            "ApiGatewayLoggingRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            inline_policies={
+                "PushToCloudWatchLogs": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(
+                            actions=[
+                                "logs:CreateLogGroup",
+                                "logs:CreateLogStream",
+                                "logs:DescribeLogGroups",
+                                "logs:DescribeLogStreams",
+                                "logs:PutLogEvents",
+                                "logs:GetLogEvents",
+                                "logs:FilterLogEvents",
+                            ],
+                            resources=[
+                                self.format_arn(
+                                    service="logs",
+                                    resource="log-group",
+                                    resource_name="*",
+                                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                                )
+                            ],
+                        )
+                    ]
+                )
+            },
+        )
+        logging_role.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        account = apigateway.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=logging_role.role_arn)
+        account.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        everything = {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "LoggingLevel": "ERROR",
+            "MetricsEnabled": True,
+            "DataTraceEnabled": False,
+            "ThrottlingRateLimit": API_RATE,
+            "ThrottlingBurstLimit": API_BURST,
+        }
+        intake = [
+            {
+                **everything,
+                # API Gateway writes "/a/b" as "/~1a~1b" here.
+                "ResourcePath": "/" + path.replace("/", "~1"),
+                "HttpMethod": method,
+                "ThrottlingRateLimit": INTAKE_RATE,
+                "ThrottlingBurstLimit": INTAKE_BURST,
+            }
+            for path, method in INTAKE_ROUTES
+        ]
+        rest_api = self.api.get_resource(CHALICE_API)
+        # The name API Gateway's metrics carry (the 5xx alarm's), one per stage.
+        rest_api.add_property_override("Name", self.names)
+        rest_api.add_property_override(
+            "AccessLogSetting", {"DestinationArn": access_logs.log_group_arn, "Format": _ACCESS_LOG_FORMAT}
+        )
+        rest_api.add_property_override("MethodSettings", [everything, *intake])
+        rest_api.add_resource_dependency(account)
+
+    def _custom_domain(self) -> None:
+        """The API at the root of `domainName`, when one is given (with its certificate)."""
+        domain = self.node.try_get_context(DOMAIN_NAME_CONTEXT_KEY)
+        certificate = self.node.try_get_context(CERTIFICATE_CONTEXT_KEY)
+        if not domain and not certificate:
+            return
+        if not (domain and certificate):
+            raise StackSettingError(
+                f"{DOMAIN_NAME_CONTEXT_KEY} and {CERTIFICATE_CONTEXT_KEY} go together: "
+                "the domain and an ACM certificate for it in this region"
             )
-        ]
-
-    def _state_machine_statements(self) -> list[iam.PolicyStatement]:
-        """Publish the issue types' state machines, start and watch executions, answer tasks."""
-        machines = self.format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=f"{STATE_MACHINE_PREFIX}-*",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
-        executions = self.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{STATE_MACHINE_PREFIX}-*:*",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
-        return [
-            iam.PolicyStatement(
-                actions=["states:CreateStateMachine", "states:DescribeStateMachine", "states:StartExecution"],
-                resources=[machines],
-            ),
-            iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions]),
-            # Neither listing nor task tokens can be scoped to a resource.
-            iam.PolicyStatement(
-                actions=[
-                    "states:ListStateMachines",
-                    "states:SendTaskSuccess",
-                    "states:SendTaskFailure",
-                    "states:SendTaskHeartbeat",
-                ],
-                resources=["*"],
-            ),
-            # CreateStateMachine hands the workflow role to Step Functions.
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[self.workflow_role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}},
-            ),
-        ]
-
-    def _mail_bucket_statement(self) -> iam.PolicyStatement:
-        """Read and write raw mail and attachments."""
-        return iam.PolicyStatement(
-            actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
-            resources=[self.mail_bucket.bucket_arn, self.mail_bucket.arn_for_objects("*")],
-        )
-
-    def _receive_mail(self, support_address: str) -> None:
-        """SES receives mail for the support address's domain: the raw message goes to the mail
-        bucket (up to 40 MB), then the inbound handler is invoked with the receipt.
-
-        The rule names the domain, which covers the plus-addresses (`support+CF-7K3Q9@…`) that
-        threading relies on; the handler quarantines mail for other addresses of the domain. A
-        region keeps one active rule set, so the stack activates its own on deployment.
-        """
-        domain = support_address.rpartition("@")[2]
-        handler = self.api.get_function(INBOUND_MAIL_HANDLER)
-        # The handler is known by ARN only, so the rule's action cannot grant SES the invocation itself.
-        may_invoke = lambda_.CfnPermission(
+        CustomDomain(
             self,
-            "SesMayInvokeInboundHandler",
-            action="lambda:InvokeFunction",
-            function_name=handler.function_arn,
-            principal="ses.amazonaws.com",
-            source_account=self.account,
+            "CustomDomain",
+            domain_name=str(domain),
+            certificate_arn=str(certificate),
+            rest_api_id=self.api.get_resource(CHALICE_API).ref,
+            # SAM's "<api>.Stage" names the stage and makes the mapping wait for it.
+            stage=cdk.Fn.ref(f"{CHALICE_API}.Stage"),
         )
-        rule_set = ses.ReceiptRuleSet(self, "InboundMailRules", receipt_rule_set_name="caseflow-inbound")
-        rule = rule_set.add_rule(
-            "ToSupport",
-            recipients=[domain],
-            scan_enabled=True,
-            tls_policy=ses.TlsPolicy.OPTIONAL,
-            actions=[
-                ses_actions.S3(bucket=self.mail_bucket, object_key_prefix=settings.INBOUND_MAIL_PREFIX),
-                ses_actions.Lambda(function=handler, invocation_type=ses_actions.LambdaInvocationType.EVENT),
-            ],
-        )
-        rule.node.add_dependency(may_invoke)
-        activate = custom.AwsSdkCall(
-            service="SES",
-            action="setActiveReceiptRuleSet",
-            parameters={"RuleSetName": rule_set.receipt_rule_set_name},
-            physical_resource_id=custom.PhysicalResourceId.of("caseflow-inbound-active"),
-        )
-        custom.AwsCustomResource(
-            self,
-            "ActivateInboundMailRules",
-            on_create=activate,
-            on_update=activate,
-            on_delete=custom.AwsSdkCall(service="SES", action="setActiveReceiptRuleSet", parameters={}),
-            policy=custom.AwsCustomResourcePolicy.from_statements(
-                [iam.PolicyStatement(actions=["ses:SetActiveReceiptRuleSet"], resources=["*"])]
-            ),
-        ).node.add_dependency(rule_set)
 
-    def _chalice_functions(self) -> Iterator[cdk.CfnResource]:
+    def _chalice_functions(self, api: Chalice | None = None) -> Iterator[cdk.CfnResource]:
         """The AWS::Serverless::Function resources of the included Chalice template."""
-        for child in self.api.sam_template.node.children:
+        for child in (api or self.api).sam_template.node.children:
             if isinstance(child, cdk.CfnResource) and child.cfn_resource_type == SERVERLESS_FUNCTION:
                 yield child
 
-    def _publish_issue_types_after_deploy(self, permissions: iam.Policy) -> None:
+    def _publish_issue_types_after_deploy(self, log_groups: list[logs.LogGroup]) -> None:
         """Run `publish_issue_types` at the end of each deployment that changes the app.
 
         `triggers.Trigger` needs a `lambda_.Function` it owns (it invokes the function's current
@@ -553,12 +612,14 @@ class CaseflowStack(cdk.Stack):
         trigger = triggers.TriggerFunction(
             self,
             "PublishIssueTypesTrigger",
-            runtime=lambda_.Runtime.PYTHON_3_11,
+            runtime=RUNTIME,
             handler="index.handler",
             code=lambda_.Code.from_inline(_INVOKE_AND_CHECK),
             timeout=PUBLISH_TIMEOUT.plus(cdk.Duration.seconds(30)),
+            memory_size=128,
             environment={"TARGET_FUNCTION_ARN": publish.function_arn, "APP_CODE_HASH": code_asset.asset_hash},
-            execute_after=[self.api, permissions],
+            log_group=logs.LogGroup(self, "PublishIssueTypesTriggerLogs", retention=LOG_RETENTION),
+            execute_after=[self.api, *self.roles.policies.values(), *log_groups],
         )
         publish.grant_invoke(trigger)
 
@@ -571,7 +632,8 @@ class CaseflowStack(cdk.Stack):
 
 @jsii.implements(cdk.ILocalBundling)
 class _PipInstallForLambda:
-    """Builds the training layer with this machine's pip, for Lambda's platform (no Docker needed).
+    """Builds the training layer with this machine's pip, for Lambda's platform and RUNTIME's
+    Python (no Docker needed).
 
     numpy is left out: every function's bundle already has the same pinned numpy (requirements.txt),
     and a function with its layers must stay under 250 MB unzipped.
@@ -581,10 +643,23 @@ class _PipInstallForLambda:
         target = Path(output_dir) / "python"
         subprocess.run(
             [
-                sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                "--target", str(target), "--only-binary=:all:", "--platform", "manylinux2014_x86_64",
-                "--implementation", "cp", "--python-version", "3.11",
-                "-r", str(LAYERS_DIR / "training" / "requirements.txt"),
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+                str(target),
+                "--only-binary=:all:",
+                "--platform",
+                "manylinux2014_x86_64",
+                "--implementation",
+                "cp",
+                "--python-version",
+                RUNTIME.name.removeprefix("python"),
+                "-r",
+                str(LAYERS_DIR / "training" / "requirements.txt"),
             ],
             check=True,
         )
@@ -598,18 +673,48 @@ def _string_attribute(name: str) -> dynamodb.Attribute:
     return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
 
 
-def _require_default_task_queue_name() -> None:
-    """Fail early if this shell sets another task queue name.
+def _positive_int(scope: Construct, key: str, default: int) -> int:
+    raw = scope.node.try_get_context(key)
+    try:
+        value = default if raw is None else int(raw)
+    except (TypeError, ValueError):
+        value = 0
+    if value < 1:
+        raise StackSettingError(f"{key}={raw!r}: a whole number of at least 1")
+    return value
 
-    app.py binds the SQS event source to the name in the environment when imported, and the
-    queue this stack creates has the default name (see `_environment`).
+
+def _require_queue_names_unset() -> None:
+    """Fail early if this shell names the queues: the stack names them after its stage, and
+    app.py binds its SQS event sources to the names in the environment when imported."""
+    for variable in (settings.TASK_QUEUE_NAME, settings.JOBS_QUEUE_NAME):
+        if variable in os.environ:
+            raise StackSettingError(
+                f"{variable} is set in this shell; unset it to synthesize (the stage names the queues)"
+            )
+
+
+@contextlib.contextmanager
+def _lambda_runtime(runtime: str) -> Iterator[None]:
+    """Have `chalice package` build for `runtime` rather than this interpreter's Python.
+
+    Chalice picks the bundle's wheels by `Config.lambda_python_version`, which follows
+    sys.version_info, and asks `pip download` for that ABI without saying which Python: pip then
+    looks for this interpreter's version with the runtime's ABI and finds no binary wheel (numpy,
+    cffi). So the version is patched, and `--python-version` added to those downloads.
     """
-    name = os.environ.get(settings.TASK_QUEUE_NAME, settings.DEFAULT_TASK_QUEUE_NAME)
-    if name != settings.DEFAULT_TASK_QUEUE_NAME:
-        raise ValueError(
-            f"{settings.TASK_QUEUE_NAME}={name!r} is set; unset it to synthesize "
-            f"(the stack's queue is {settings.DEFAULT_TASK_QUEUE_NAME!r})"
-        )
+    execute = PipRunner._execute
+
+    def _execute_for_runtime(runner: PipRunner, command: str, args: list[str], *rest: Any, **options: Any) -> Any:
+        if command == "download" and "--abi" in args and "--python-version" not in args:
+            args = ["--python-version", runtime.removeprefix("python"), *args]
+        return execute(runner, command, args, *rest, **options)
+
+    with (
+        mock.patch.object(ChaliceConfig, "lambda_python_version", new=property(lambda _: runtime)),
+        mock.patch.object(PipRunner, "_execute", _execute_for_runtime),
+    ):
+        yield
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from chalicelib.adapters.ses import build_message
+from chalicelib.adapters.ses import build_message, ses_domain
 from chalicelib.domain import issue_search as search
 from chalicelib.domain import queues
 from chalicelib.domain import tasks as task_rules
@@ -41,7 +41,7 @@ from chalicelib.domain.queues import Count, Partition, QueueFilter, Slice
 from chalicelib.domain.search_words import issue_words, name_words
 from chalicelib.domain.tasks import Task
 from chalicelib.mail.threading import normalise_message_id
-from chalicelib.services.ports import DuplicateKey, UnsendableEmail
+from chalicelib.services.ports import DuplicateKey, MailServiceBusy, UnsendableEmail
 from chalicelib.services.records import (
     QUEUED,
     InboundRecord,
@@ -424,21 +424,30 @@ class SentMail:
 
 class FakeMailer:
     """Builds each email as SES's adapter does (so a header the mail format refuses is UnsendableEmail)
-    and keeps it in `sent` instead of sending it. Addresses in `refuse` are refused as unsendable."""
+    and keeps it in `sent` instead of sending it. Addresses in `refuse` are refused as unsendable;
+    while `busy` is set, every email is refused as SES refuses when throttled. With `ses_region`,
+    the email's Message-ID is replaced as SES replaces it (`<id>@<region>.amazonses.com`)."""
 
-    def __init__(self, sender: str = "caseflow@example.com", refuse: Iterable[str] = ()):
+    def __init__(self, sender: str = "caseflow@example.com", refuse: Iterable[str] = (), ses_region: str = ""):
         self.sender = sender
         self.refuse = set(refuse)
+        self.busy = False
+        self.ses_region = ses_region
         self.sent: list[SentMail] = []
 
     def send(self, to: list[str], subject: str, body: str, headers: dict[str, str] | None = None) -> EmailMessage:
         if refused := self.refuse.intersection(to):
             raise UnsendableEmail(f"the email could not be built: refused {sorted(refused)}")
+        if self.busy:
+            raise MailServiceBusy("SES refused it (Throttling): Maximum sending rate exceeded.")
         try:
             message = build_message(self.sender, to, subject, body, headers or {})
             message.as_bytes()
         except (ValueError, TypeError, UnicodeError) as exc:
             raise UnsendableEmail(f"the email could not be built: {exc}") from exc
+        if self.ses_region:
+            del message["Message-ID"]
+            message["Message-ID"] = f"<0102019{len(self.sent):09d}-ses@{ses_domain(self.ses_region)}>"
         self.sent.append(SentMail(list(to), subject, body, dict(headers or {}), message))
         return message
 

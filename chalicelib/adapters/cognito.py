@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
-import jwt
 from botocore.exceptions import ClientError, ParamValidationError
 
 from chalicelib.domain.agent_groups import Group, Member
@@ -13,6 +12,9 @@ from chalicelib.domain.agents import Agent
 from chalicelib.domain.assignees import ROLE, TEAM
 from chalicelib.domain.errors import Conflict, FieldError, MfaRequired, Unauthenticated, ValidationFailed
 from chalicelib.services.ports import DuplicateKey
+
+if TYPE_CHECKING:
+    from jwt import PyJWKClient
 
 _JWKS_TTL_SECONDS = 3600
 _BAD_LOGIN = {"NotAuthorizedException", "UserNotFoundException", "PasswordResetRequiredException"}
@@ -261,11 +263,18 @@ class CognitoTokenVerifier:
     """
 
     def __init__(self, jwks_url: str, issuer: str, audience: str):
-        self._jwks = jwt.PyJWKClient(jwks_url, lifespan=_JWKS_TTL_SECONDS, timeout=5)
+        self._jwks_url = jwks_url
+        self._jwks: PyJWKClient | None = None
         self._issuer = issuer
         self._audience = audience
 
     def verify(self, token: str) -> dict[str, Any]:
+        # PyJWT on the first token: it imports `cryptography`, a fifth of a second of a cold start
+        # that invocations without a token (events, the public pages) need not pay.
+        import jwt
+
+        if self._jwks is None:
+            self._jwks = jwt.PyJWKClient(self._jwks_url, lifespan=_JWKS_TTL_SECONDS, timeout=5)
         try:
             key = self._jwks.get_signing_key_from_jwt(token)
             claims = jwt.decode(

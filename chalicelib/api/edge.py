@@ -76,7 +76,7 @@ def _forged(app: Chalice, guard: FormGuard, params: Mapping[str, str]) -> Respon
     """The guard's refusal when the post's token is not that of the browser's own form; None when it is."""
     request = app.current_request
     submitted = str(form_values(request.raw_body, set()).get(csrf.FIELD, ""))
-    secret = services().config.link_secret
+    secret = services().link_secret()
     if csrf.valid(secret, form_cookie(request.headers), guard.scope(params), submitted):
         return None
     return guard.refused(params)

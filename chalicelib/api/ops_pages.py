@@ -41,7 +41,7 @@ def _guarded(status: int, template: str, cookies: tuple[str, ...] = (), **contex
     extra = {"Set-Cookie": list(cookies)} if cookies else None
     return guarded_page(
         headers,
-        services().config.link_secret,
+        services().link_secret(),
         SCOPE,
         sessions.secure(),
         status,

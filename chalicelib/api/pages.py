@@ -3,34 +3,47 @@
 from __future__ import annotations
 
 import hashlib
+from functools import cache
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from chalice import Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from chalicelib.domain import free_text
 from chalicelib.domain.fields import MAX_TEXT_LENGTH
 from chalicelib.web_tokens import csrf
 
-_ENV = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(("html",)),
-)
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 #: The pages' one stylesheet, served at STYLESHEET_URL; its content hash in the URL lets browsers cache it for good.
 STYLESHEET = (Path(__file__).parent / "static" / "caseflow.css").read_bytes()
 STYLESHEET_PATH = "/assets/caseflow.css"
 STYLESHEET_URL = f"{STYLESHEET_PATH}?v={hashlib.sha256(STYLESHEET).hexdigest()[:12]}"
-_ENV.globals["stylesheet_url"] = STYLESHEET_URL
-#: Text inputs carry the API's limits as `maxlength`, so a browser stops where the server would refuse.
-_ENV.globals["max_lengths"] = {
-    **MAX_TEXT_LENGTH,
-    "username": free_text.USERNAME_LENGTH,
-    "password": free_text.PASSWORD_LENGTH,
-    "message": free_text.MESSAGE_LENGTH,
-}
+
+
+@cache
+def templates() -> Environment:
+    """The pages' templates, loaded on the first page: the JSON API's requests never import Jinja2."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    built = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(("html",)),
+    )
+    built.globals["stylesheet_url"] = STYLESHEET_URL
+    # Text inputs carry the API's limits as `maxlength`, so a browser stops where the server would refuse.
+    built.globals["max_lengths"] = {
+        **MAX_TEXT_LENGTH,
+        "username": free_text.USERNAME_LENGTH,
+        "password": free_text.PASSWORD_LENGTH,
+        "message": free_text.MESSAGE_LENGTH,
+    }
+    return built
+
+
 SECURITY_HEADERS = {
     "Content-Type": "text/html; charset=utf-8",
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -43,7 +56,7 @@ SECURITY_HEADERS = {
 
 def page(status: int, template: str, *, extra_headers: dict[str, str] | None = None, **context: Any) -> Response:
     return Response(
-        body=_ENV.get_template(template).render(**context),
+        body=templates().get_template(template).render(**context),
         status_code=status,
         headers={**SECURITY_HEADERS, **(extra_headers or {})},
     )

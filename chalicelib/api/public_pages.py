@@ -106,7 +106,7 @@ def _token(type_id: str) -> tuple[str, dict[str, str]]:
     """The CSRF token of this type's form, and the form cookie's headers if the browser has none."""
     config = services().config
     secure = config.public_url.startswith("https://")
-    return form_token(public_pages.current_request.headers, config.link_secret, type_id, secure)
+    return form_token(public_pages.current_request.headers, services().link_secret(), type_id, secure)
 
 
 def _form(status: int, form: FormPage, headers: dict[str, str] | None = None) -> Response:

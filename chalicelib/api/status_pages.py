@@ -33,11 +33,11 @@ def customer_page(
     **context: Any,
 ) -> Response:
     """A page of the customers' site whose forms carry a CSRF token of `scope`; Secure cookie over HTTPS."""
-    config = services().config
-    secure = config.public_url.startswith("https://")
+    built = services()
+    secure = built.config.public_url.startswith("https://")
     headers = extra_headers
     return guarded_page(
-        request_headers, config.link_secret, scope, secure, status_code, template, extra_headers=headers, **context
+        request_headers, built.link_secret(), scope, secure, status_code, template, extra_headers=headers, **context
     )
 
 

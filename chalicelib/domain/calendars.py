@@ -21,8 +21,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-
 from chalicelib.domain.problems import DefinitionProblems
 
 ALWAYS_NAME = "24x7"
@@ -157,6 +155,8 @@ def _utc(moment: datetime) -> datetime:
 @lru_cache(maxsize=256)
 def _public_holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
     """One year's public holidays, cached: building a year in the `holidays` package costs far more than a lookup."""
+    import holidays  # on first use: its import is a fifth of a second of every function's cold start
+
     return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))
 
 
@@ -285,6 +285,8 @@ def _parse_holidays(raw: Any, path: str, problems: DefinitionProblems) -> tuple[
         return None, None
     _check_keys(raw, ("country", "subdivision"), path, problems)
     country, subdivision = raw.get("country"), raw.get("subdivision")
+    import holidays  # on first use, as in _public_holidays
+
     if not isinstance(country, str) or country not in holidays.list_supported_countries():
         known = "is required" if country is None else "not a country code known to the holidays package"
         problems.add(f"{path}.country", f"{known}, like GB or US")

@@ -33,6 +33,7 @@ AUTO_CLASSIFIED = "AutoClassified"
 TRIAGE_NEEDED = "TriageNeeded"
 TYPE_CORRECTED = "TypeCorrected"
 BACKLOG = "Backlog"
+EMAILS_FAILED = "EmailsFailed"
 METRIC_NAMES = (
     ISSUES_OPENED,
     FIRST_RESPONSE_SECONDS,
@@ -50,6 +51,7 @@ METRIC_NAMES = (
     TRIAGE_NEEDED,
     TYPE_CORRECTED,
     BACKLOG,
+    EMAILS_FAILED,
 )
 
 #: Dimension names.
@@ -130,6 +132,11 @@ def type_corrected(predicted: str) -> list[Measurement]:
 
 def reopened(type_id: str) -> list[Measurement]:
     return [Measurement("IssuesReopened", 1, COUNT, (("Type", type_id),))]
+
+
+def email_failed() -> list[Measurement]:
+    """An email that was not sent (SES refused it, or it could not be built): ops' alarm counts them."""
+    return [Measurement(EMAILS_FAILED, 1, COUNT)]
 
 
 def of_event(event: KpiEvent) -> list[Measurement]:

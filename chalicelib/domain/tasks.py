@@ -111,9 +111,6 @@ class Task:
         or its due time once none is left. Never later than `due_at`."""
         return self.next_checkpoint_at or self.due_at
 
-    def completion_output(self) -> dict[str, Any]:
-        return {"fields": self.fields or {}, "completed_by": self.completed_by}
-
 
 @dataclass(frozen=True)
 class Change:

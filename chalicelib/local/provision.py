@@ -8,6 +8,7 @@ app's own services, the same code path on both.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 
 import boto3
@@ -63,6 +64,8 @@ INBOUND_DEAD_LETTER_QUEUE = "caseflow-inbound-mail-dlq"
 USER_POOL_NAME = "caseflow-agents"
 USER_POOL_CLIENT_NAME = "caseflow-api"
 MAX_RECEIVES = 5
+#: The link secret's random bytes (48 characters in base64, as long as `infra/`'s).
+LINK_SECRET_BYTES = 36
 #: Retries of a failed message come after this many seconds (locally short, to see them).
 VISIBILITY_TIMEOUT_SECONDS = 10
 
@@ -79,6 +82,7 @@ class Provisioned:
 
 def provision(config: Settings, demo_agents: dict[str, str] = DEMO_AGENTS) -> Provisioned:
     _table(config)
+    _link_secret(config)
     queue_url, dlq_url = _queue_with_dead_letters(config.task_queue_name)
     jobs_url, _ = _queue_with_dead_letters(config.jobs_queue_name)
     inbound_dlq_url = boto3.client("sqs").create_queue(QueueName=INBOUND_DEAD_LETTER_QUEUE)["QueueUrl"]
@@ -140,6 +144,18 @@ def _table(config: Settings) -> None:
         TableName=config.table_name,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
     )
+
+
+def _link_secret(config: Settings) -> None:
+    """The secret that keys links, CSRF tokens and Message-IDs, random as `infra/` has AWS make it;
+    the functions read it from Secrets Manager (adapters/secrets.py), here moto's."""
+    try:
+        boto3.client("secretsmanager").create_secret(
+            Name=config.link_secret_id, SecretString=secrets.token_urlsafe(LINK_SECRET_BYTES)
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceExistsException":
+            raise
 
 
 def _queue_with_dead_letters(name: str) -> tuple[str, str]:

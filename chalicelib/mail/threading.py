@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -95,12 +95,14 @@ class MessageIds:
     and a stranger cannot steer their mail into an issue by inventing a Message-ID.
     """
 
-    def __init__(self, secret: str, domain: str):
-        self._key = hashlib.sha256(b"caseflow message-id\0" + secret.encode()).digest()
+    def __init__(self, secret: Callable[[], str], domain: str):
+        """`secret` is called when an id is first made or checked, not before (it may be fetched)."""
+        self._secret = secret
         self._domain = domain.lower()
 
     def _mac(self, issue_id: str, nonce: str) -> str:
-        return hmac.new(self._key, f"{issue_id}.{nonce}".encode(), hashlib.sha256).hexdigest()[:20]
+        key = hashlib.sha256(b"caseflow message-id\0" + self._secret().encode()).digest()
+        return hmac.new(key, f"{issue_id}.{nonce}".encode(), hashlib.sha256).hexdigest()[:20]
 
     def new(self, issue_id: str) -> str:
         """A new id for a message about an issue, without angle brackets."""

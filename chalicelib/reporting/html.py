@@ -11,27 +11,40 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from chalicelib.reporting import charts, formats
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 _TEMPLATES = Path(__file__).parent / "templates"
-_ENV = Environment(
-    loader=FileSystemLoader(_TEMPLATES),
-    autoescape=select_autoescape(("html",)),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_ENV.filters.update(
-    whole=formats.count,
-    duration=formats.duration,
-    percent=formats.percent,
-    points=formats.points,
-)
+
+
+@cache
+def _templates() -> Environment:
+    """Loaded on the first report: the functions that never render one never import Jinja2."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    built = Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        autoescape=select_autoescape(("html",)),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    built.filters.update(
+        whole=formats.count,
+        duration=formats.duration,
+        percent=formats.percent,
+        points=formats.points,
+    )
+    return built
+
+
 #: The report's stylesheet: inline in a self-contained file, served by the stack at STYLESHEET_PATH.
 STYLESHEET = (_TEMPLATES / "report.css").read_text()
 STYLESHEET_PATH = "/assets/ops-report.css"
@@ -157,12 +170,13 @@ def _context(report: Mapping[str, Any], generated_at: datetime) -> dict[str, Any
 
 def body(report: Mapping[str, Any], generated_at: datetime) -> Markup:
     """The report without a page around it: for the dashboard, under its filter form."""
-    return Markup(_ENV.get_template("report_body.html").render(**_context(report, generated_at)))
+    return Markup(_templates().get_template("report_body.html").render(**_context(report, generated_at)))
 
 
 def render(report: Mapping[str, Any], generated_at: datetime, self_contained: bool) -> str:
     """The report as a whole HTML page; self-contained means one file with its CSS and charts inline."""
-    return _ENV.get_template("report.html").render(
+    page = _templates().get_template("report.html")
+    return page.render(
         body=body(report, generated_at),
         report=report,
         period=period(report),

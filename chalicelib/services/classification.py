@@ -13,13 +13,15 @@ run is queued or running names that run instead of queuing another.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.classifier.serving import Model
 from chalicelib.domain.agents import ADMIN_ROLE, Agent
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.ports import ClassifierRecords, JobQueue, ObjectStore
 from chalicelib.services.records import TrainingRun
+
+if TYPE_CHECKING:
+    from chalicelib.classifier.serving import Model
 
 #: The issue type of messages the classifier is not sure of (a seeded type, not offered to customers).
 TRIAGE_TYPE = "triage"
@@ -82,6 +84,9 @@ class ClassificationService:
         if record is None:
             return None
         if record.version not in self._models:
+            # numpy, imported here: every function imports app.py, and most never classify.
+            from chalicelib.classifier.serving import Model
+
             self._models = {record.version: Model.from_bytes(self._store.read(record.key))}
         prediction = self._models[record.version].predict(text)
         ranked = tuple((label, float(p)) for label, p in prediction.ranked if label in known_types)

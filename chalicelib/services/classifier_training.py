@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.classifier.examples import read_examples
-from chalicelib.classifier.serving import Model
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.ports import ClassifierRecords, ObjectStore
 from chalicelib.services.records import ModelRecord, TrainingRun
@@ -76,6 +75,7 @@ class ClassifierTrainingService:
 
         It does not take the training slot: `run_job` and `run_nightly` take it, then call this."""
         from chalicelib.classifier import training
+        from chalicelib.classifier.serving import Model
 
         from_agents = self._repository.examples()
         examples = self._examples(from_agents)

@@ -49,6 +49,8 @@ AUTOMATIC = "automatic"
 DUPLICATE = "duplicate"
 #: A timeline item must fit in a DynamoDB item (400 KB); the raw message in S3 keeps everything.
 MAX_STORED_TEXT = 60_000
+#: Where attachments of inbound mail go in the bucket: `attachments/<SES message id>/<n>-<name>`.
+ATTACHMENTS = "attachments/"
 _VERIFICATION_VERDICTS = ("spf", "dkim", "dmarc")
 _SCAN_VERDICTS = ("spam", "virus")
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -333,7 +335,7 @@ class InboundEmailService:
 
     def _keep(self, notice: InboundNotice, index: int, attachment: Attachment) -> dict[str, Any]:
         name = _UNSAFE_FILENAME.sub("-", attachment.filename).strip("-.")[:100] or f"attachment-{index}"
-        key = f"attachments/{notice.ses_id}/{index}-{name}"
+        key = f"{ATTACHMENTS}{notice.ses_id}/{index}-{name}"
         self._store.write(key, attachment.content, attachment.content_type)
         return {
             "name": attachment.filename,

@@ -33,6 +33,7 @@ from chalicelib.services.issue_types import IssueTypeService, LoadedType
 from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.ports import DuplicateKey, IssueRepository, MailRepository, WorkflowEngine
 from chalicelib.services.records import InboundRecord, NewIssue, Receipt, ThreadEntry
+from chalicelib.workflows.compiler import state_reads
 
 _CUSTOMER_FIELDS = (
     FieldSpec(id="email", label="Email", type="email", required=True),
@@ -338,7 +339,7 @@ class IntakeService:
                 "issue_id": issue.id,
                 "type": issue.type_id,
                 "type_version": issue.type_version,
-                "fields": issue.fields,
+                "fields": state_reads(loaded.issue_type).issue_fields(issue.fields),
                 "customer": {"segment": customer.segment},
                 "results": {},
             },

@@ -44,12 +44,15 @@ class IssueTypeService:
         queue_url: Callable[[], str],
         state_machine_prefix: str,
         clock: Clock = utc_now,
+        dev_seeds: bool = False,
     ):
         self._repository = repository
         self._engine = engine
         self._queue_url = queue_url
         self._prefix = state_machine_prefix
         self._clock = clock
+        #: Whether the dev-only seeds (demo-quick) are published: on the dev stage only.
+        self._dev_seeds = dev_seeds
         self._versions: dict[tuple[str, int], LoadedType] = {}
 
     def validate(self, definition: Any) -> tuple[dict[str, Any], IssueType]:
@@ -82,8 +85,11 @@ class IssueTypeService:
             raise Conflict(f"issue type {issue_type.id} v{version} was published concurrently") from exc
         return published
 
-    def publish_seeds(self) -> list[PublishedType]:
-        return [self.publish(definition) for definition in load_seed_definitions()]
+    def publish_seeds(self, dev_seeds: bool | None = None) -> list[PublishedType]:
+        """Publish the seeded types; the dev-only ones where `dev_seeds` (default: the stage's rule)
+        says so. A stack on moto for tests or benchmarks passes True."""
+        dev = self._dev_seeds if dev_seeds is None else dev_seeds
+        return [self.publish(definition) for definition in load_seed_definitions(dev=dev)]
 
     def current(self, type_id: Any) -> LoadedType:
         """The version new issues of this type start on; ValidationFailed names the `type` field."""

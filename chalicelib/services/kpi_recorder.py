@@ -27,6 +27,10 @@ class KpiRecorder:
             self._journal.append(event)
         self._metrics.record(measurements.of_event(event))
 
+    def measure(self, measured: list[Measurement]) -> None:
+        """Metrics that are not KPI events (an email that failed): CloudWatch only, no journal."""
+        self._metrics.record(measured)
+
     def record_all(self, events: list[KpiEvent]) -> None:
         for event in events:
             self.record(event)

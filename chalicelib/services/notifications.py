@@ -4,20 +4,32 @@ Every email to a customer is part of the issue's thread: it asks for replies at 
 address (`support+<reference>@…`), carries a signed Message-ID and answers the customer's latest
 message, so that their reply comes back to the same issue. Automatic emails are marked as such
 (RFC 3834), are never sent to a bouncing address, and are capped per address.
+
+An email that is not sent never stops the process: it is `email_failed` on the timeline, with the
+reason, and an EmailsFailed metric (ops' alarm). SES being busy is tried again where the work is
+redelivered (a workflow message, keyed `once`), a few times, before it counts as failed.
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from typing import Any
 
-from chalicelib.domain import free_text, kpi_events
+from chalicelib.domain import free_text, kpi_events, measurements
 from chalicelib.domain.issues import Customer, Issue, TimelineEvent
 from chalicelib.mail.loops import AutomaticMailLimit
-from chalicelib.mail.threading import MessageIds, SupportAddress, with_reference
+from chalicelib.mail.threading import MessageIds, SupportAddress, normalise_message_id, with_reference
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.kpi_recorder import KpiRecorder
-from chalicelib.services.ports import Directory, IssueRepository, Mailer, MailRepository, UnsendableEmail
+from chalicelib.services.ports import (
+    Directory,
+    IssueRepository,
+    Mailer,
+    MailRepository,
+    MailServiceBusy,
+    UnsendableEmail,
+)
 from chalicelib.services.records import ThreadEntry
 
 #: RFC 3834 marks our automatic mail so that other systems don't answer it; Exchange reads the second.
@@ -34,6 +46,11 @@ NOT_A_RESPONSE = {ACKNOWLEDGEMENT, "reminder", "survey", "status_link", "reopene
 
 #: The timeline entries an email to the customer ends in: sent, or why not.
 EMAIL_OUTCOMES = ("email_sent", "email_suppressed", "email_failed")
+#: SES was busy: the workflow message is redelivered and the email tried again (not an outcome).
+EMAIL_DELAYED = "email_delayed"
+#: How many times a workflow's email is put off while SES is busy, before it counts as failed:
+#: fewer than the task queue's receives (5), so the message never goes to the dead-letter queue.
+BUSY_DELAYS = 3
 
 
 def once_key(token: str) -> str:
@@ -82,9 +99,11 @@ class NotificationService:
     ) -> bool:
         """Send `body` to the customer in the issue's thread; `kind` names the message on the
         timeline (e.g. acknowledgement, agent_reply). Returns False, with the reason on the
-        timeline, when the address bounces, an automatic email may not go out, or the email cannot
-        be built: the workflow carries on either way. `once` (from `once_key`) goes on the timeline
-        entry, so that `already_emailed` knows a redelivered workflow message was answered."""
+        timeline, when the address bounces, an automatic email may not go out, or the email is not
+        sent (SES refused it): the workflow carries on either way. `once` (from `once_key`) goes on
+        the timeline entry, so that `already_emailed` knows a redelivered workflow message was
+        answered; with `once`, SES being busy raises MailServiceBusy (`email_delayed` on the
+        timeline) so that the message is redelivered, up to BUSY_DELAYS times."""
         address = customer.email
         subject = with_reference(free_text.normalise(subject, single_line=True), issue.reference)
         reason = self._why_not(issue, address, kind, automatic)
@@ -101,12 +120,20 @@ class NotificationService:
         if automatic:
             headers.update(AUTOMATIC_HEADERS)
         try:
-            self._mailer.send([address], subject, body, headers)
-        except UnsendableEmail as exc:
-            failed = TimelineEvent(self._clock(), "email_failed", f"not sent: {subject}", actor, data)
-            failed.data["reason"] = str(exc)
-            self._issues.add_event(issue, failed)
+            sent = self._mailer.send([address], subject, body, headers)
+        except MailServiceBusy as exc:
+            if once and self._delays(issue, once) < BUSY_DELAYS:
+                delayed = TimelineEvent(self._clock(), EMAIL_DELAYED, f"to be sent again: {subject}", actor, data)
+                delayed.data["reason"] = str(exc)
+                self._issues.add_event(issue, delayed)
+                raise
+            self._failed(issue, subject, actor, data, exc)
             return False
+        except UnsendableEmail as exc:
+            self._failed(issue, subject, actor, data, exc)
+            return False
+        # SES gives the email its own Message-ID: the one the customer's reply will name.
+        message_id = normalise_message_id(str(sent["Message-ID"]))
         now = self._clock()
         self._mail.add_to_thread(issue.id, ThreadEntry(message_id, OUT, now, self._mailer.sender))
         if automatic:
@@ -117,6 +144,16 @@ class NotificationService:
             issue, TimelineEvent(now, "email_sent", subject, actor, {**data, "message_id": message_id})
         )
         return True
+
+    def _delays(self, issue: Issue, once: str) -> int:
+        return sum(1 for e in self._issues.timeline(issue.id) if e.kind == EMAIL_DELAYED and e.data.get("once") == once)
+
+    def _failed(self, issue: Issue, subject: str, actor: str, data: dict[str, Any], error: Exception) -> None:
+        """The email on the timeline as not sent, with why, and counted for ops' alarm."""
+        failed = TimelineEvent(self._clock(), "email_failed", f"not sent: {subject}", actor, dict(data))
+        failed.data["reason"] = str(error)
+        self._issues.add_event(issue, failed)
+        self._kpis.measure(measurements.email_failed())
 
     def _responded_before(self, issue: Issue) -> bool:
         return any(
@@ -156,17 +193,15 @@ class NotificationService:
         return self.notify_addresses(issue, self._directory.role_member_emails(role), subject, body)
 
     def notify_addresses(self, issue: Issue, addresses: list[str], subject: str, body: str) -> list[str]:
-        """Email each address; one that cannot be built is left out of the answer and put on the timeline."""
+        """Email each address; one not sent is left out of the answer and put on the timeline. SES
+        being busy is not retried here: a redelivery would mail the addresses reached again."""
         subject = free_text.normalise(subject, single_line=True)
         reached = []
         for address in addresses:
             try:
                 self._mailer.send([address], subject, body, dict(AUTOMATIC_HEADERS))
-            except UnsendableEmail as exc:
-                data = {"to": address, "body": body, "reason": str(exc)}
-                self._issues.add_event(
-                    issue, TimelineEvent(self._clock(), "email_failed", f"not sent: {subject}", "caseflow", data)
-                )
+            except (UnsendableEmail, MailServiceBusy) as exc:
+                self._failed(issue, subject, "caseflow", {"to": address, "body": body}, exc)
                 continue
             reached.append(address)
         return reached

@@ -28,6 +28,9 @@ from chalicelib.services.records import (
     TrainingRun,
 )
 
+#: A secret's value, read when first called: a function that never signs a link never fetches it.
+Secret = Callable[[], str]
+
 
 class WorkflowEngine(Protocol):
     def create_state_machine(self, name: str, definition: dict[str, Any]) -> str: ...
@@ -42,14 +45,23 @@ class WorkflowEngine(Protocol):
 
 
 class UnsendableEmail(Exception):
-    """An email that cannot be built or sent as it stands (e.g. a header the mail format refuses)."""
+    """An email that cannot be built or sent as it stands: a header the mail format refuses, or a
+    refusal that sending again will not change (SES's sandbox refusing an unverified recipient, a
+    paused account). Its message is the reason, for the issue's timeline."""
+
+
+class MailServiceBusy(Exception):
+    """The mail service refused an email for now (throttled, unavailable) after its client's own
+    retries: sending it again later may work. Its message is the reason."""
 
 
 class Mailer(Protocol):
     sender: str
 
     def send(self, to: list[str], subject: str, body: str, headers: dict[str, str] | None = None) -> EmailMessage:
-        """Send a plain-text email; UnsendableEmail when it cannot be built, so callers can say so."""
+        """Send a plain-text email and answer it as sent: its Message-ID is the one its recipient
+        sees (SES replaces ours), which their reply names. UnsendableEmail or MailServiceBusy when
+        it is not sent, so callers can say so."""
         ...
 
 

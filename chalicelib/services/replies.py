@@ -55,7 +55,7 @@ class ReplyService:
         if sent:  # the customer is answered: their issue's tasks no longer show "customer replied"
             now = self._clock()
             self._issues.change(issue, lambda current: current.answered(now))
-        return {"issue_id": issue.id, "reference": issue.reference, "to": customer.email, "sent": True}
+        return {"issue_id": issue.id, "reference": issue.reference, "to": customer.email, "sent": sent}
 
     def attachment_link(self, issue_id: str, key: str, agent: Agent) -> dict[str, Any]:
         """A short-lived download link to an attachment of one of the issue's messages."""

@@ -19,7 +19,7 @@ from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.intake import IntakeService
 from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.notifications import NotificationService
-from chalicelib.services.ports import IssueRepository, SurveyRepository
+from chalicelib.services.ports import IssueRepository, Secret, SurveyRepository
 from chalicelib.services.records import SurveyAnswer
 from chalicelib.web_tokens.signed_links import LinkInvalid, sign, verify
 
@@ -50,7 +50,7 @@ class SurveyService:
         answers: SurveyRepository,
         notifications: NotificationService,
         intake: IntakeService,
-        secret: str,
+        secret: Secret,
         public_url: str,
         clock: Clock = utc_now,
         kpis: KpiRecorder | None = None,
@@ -82,7 +82,7 @@ class SurveyService:
 
     def link(self, issue_id: str, question: str, score: int) -> str:
         payload = {"for": PURPOSE, "issue": issue_id, "q": question, "s": score}
-        return f"{self._public_url}/survey/{sign(payload, self._secret, self._clock() + LINK_LIFETIME)}"
+        return f"{self._public_url}/survey/{sign(payload, self._secret(), self._clock() + LINK_LIFETIME)}"
 
     def answer(self, token: str) -> dict[str, Any]:
         """Record the score a link carries; LinkInvalid/LinkExpired for a bad link."""
@@ -131,7 +131,7 @@ class SurveyService:
         return {"reference": issue.reference, "question": question, "score": earlier.score}
 
     def _read(self, token: str) -> tuple[str, str, int]:
-        payload = verify(token, self._secret, self._clock())
+        payload = verify(token, self._secret(), self._clock())
         question, score = payload.get("q"), payload.get("s")
         if payload.get("for") != PURPOSE or question not in SCALES or score not in SCALES[question]:
             raise LinkInvalid("this survey link is not valid")

@@ -29,7 +29,7 @@ from chalicelib.domain.issues import WEB, new_id, new_reference, normalise_email
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.intake import IntakeService
 from chalicelib.services.issue_types import IssueTypeService
-from chalicelib.services.ports import RateLimiter
+from chalicelib.services.ports import RateLimiter, Secret
 from chalicelib.services.status_links import StatusLinks
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ class WebFormService:
         intake: IntakeService,
         status_links: StatusLinks,
         limiter: RateLimiter,
-        secret: str,
+        secret: Secret,
         limits: FormLimits = FormLimits(),
         clock: Clock = utc_now,
     ):
@@ -222,7 +222,7 @@ class WebFormService:
         self._intake = intake
         self._links = status_links
         self._limiter = limiter
-        self._secret = secret.encode()
+        self._secret = secret
         self._limits = limits
         self._clock = clock
 
@@ -299,7 +299,7 @@ class WebFormService:
         window = int(now.timestamp()) // seconds
         ends = datetime.fromtimestamp((window + 1) * seconds, tz=now.tzinfo)
         # Keys hold a keyed hash, not the address or email itself.
-        digest = hmac.new(self._secret, f"{kind}|{who}".encode(), hashlib.sha256).hexdigest()[:32]
+        digest = hmac.new(self._secret().encode(), f"{kind}|{who}".encode(), hashlib.sha256).hexdigest()[:32]
         if self._limiter.hit(f"form-{kind}#{digest}#{window}", limit, ends, unit):
             return None
         return Limited(type_id, ends, ends - now)

@@ -13,8 +13,6 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-import jwt
-
 from chalicelib.domain.errors import DomainError
 
 _ALGORITHM = "HS256"
@@ -36,6 +34,9 @@ def _key(secret: str) -> bytes:
 
 def sign(payload: dict[str, Any], secret: str, expires_at: datetime) -> str:
     """A URL-safe token (base64url segments and dots) carrying the payload until `expires_at`."""
+    # PyJWT on first use: it imports `cryptography`, a fifth of a second of every function's cold start.
+    import jwt
+
     claims = {**payload, "exp": int(expires_at.timestamp())}
     return jwt.encode(claims, _key(secret), algorithm=_ALGORITHM)
 
@@ -44,6 +45,8 @@ def verify(token: str, secret: str, now: datetime) -> dict[str, Any]:
     """The payload of a genuine, unexpired link; LinkInvalid or LinkExpired otherwise."""
     if not token.isascii():  # anyone can put any character in a URL; a genuine token has none of these
         raise LinkInvalid("this link is not valid; check that it was copied whole")
+    import jwt  # on first use, as in `sign`
+
     try:
         # Expiry is checked below against the caller's clock (PyJWT's check reads the machine's).
         payload = jwt.decode(

@@ -9,10 +9,15 @@ with `TimeoutSecondsPath` set to the time until the next checkpoint, and `Catch`
 `States.Timeout` moves to the next waiting state, whose message tells the handler that the
 checkpoint (a warning, the deadline, an escalation level) has been reached. A step's `when` is a
 `Choice` that skips it; a parallel step is a `Parallel` state whose branches all must finish.
+
+An execution's state holds only what its `Choice` states read (`StateReads`): the issue's fields
+and the steps' answers live in DynamoDB, and a state or a task's output may not pass 256 KiB.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain import conditions as cond
@@ -53,6 +58,45 @@ def wait_state(step: Step, checkpoint: int) -> str:
 
 def move_on_state(step: Step) -> str:
     return f"{step.id}.move_on"
+
+
+@dataclass(frozen=True)
+class StateReads:
+    """What an issue type's `Choice` states read: the issue fields (`$.fields`) and each step's
+    answers (`$.results.<step>.fields`), each with whether its value is compared or only its presence."""
+
+    fields: Mapping[str, bool]
+    results: Mapping[str, Mapping[str, bool]]
+
+    def issue_fields(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The issue's fields as the execution's input carries them."""
+        return _kept(self.fields, values)
+
+    def task_output(self, step_id: str, values: Mapping[str, Any] | None) -> dict[str, Any]:
+        """A completed task's answers as the workflow receives them (`SendTaskSuccess`'s output)."""
+        return {"fields": _kept(self.results.get(step_id, {}), values or {})}
+
+
+def state_reads(issue_type: IssueType) -> StateReads:
+    """What the `Choice` states compiled from this issue type read, from its steps' `when`s."""
+    fields: dict[str, bool] = {}
+    results: dict[str, dict[str, bool]] = {}
+    for step in issue_type.all_steps():
+        for condition in step.when.conditions if step.when else ():
+            compared = condition.operator != cond.IS_SET
+            if condition.subject == cond.FIELD:
+                fields[condition.ref] = fields.get(condition.ref, False) or compared
+            elif condition.subject == cond.RESULT:
+                step_id, _, field_id = condition.ref.partition(".")
+                read = results.setdefault(step_id, {})
+                read[field_id] = read.get(field_id, False) or compared
+    return StateReads(fields, results)
+
+
+def _kept(read: Mapping[str, bool], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values some Choice reads; one read only for its presence becomes `true`, so that a long
+    answer (the customer's reply) never travels."""
+    return {key: values[key] if compared else True for key, compared in read.items() if key in values}
 
 
 def compile_issue_type(issue_type: IssueType, queue_url: str) -> dict[str, Any]:

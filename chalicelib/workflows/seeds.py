@@ -6,8 +6,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from chalicelib.domain.agents import BUILT_IN_ROLES
 from chalicelib.domain.assignees import ROLE, TEAM
 from chalicelib.domain.issue_types import IssueType, parse_issue_type, with_shared_calendars
@@ -16,13 +14,32 @@ SEED_DIR = Path(__file__).parent / "seeds"
 SHARED_CALENDARS = Path(__file__).parent / "calendars.yaml"
 
 
-def load_seed_definitions(directory: Path = SEED_DIR) -> list[dict[str, Any]]:
-    return [yaml.safe_load(path.read_text(encoding="utf-8")) for path in sorted(directory.glob("*.yaml"))]
+#: A seed's flag: the type is for the local stack and the tests only (demo-quick's 20-second
+#: deadlines), never published on a deployed stage. A flag of the seed, not of the definition.
+DEV_ONLY = "dev_only"
+
+
+def load_seed_definitions(directory: Path = SEED_DIR, *, dev: bool = True) -> list[dict[str, Any]]:
+    """The seeded types' definitions, the dev-only ones only with `dev`."""
+    seeds = [_seed(path) for path in sorted(directory.glob("*.yaml"))]
+    return [definition for definition, dev_only in seeds if dev or not dev_only]
+
+
+def _seed(path: Path) -> tuple[Any, bool]:
+    import yaml  # on first use: only publishing the seeds reads them, and the import costs every cold start
+
+    definition = yaml.safe_load(path.read_text(encoding="utf-8"))
+    dev_only = definition.pop(DEV_ONLY, False) if isinstance(definition, dict) else False
+    if not isinstance(dev_only, bool):
+        raise ValueError(f"{path.name}: {DEV_ONLY} must be true or false, not {dev_only!r}")
+    return definition, dev_only
 
 
 @lru_cache(maxsize=4)
 def load_shared_calendars(path: Path = SHARED_CALENDARS) -> dict[str, Any]:
     """The business calendars any issue type may name without defining them."""
+    import yaml  # on first use, as in load_seed_definitions
+
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 

@@ -43,7 +43,7 @@ class Synthesis:
         return next(iter(found.items()))
 
 
-def _synth_environment(outdir: Path) -> dict[str, str]:
+def synth_environment(outdir: Path) -> dict[str, str]:
     """This process's environment without AWS or Caseflow settings (tests/conftest.py sets fake
     credentials), plus the region and the output directory."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CASEFLOW_", "CDK_"))}
@@ -60,7 +60,7 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     result = subprocess.run(
         [sys.executable, "app.py"],
         cwd=INFRA_DIR,
-        env=_synth_environment(outdir),
+        env=synth_environment(outdir),
         capture_output=True,
         text=True,
         timeout=SYNTH_TIMEOUT_SECONDS,

@@ -117,7 +117,11 @@ def test_every_function_of_the_app_alarms_on_errors_and_throttles(synthesis: Syn
     assert {"APIHandler", "OnTaskMessage", "OnInboundEmail", "OnJob"} <= functions
     alarms = _metric_alarms(synthesis, "AWS/Lambda", metric_name)
     watched = {_dimension(alarm, "FunctionName")["Ref"] for alarm in alarms if _fires_on_any_occurrence(alarm)}
-    assert watched == functions
+    # The API's function turns exceptions into 500 answers, so its errors are watched as the API's 5xx.
+    expected = functions - {"APIHandler"} if metric_name == "Errors" else functions
+    assert watched == expected
+    if metric_name == "Errors":
+        assert _metric_alarms(synthesis, "AWS/ApiGateway", "5XXError")
 
 
 def test_failed_and_timed_out_workflow_executions_reach_the_topic_and_raise_an_alarm(synthesis: Synthesis) -> None:
@@ -186,6 +190,12 @@ def test_ses_reputation_alarms_fire_below_the_rates_aws_reviews_accounts_at(
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
 
 
+def test_an_email_that_was_not_sent_raises_an_alarm(synthesis: Synthesis) -> None:
+    [alarm] = _metric_alarms(synthesis, m.NAMESPACE, m.EMAILS_FAILED)
+    assert _fires_on_any_occurrence(alarm) and "Dimensions" not in alarm
+    assert alarm["Statistic"] == "Sum" and "email_failed" in alarm["AlarmDescription"]
+
+
 def test_the_dashboard_graphs_every_kpi_metric_without_naming_a_type(synthesis: Synthesis) -> None:
     body = _dashboard_body(synthesis)
     names, expressions = _graphed(body)
@@ -205,7 +215,7 @@ def test_the_dashboard_shows_every_alarm(synthesis: Synthesis) -> None:
 # --- context settings, on a bare stack (no Chalice app: fast) ------------------------------------
 
 
-def _bare_template(observability: ModuleType, context: dict[str, str]) -> dict[str, Any]:
+def _bare_template(observability: ModuleType, context: dict[str, str], rest_api: Any = None) -> dict[str, Any]:
     import aws_cdk as cdk
     from aws_cdk import aws_sqs as sqs
     from aws_cdk.assertions import Template
@@ -216,10 +226,30 @@ def _bare_template(observability: ModuleType, context: dict[str, str]) -> dict[s
         stack,
         "Observability",
         dead_letter_queues=[sqs.Queue(stack, "DeadLetters")],
-        functions={"Handler": "handler"},
+        functions={"Handler": "handler", "APIHandler": "api-handler"},
         state_machine_prefix="caseflow",
+        rest_api=rest_api,
     )
     return Template.from_stack(stack).to_json()
+
+
+def _bare_alarms(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+
+
+def test_the_apis_server_errors_alarm_on_its_5xx_answers_not_on_its_functions_errors(
+    observability: ModuleType,
+) -> None:
+    """Chalice answers an exception with a 500: the API's function never errs, its API does."""
+    rest_api = observability.RestApi(name="caseflow-prod", stage="api", function="APIHandler")
+    alarms = _bare_alarms(_bare_template(observability, {}, rest_api))
+
+    [api] = [a for a in alarms if a.get("Namespace") == "AWS/ApiGateway"]
+    assert api["MetricName"] == "5XXError" and _fires_on_any_occurrence(api)
+    assert {d["Name"]: d["Value"] for d in api["Dimensions"]} == {"ApiName": "caseflow-prod", "Stage": "api"}
+    errors = {_dimension(a, "FunctionName") for a in alarms if a.get("MetricName") == "Errors"}
+    throttles = {_dimension(a, "FunctionName") for a in alarms if a.get("MetricName") == "Throttles"}
+    assert errors == {"handler"} and throttles == {"handler", "api-handler"}
 
 
 def test_an_ops_email_in_the_context_subscribes_to_the_topic_and_the_breach_rate_is_configurable(

@@ -9,9 +9,6 @@ requirements.txt into the Lambda zip (from the package registry, cached under
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,16 +18,16 @@ from chalicelib import settings
 from chalicelib.adapters.cognito import TEAM_MARKER
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.domain.agents import SESSION_HOURS
-from chalicelib.local.provision import (
-    DEMO_AGENTS,
-    INBOUND_DEAD_LETTER_QUEUE,
-    MAX_RECEIVES,
-    USER_POOL_CLIENT_NAME,
-    USER_POOL_NAME,
-)
+from chalicelib.local.provision import DEMO_AGENTS, MAX_RECEIVES, USER_POOL_CLIENT_NAME
+from infra.function_roles import FUNCTION_GRANTS
 from tests.infra.conftest import INFRA_DIR, Synthesis
 
 pytestmark = pytest.mark.infra
+
+#: What the stack names its resources after when no `stage` is given.
+NAMES = "caseflow-prod"
+TASK_QUEUE = f"{NAMES}-tasks"
+JOBS_QUEUE = f"{NAMES}-jobs"
 
 ROLES = {
     "agent",
@@ -59,7 +56,7 @@ ROLES = {
 #: Every variable the stack must set for the functions (the rest of settings are local-only).
 FUNCTION_ENVIRONMENT = {
     settings.STAGE,
-    settings.LINK_SECRET,
+    settings.LINK_SECRET_ID,
     settings.PUBLIC_URL,
     settings.TABLE_NAME,
     settings.TASK_QUEUE_NAME,
@@ -126,6 +123,21 @@ def _chalice_functions(synthesis: Synthesis) -> dict[str, dict[str, Any]]:
     return synthesis.of_type("AWS::Serverless::Function")
 
 
+def _mail_bucket(synthesis: Synthesis) -> tuple[str, dict[str, Any]]:
+    [(bucket_id, bucket)] = [
+        (n, b) for n, b in synthesis.of_type("AWS::S3::Bucket").items() if n.startswith("MailBucket")
+    ]
+    return bucket_id, bucket
+
+
+def _mail_bucket_policy(synthesis: Synthesis) -> dict[str, Any]:
+    bucket_id, _ = _mail_bucket(synthesis)
+    [policy] = [
+        p for p in synthesis.of_type("AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == _ref(bucket_id)
+    ]
+    return policy
+
+
 def _statements(policy: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield from policy["Properties"]["PolicyDocument"]["Statement"]
 
@@ -137,7 +149,6 @@ def _references(value: Any, logical_id: str) -> bool:
 
 def test_synthesis_leaves_the_source_tree_alone(synthesis: Synthesis) -> None:
     assert not (INFRA_DIR / "chalice.out").exists()
-    assert not (INFRA_DIR / "cdk.out").exists()
 
 
 def test_table_is_built_from_the_schema(synthesis: Synthesis) -> None:
@@ -172,9 +183,7 @@ def test_table_is_built_from_the_schema(synthesis: Synthesis) -> None:
 
 def test_task_queue_redrives_to_a_dead_letter_queue(synthesis: Synthesis) -> None:
     queues = synthesis.of_type("AWS::SQS::Queue")
-    [(queue_id, queue)] = [
-        (name, q) for name, q in queues.items() if q["Properties"].get("QueueName") == settings.DEFAULT_TASK_QUEUE_NAME
-    ]
+    [(queue_id, queue)] = [(name, q) for name, q in queues.items() if q["Properties"].get("QueueName") == TASK_QUEUE]
     redrive = queue["Properties"]["RedrivePolicy"]
     dead_letter_id = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
     assert dead_letter_id in queues and dead_letter_id != queue_id
@@ -185,50 +194,47 @@ def test_task_queue_redrives_to_a_dead_letter_queue(synthesis: Synthesis) -> Non
     [event] = handler["Properties"]["Events"].values()
     assert event["Type"] == "SQS"
     assert event["Properties"]["BatchSize"] == 1
-    assert event["Properties"]["Queue"]["Fn::Sub"].endswith(":" + settings.DEFAULT_TASK_QUEUE_NAME)
+    assert event["Properties"]["Queue"]["Fn::Sub"].endswith(":" + TASK_QUEUE)
     # The event source names the queue by ARN, not Ref: the stack orders the two explicitly.
     assert queue_id in _as_list(handler["DependsOn"])
 
 
 def test_mail_bucket_is_private_encrypted_and_tls_only(synthesis: Synthesis) -> None:
-    bucket_id, bucket = synthesis.one("AWS::S3::Bucket")
+    bucket_id, bucket = _mail_bucket(synthesis)
     properties = bucket["Properties"]
     assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert all(properties["PublicAccessBlockConfiguration"].values())
-    _, bucket_policy = synthesis.one("AWS::S3::BucketPolicy")
+    bucket_policy = _mail_bucket_policy(synthesis)
     assert bucket_policy["Properties"]["Bucket"] == _ref(bucket_id)
     assert any(
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         for s in _statements(bucket_policy)
     )
+    # Every read and write of customers' mail is logged, in a bucket of its own.
+    logs_id = properties["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+    assert logs_id != bucket_id and synthesis.resources[logs_id]["Type"] == "AWS::S3::Bucket"
 
 
 def test_ses_stores_inbound_mail_in_the_bucket_then_invokes_the_handler_with_a_dead_letter_queue(
     synthesis: Synthesis,
 ) -> None:
-    bucket_id, _ = synthesis.one("AWS::S3::Bucket")
-    _, rule = synthesis.one("AWS::SES::ReceiptRule")
-    properties = rule["Properties"]["Rule"]
-    assert properties["Enabled"] is True and properties["ScanEnabled"] is True
-    assert properties["Recipients"] == ["example.com"]
-    store, invoke = properties["Actions"]
-    assert store["S3Action"]["BucketName"] == _ref(bucket_id)
-    assert store["S3Action"]["ObjectKeyPrefix"] == settings.INBOUND_MAIL_PREFIX
-    assert _references(invoke["LambdaAction"]["FunctionArn"], "OnInboundEmail")
-    assert invoke["LambdaAction"]["InvocationType"] == "Event"
-    _, bucket_policy = synthesis.one("AWS::S3::BucketPolicy")
+    bucket_id, _ = _mail_bucket(synthesis)
+    _, rule = synthesis.one("Custom::SesReceiptRule")
+    properties = rule["Properties"]
+    assert properties["Domain"] == "example.com"
+    assert properties["Bucket"] == _ref(bucket_id)
+    assert properties["Prefix"] == settings.INBOUND_MAIL_PREFIX
+    assert _references(properties["FunctionArn"], "OnInboundEmail")
+    # A stage's rule and its own rule set (used only when the region has no active one) carry its name.
+    assert properties["RuleName"] == properties["OwnRuleSet"] == NAMES
+    bucket_policy = _mail_bucket_policy(synthesis)
     assert any(s.get("Principal") == {"Service": "ses.amazonaws.com"} for s in _statements(bucket_policy))
     permissions = synthesis.of_type("AWS::Lambda::Permission").values()
     assert any(p["Properties"]["Principal"] == "ses.amazonaws.com" for p in permissions)
 
-    queues = synthesis.of_type("AWS::SQS::Queue")
-    [dead_letters] = [n for n, q in queues.items() if q["Properties"].get("QueueName") == INBOUND_DEAD_LETTER_QUEUE]
     handler = _chalice_functions(synthesis)["OnInboundEmail"]
-    assert handler["Properties"]["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": _get_att(dead_letters, "Arn")}
-    assert any(
-        "AwsCustomResource" in json.dumps(r) or "setActiveReceiptRuleSet" in json.dumps(r)
-        for r in synthesis.of_type("Custom::AWS").values()
-    )
+    dead_letters = handler["Properties"]["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]
+    assert synthesis.resources[dead_letters]["Type"] == "AWS::SQS::Queue"
 
 
 def test_training_runs_nightly_and_on_request_with_the_training_layer_alone(synthesis: Synthesis) -> None:
@@ -240,7 +246,7 @@ def test_training_runs_nightly_and_on_request_with_the_training_layer_alone(synt
     [nightly] = [e for e in functions["NightlyRetraining"]["Properties"]["Events"].values()]
     assert nightly["Type"] == "Schedule" and nightly["Properties"]["Schedule"] == "cron(0 3 * * ? *)"
     queues = synthesis.of_type("AWS::SQS::Queue")
-    [(jobs_id, jobs)] = [(n, q) for n, q in queues.items() if q["Properties"].get("QueueName") == "caseflow-jobs"]
+    [(jobs_id, jobs)] = [(n, q) for n, q in queues.items() if q["Properties"].get("QueueName") == JOBS_QUEUE]
     assert jobs["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0] in queues
     assert jobs["Properties"]["VisibilityTimeout"] >= 6 * 900
     assert jobs_id in _as_list(functions["OnJob"]["DependsOn"])
@@ -252,14 +258,18 @@ def test_the_functions_bundle_has_every_runtime_requirement(synthesis: Synthesis
 
     [bundle] = [p for p in synthesis.template_path.parent.glob("asset.*.zip") if zipfile.is_zipfile(p)]
     names = {name.split("/")[0] for name in zipfile.ZipFile(bundle).namelist()}
-    for package in ("numpy", "pynamodb", "jinja2", "yaml", "jwt", "ulid", "holidays", "aws_lambda_powertools"):
+    packages = ("numpy", "pynamodb", "jinja2", "yaml", "jwt", "ulid", "holidays", "aws_lambda_powertools", "boto3")
+    for package in (*packages, "botocore"):
         assert package in names, f"{package} is missing from the functions' bundle"
+    # Compiled for the functions' runtime, not for the Python that synthesized.
+    extensions = [n for n in zipfile.ZipFile(bundle).namelist() if n.endswith(".so") and "cpython-3" in n]
+    assert extensions and all("cpython-313-" in n for n in extensions), sorted(extensions)[:5]
 
 
 def test_user_pool_has_a_password_client_and_a_group_per_role(synthesis: Synthesis) -> None:
     pool_id, pool = synthesis.one("AWS::Cognito::UserPool")
     assert pool["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
-    assert pool["Properties"]["UserPoolName"] == USER_POOL_NAME, "the name make demo-data finds it by"
+    assert pool["Properties"]["UserPoolName"] == f"{NAMES}-agents"
     # Agents and admins may add an authenticator app (TOTP); no SMS codes.
     assert pool["Properties"]["MfaConfiguration"] == "OPTIONAL"
     assert pool["Properties"]["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
@@ -292,11 +302,15 @@ def test_functions_get_every_setting(synthesis: Synthesis) -> None:
 
     variables = functions["APIHandler"]["Properties"]["Environment"]["Variables"]
     assert variables[settings.STAGE] == "prod"
-    assert variables[settings.TASK_QUEUE_NAME] == settings.DEFAULT_TASK_QUEUE_NAME
-    assert variables[settings.STATE_MACHINE_PREFIX] == "caseflow"
+    assert variables[settings.TASK_QUEUE_NAME] == TASK_QUEUE
+    assert variables[settings.JOBS_QUEUE_NAME] == JOBS_QUEUE
+    assert variables[settings.STATE_MACHINE_PREFIX] == NAMES
+    # The link secret is named, never given (it is read from Secrets Manager when first needed).
+    assert variables[settings.LINK_SECRET_ID] == _ref(synthesis.one("AWS::SecretsManager::Secret")[0])
+    assert "resolve:secretsmanager" not in json.dumps(synthesis.template)
     assert variables[settings.SENDER_ADDRESS] == "support@example.com"
     assert variables[settings.TABLE_NAME] == _ref(synthesis.one("AWS::DynamoDB::Table")[0])
-    assert variables[settings.MAIL_BUCKET] == _ref(synthesis.one("AWS::S3::Bucket")[0])
+    assert variables[settings.MAIL_BUCKET] == _ref(_mail_bucket(synthesis)[0])
     assert variables[settings.USER_POOL_ID] == _ref(synthesis.one("AWS::Cognito::UserPool")[0])
     assert variables[settings.USER_POOL_CLIENT_ID] == _ref(synthesis.one("AWS::Cognito::UserPoolClient")[0])
 
@@ -321,26 +335,84 @@ def test_workflow_role_lets_state_machines_post_to_the_task_queue(synthesis: Syn
     assert "sqs:SendMessage" in granted
 
 
-def test_functions_role_may_do_what_the_adapters_do(synthesis: Synthesis) -> None:
-    functions = _chalice_functions(synthesis)
-    role_ids = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()}
-    assert len(role_ids) == 1
-    [role_id] = role_ids
+def _granted(synthesis: Synthesis, role_id: str) -> tuple[dict[str, dict[str, Any]], set[str]]:
     attached = {
         name: policy
         for name, policy in synthesis.of_type("AWS::IAM::Policy").items()
         if _references(policy["Properties"]["Roles"], role_id)
     }
-    granted = {
+    actions = {
         action
         for policy in attached.values()
         for statement in _statements(policy)
         for action in _as_list(statement["Action"])
     }
-    assert granted >= FUNCTION_ACTIONS, f"missing {sorted(FUNCTION_ACTIONS - granted)}"
-    # No function starts before its permissions exist.
+    return attached, actions
+
+
+def test_each_function_has_its_own_role_allowed_what_it_uses(synthesis: Synthesis) -> None:
+    functions = _chalice_functions(synthesis)
+    assert set(functions) == set(FUNCTION_GRANTS)
+    role_ids = {name: f["Properties"]["Role"]["Fn::GetAtt"][0] for name, f in functions.items()}
+    assert len(set(role_ids.values())) == len(functions), "one role per function"
+    granted = {}
     for name, function in functions.items():
+        attached, granted[name] = _granted(synthesis, role_ids[name])
+        # No function starts before its permissions exist.
         assert set(attached) <= set(_as_list(function.get("DependsOn", []))), name
+        # It writes its own log group, which exists before it runs.
+        assert {"logs:CreateLogStream", "logs:PutLogEvents"} <= granted[name], name
+        assert "logs:CreateLogGroup" not in granted[name], name
+    everyone = set.union(*granted.values())
+    assert everyone >= FUNCTION_ACTIONS, f"missing {sorted(FUNCTION_ACTIONS - everyone)}"
+    # Only what it uses: the trainer reads no secret and starts no workflow; only the API manages agents.
+    assert not {a for a in granted["OnJob"] if a.startswith(("secretsmanager:", "states:", "ses:", "cognito-idp:"))}
+    signers = {name for name, actions in granted.items() if "secretsmanager:GetSecretValue" in actions}
+    assert signers == {"APIHandler", "OnTaskMessage", "OnInboundEmail", "HourlyOps"}
+    assert {name for name, actions in granted.items() if "cognito-idp:AdminAddUserToGroup" in actions} == {"APIHandler"}
+    assert "states:StopExecution" in granted["APIHandler"]
+    assert "cognito-idp:AdminGetUser" in granted["OnTaskMessage"]
+    # No queue may be consumed by a function it does not feed.
+    consumers = {name for name, actions in granted.items() if "sqs:ReceiveMessage" in actions}
+    assert consumers == {"OnTaskMessage", "OnJob"}
+
+
+def test_logs_are_kept_for_a_while_and_the_api_logs_and_throttles(synthesis: Synthesis) -> None:
+    groups = synthesis.of_type("AWS::Logs::LogGroup").values()
+    assert all(g["Properties"].get("RetentionInDays") for g in groups)
+    names = {g["Properties"].get("LogGroupName") for g in groups}
+    assert {f"/aws/lambda/{NAMES}-{name}" for name in FUNCTION_GRANTS} <= names
+    _, api = synthesis.one("AWS::Serverless::Api")
+    assert api["Properties"]["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][1] == "Arn"
+    settings_by_route = {(m["ResourcePath"], m["HttpMethod"]): m for m in api["Properties"]["MethodSettings"]}
+    everything, intake = settings_by_route[("/*", "*")], settings_by_route[("/~1issues", "POST")]
+    assert everything["LoggingLevel"] == "ERROR"
+    assert intake["ThrottlingRateLimit"] < everything["ThrottlingRateLimit"]
+    # Execution logs need API Gateway's CloudWatch role, set before the API's stage.
+    account_id, _ = synthesis.one("AWS::ApiGateway::Account")
+    assert account_id in _as_list(api["DependsOn"])
+
+
+def test_data_is_protected_and_mail_expires(synthesis: Synthesis) -> None:
+    _, table = synthesis.one("AWS::DynamoDB::Table")
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+    assert table["DeletionPolicy"] == "Retain"
+    _, bucket = _mail_bucket(synthesis)
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert {r["Prefix"]: r["ExpirationInDays"] for r in rules} == {
+        "inbound/": 365,
+        "attachments/": 365,
+        "uploads/": 365,
+    }
+
+
+def test_every_function_runs_on_a_current_python(synthesis: Synthesis) -> None:
+    runtimes = {f["Properties"]["Runtime"] for f in _chalice_functions(synthesis).values()}
+    runtimes |= {f["Properties"]["Runtime"] for f in synthesis.of_type("AWS::Lambda::Function").values()}
+    # The CDK's own trigger provider is in Node.js; every function of ours is in Python 3.13.
+    assert {r for r in runtimes if not r.startswith("nodejs")} == {"python3.13"}
+    [(_, layer)] = synthesis.of_type("AWS::Lambda::LayerVersion").items()
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
 
 
 def test_issue_types_are_published_after_each_deploy(synthesis: Synthesis) -> None:
@@ -364,23 +436,3 @@ def test_outputs_name_the_api_and_the_user_pool(synthesis: Synthesis) -> None:
     assert "execute-api" in json.dumps(outputs["ApiUrl"]["Value"])
     assert outputs["UserPoolId"]["Value"] == _ref(synthesis.one("AWS::Cognito::UserPool")[0])
     assert outputs["UserPoolClientId"]["Value"] == _ref(synthesis.one("AWS::Cognito::UserPoolClient")[0])
-
-
-def test_cfn_lint_finds_no_errors(synthesis: Synthesis) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())"]
-        + ["--format", "json", str(synthesis.template_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.stdout.strip(), f"cfn-lint printed nothing (exit {result.returncode}):\n{result.stderr}"
-    matches = json.loads(result.stdout)
-    findings = [
-        f"{m['Level']} {m['Rule']['Id']} {'/'.join(map(str, m['Location']['Path']))}: {m['Message']}" for m in matches
-    ]
-    errors = [finding for match, finding in zip(matches, findings, strict=True) if match["Level"] == "Error"]
-    assert not errors, "\n".join(errors)
-    for finding in findings:
-        warnings.warn(f"cfn-lint: {finding}", UserWarning, stacklevel=1)

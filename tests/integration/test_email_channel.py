@@ -102,7 +102,9 @@ def test_a_new_email_opens_an_issue_and_the_acknowledgement_asks_for_replies_on_
     assert received["reference"] in ack["Subject"] and ack["Subject"].startswith("Re: Gift card balance")
     assert ack["Reply-To"] == f"support+{received['reference']}@caseflow.test"
     assert ack["In-Reply-To"] == message_id and ack["Auto-Submitted"] == "auto-replied"
-    assert ack["Message-ID"].startswith(f"<cf.{received['issue_id'].lower()}.")
+    # SES replaces our Message-ID with its own: the timeline names the one the customer's reply will.
+    [sent] = [e for e in stack.issue(received["issue_id"])["timeline"] if e["kind"] == "email_sent"]
+    assert ack["Message-ID"] == f"<{sent['data']['message_id']}>" and ack["Message-ID"].endswith(".amazonses.com>")
 
 
 def test_replies_thread_by_address_by_headers_and_by_subject_only_for_the_customer(stack):

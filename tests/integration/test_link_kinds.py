@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from chalicelib import bootstrap, settings
+from chalicelib import bootstrap
 from chalicelib.web_tokens import signed_links
 from tests.integration.test_status_and_surveys import open_enquiry
 
@@ -12,7 +12,8 @@ from tests.integration.test_status_and_surveys import open_enquiry
 def test_a_genuine_link_of_one_kind_does_not_open_a_page_of_another(stack):
     issue_id = open_enquiry(stack, "link-kinds@example.com")["id"]
     task = stack.pump_until(lambda: stack.task_for("alice", issue_id, "answer"), what="the answer task")
-    services, secret, now = bootstrap.services(), settings.get().link_secret, datetime.now(UTC)
+    services, now = bootstrap.services(), datetime.now(UTC)
+    secret = services.link_secret()
     holder = f"{task['assignee']['kind']}:{task['assignee']['name']}"  # what TaskLinks signs
     tokens = {
         "/s/": services.status_links.link_for(issue_id).rpartition("/s/")[2],

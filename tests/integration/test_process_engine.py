@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from chalicelib import settings
+from chalicelib import bootstrap
 from chalicelib.web_tokens.signed_links import sign
 from tests.integration.conftest import sent_emails
 
@@ -286,7 +286,7 @@ def test_an_outside_party_answers_once_through_a_signed_link(stack):
     task_id = f"{issue_id}-manager_opinion"
     expired = sign(
         {"task": task_id, "holder": "email:york.manager@stores.example"},
-        settings.get().link_secret,
+        bootstrap.services().link_secret(),
         datetime.now(UTC) - timedelta(minutes=1),
     )
     assert stack.client.http.get(f"/t/{expired}").status_code == 410

@@ -1,7 +1,7 @@
 import copy
 
 from chalicelib.domain.issue_types import parse_issue_type, with_shared_calendars
-from chalicelib.workflows.compiler import TASK_RESOURCE, compile_issue_type, state_machine_name
+from chalicelib.workflows.compiler import TASK_RESOURCE, compile_issue_type, state_machine_name, state_reads
 from chalicelib.workflows.seeds import load_seed_definitions, load_shared_calendars
 
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/caseflow-tasks"
@@ -11,8 +11,12 @@ def seed(type_id):
     return copy.deepcopy(next(d for d in load_seed_definitions() if d["id"] == type_id))
 
 
+def parsed(definition):
+    return parse_issue_type(with_shared_calendars(definition, load_shared_calendars()))
+
+
 def compiled(definition):
-    return compile_issue_type(parse_issue_type(with_shared_calendars(definition, load_shared_calendars())), QUEUE)
+    return compile_issue_type(parsed(definition), QUEUE)
 
 
 def happy_path(states):
@@ -94,3 +98,71 @@ def test_a_parallel_step_runs_its_branches_and_keeps_their_results():
 
 def test_each_version_has_its_own_state_machine_name():
     assert state_machine_name("caseflow", "rude-staff", 3) == "caseflow-rude-staff-v3"
+
+
+# What the execution's state carries
+
+LONG = "x" * 20_000
+
+
+def choice_variables(rule):
+    """Every path a Choice rule (with its And / Or / Not) reads."""
+    found = [rule["Variable"]] if "Variable" in rule else []
+    for inner in rule.get("And", []) + rule.get("Or", []) + ([rule["Not"]] if "Not" in rule else []):
+        found += choice_variables(inner)
+    return found
+
+
+def all_states(states):
+    for name, state in states.items():
+        yield name, state
+        for branch in state.get("Branches", []):
+            yield from all_states(branch["States"])
+
+
+def test_the_state_carries_every_value_a_choice_reads():
+    for definition in load_seed_definitions() + [BRANCHING]:
+        reads = state_reads(parsed(definition))
+        for _, state in all_states(compiled(definition)["States"]):
+            for path in [v for rule in state.get("Choices", []) for v in choice_variables(rule)]:
+                parts = path.split(".")
+                if parts[1] == "fields":
+                    assert parts[2] in reads.fields, path
+                elif parts[1] == "customer":
+                    assert parts[2] == "segment", path  # the input carries the segment
+                else:
+                    step, field = parts[-3], parts[-1]
+                    assert field in reads.results[step], path
+
+
+def test_a_completed_task_hands_the_workflow_only_what_a_choice_reads():
+    reads = state_reads(parsed(seed("billing-dispute")))
+    review = {"finding": "upheld", "refund_amount": 250, "explanation": LONG}
+    assert reads.task_output("billing_review", review) == {"fields": {"refund_amount": 250}}
+    # The customer's reply is read only for whether there is one: it travels as `true`.
+    assert reads.task_output("await_reply", {"reply": LONG}) == {"fields": {"reply": True}}
+    # A step no Choice reads hands over nothing, and a missing answer stays missing.
+    assert reads.task_output("second_review", {"outcome": LONG}) == {"fields": {}}
+    assert reads.task_output("billing_review", {"finding": "not_upheld", "explanation": LONG}) == {"fields": {}}
+    assert reads.issue_fields({"invoice_number": "INV-000001", "details": LONG}) == {}
+
+
+BRANCHING = {
+    "id": "branching",
+    "name": "Branches on a field, the segment and an answer",
+    "fields": [{"id": "amount", "type": "number"}, {"id": "story", "type": "long_text"}],
+    "steps": [
+        {"id": "review", "role": "hr", "deadline": "PT1H", "fields": [{"id": "ok", "type": "yes_no"}]},
+        {"id": "approve", "role": "finance", "deadline": "PT1H", "when": {"field": "amount", "greater_than": 100}},
+        {"id": "noted", "role": "agent", "deadline": "PT1H", "when": {"field": "story", "is_set": True}},
+        {"id": "vip", "role": "agent", "deadline": "PT1H", "when": {"customer": "segment", "equals": "vip"}},
+        {"id": "refused", "kind": "resolve", "when": {"result": "review.ok", "equals": False}},
+    ],
+}
+
+
+def test_the_execution_input_carries_the_issue_fields_a_choice_reads():
+    reads = state_reads(parsed(BRANCHING))
+    assert reads.issue_fields({"amount": 500, "story": LONG}) == {"amount": 500, "story": True}
+    assert reads.issue_fields({}) == {}
+    assert reads.task_output("review", {"ok": False}) == {"fields": {"ok": False}}

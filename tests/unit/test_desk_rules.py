@@ -122,6 +122,24 @@ def test_notes_are_marked_internal_and_what_the_customer_said_names_its_channel(
     ]
 
 
+def test_an_email_that_was_not_sent_stands_out_and_says_why():
+    reason = "SES refused it (MessageRejected): Email address is not verified."
+    [entry] = views.timeline(
+        [
+            {
+                "at": NOW.isoformat(),
+                "kind": "email_failed",
+                "actor": "caseflow",
+                "text": "not sent: We have received your report [CF-7K3Q9]",
+                "data": {"to": "ada@example.com", "reason": reason},
+            }
+        ],
+        "Europe/London",
+    )
+    assert (entry.kind, entry.label) == ("problem", "Email not sent")
+    assert entry.text == f"not sent: We have received your report [CF-7K3Q9] ({reason})"
+
+
 @pytest.mark.parametrize(
     ("target", "followed"),
     [

@@ -20,7 +20,7 @@ from chalicelib.mail.threading import (
 )
 
 SUPPORT = SupportAddress("support@caseflow.test")
-IDS = MessageIds("unit-test-secret-unit-test", "caseflow.test")
+IDS = MessageIds(lambda: "unit-test-secret-unit-test", "caseflow.test")
 ISSUE = "01J9Z3Q4V5W6X7Y8Z9A0B1C2D3"
 OTHER = "01J9Z3Q4V5W6X7Y8Z9A0B1C2D4"
 
@@ -113,7 +113,7 @@ def test_our_message_ids_carry_the_issue_and_cannot_be_forged():
     local, _, domain = message_id.partition("@")
     forged = local[:-1] + ("0" if local[-1] != "0" else "1") + "@" + domain
     assert IDS.issue_in(forged) is None
-    assert MessageIds("another-secret-another-secret", "caseflow.test").issue_in(message_id) is None
+    assert MessageIds(lambda: "another-secret-another-secret", "caseflow.test").issue_in(message_id) is None
     assert IDS.issue_in(message_id.replace("caseflow.test", "evil.test")) is None
     assert IDS.issue_in("abc@mail.example.com") is None
 

@@ -42,6 +42,7 @@ EMITTED = [
     *m.classified("late-delivery"),
     *m.triage_needed(),
     *m.type_corrected("late-delivery"),
+    *m.email_failed(),
 ]
 
 

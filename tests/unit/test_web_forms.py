@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from chalicelib.api.pages import _ENV, SECURITY_HEADERS, STYLESHEET
+from chalicelib.api.pages import SECURITY_HEADERS, STYLESHEET, templates
 from chalicelib.api.web_forms import form_view, one_line
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.fields import FIELD_TYPES, validate_values
@@ -110,7 +110,7 @@ def render(
     issue_type: IssueType, values: dict[str, list[str]] | None = None, errors: tuple[FieldError, ...] = ()
 ) -> str:
     page = FormPage(issue_type, "csrf-value", "submission-id-0123", form_zone(issue_type), NOW, values or {}, errors)
-    return _ENV.get_template("report_form.html").render(form=form_view(page))
+    return templates().get_template("report_form.html").render(form=form_view(page))
 
 
 @pytest.mark.parametrize("issue_type", [t for t in seeded_types() if t.public], ids=lambda t: t.id)

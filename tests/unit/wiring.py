@@ -123,6 +123,7 @@ def world(clock: Clock | None = None) -> World:
     replaced: dict[str, Any] = {name: _returning(fakes[fake]) for name, fake in adapters.items()}
     replaced["CognitoTokenVerifier"] = _returning(None)
     replaced["TaskQueue"] = _returning(_Queue())
+    replaced["SecretsManagerSecret"] = _returning(lambda: "unit-test-link-secret-unit-test")
     if hasattr(bootstrap, "bind_table"):
         replaced["bind_table"] = lambda *args, **kwargs: None
     built: list[NotificationService] = []

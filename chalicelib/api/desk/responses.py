@@ -41,7 +41,7 @@ def desk_page(
     """A desk page: its forms' CSRF token, the browser's form cookie if it has none, the session's
     renewed cookies, and who is signed in (for the header)."""
     token, form_headers = form_token(
-        blueprint.current_request.headers, services().config.link_secret, SCOPE, sessions.secure()
+        blueprint.current_request.headers, services().link_secret(), SCOPE, sessions.secure()
     )
     cookies = [*([form_headers["Set-Cookie"]] if form_headers else []), *(who.cookies if who else ())]
     headers: dict[str, Any] = dict(extra_headers or {})

@@ -24,6 +24,9 @@ _ENTRY_KINDS: Mapping[str, tuple[str, str]] = {
     "attachment_added": ("customer", "File from the customer"),
     "survey_answered": ("customer", "Survey"),
     "email_sent": ("to-customer", "Email to the customer"),
+    "email_failed": ("problem", "Email not sent"),
+    "email_delayed": ("problem", "Email delayed"),
+    "email_suppressed": ("problem", "Email held back"),
     "internal_note": ("internal", "Internal note"),
 }
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
@@ -95,8 +98,8 @@ class Entry:
 
 def timeline(entries: Iterable[Mapping[str, Any]], zone: str) -> list[Entry]:
     """The issue's timeline, newest last, each entry with who it is for: `customer` (what they
-    told us), `to-customer` (what we sent them), `internal` (notes, never shown to the customer)
-    or `process` (tasks, escalations, warnings)."""
+    told us), `to-customer` (what we sent them), `problem` (an email not sent, and why),
+    `internal` (notes, never shown to the customer) or `process` (tasks, escalations, warnings)."""
     shown = []
     for entry in entries:
         kind, label = _ENTRY_KINDS.get(entry.get("kind", ""), ("process", _words(entry.get("kind", ""))))
@@ -104,7 +107,10 @@ def timeline(entries: Iterable[Mapping[str, Any]], zone: str) -> list[Entry]:
         channel = data.get("channel") or (data.get("email") and "email") or ""
         if kind == "customer" and channel:
             label = f"{label} ({channel.replace('_', ' ')})"
-        shown.append(Entry(when(entry.get("at"), zone), entry.get("actor", ""), kind, label, entry.get("text", "")))
+        text = entry.get("text", "")
+        if kind == "problem" and data.get("reason"):
+            text = f"{text} ({data['reason']})"
+        shown.append(Entry(when(entry.get("at"), zone), entry.get("actor", ""), kind, label, text))
     return shown
 
 

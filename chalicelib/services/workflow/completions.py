@@ -30,6 +30,7 @@ from chalicelib.services.workflow.lookups import issue_type_of
 from chalicelib.services.workflow.task_links import TaskLinks
 from chalicelib.services.workflow.task_timeline import TaskTimeline
 from chalicelib.services.workflow.task_views import holder_view, task_view
+from chalicelib.workflows.compiler import state_reads
 
 CUSTOMER_REPLY_FIELD = "reply"
 #: How a customer's message reached us when an agent records it.
@@ -205,12 +206,14 @@ class Completions:
                 )
             )
         if done.needs_delivery:
-            self.deliver(done)
+            self.deliver(issue, done)
         return task_view(done)
 
-    def deliver(self, task: Task) -> None:
-        """Hand the completion to the workflow; a stale token waits for the next checkpoint's token."""
-        if not self._engine.send_success(task.token, task.completion_output()):
+    def deliver(self, issue: Issue, task: Task) -> None:
+        """Hand the completion to the workflow, the answers its Choice states read and no more; a
+        stale token waits for the next checkpoint's token."""
+        output = state_reads(issue_type_of(self._types, issue)).task_output(task.step, task.fields)
+        if not self._engine.send_success(task.token, output):
             return
         self._tasks.change(
             task.issue_id,

@@ -11,8 +11,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.issue_types import IssueType, Step
 from chalicelib.domain.issues import EMAIL as EMAIL_CHANNEL
@@ -154,4 +152,6 @@ class CustomerEmails:
 
 @lru_cache(maxsize=1)
 def _acknowledgement() -> dict[str, str]:
+    import yaml  # on first use: its import costs every function's cold start
+
     return yaml.safe_load(ACKNOWLEDGEMENT_TEMPLATE.read_text(encoding="utf-8"))

@@ -85,7 +85,7 @@ class Stepping:
             case Wait():
                 task = self._checkpoints.wait(issue, message)
                 if task.needs_delivery:
-                    self._completions.deliver(task)
+                    self._completions.deliver(issue, task)
             case MoveOn():
                 self._move_on(issue, message)
                 self._engine.send_success(message.token, {})
