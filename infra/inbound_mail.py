@@ -73,9 +73,8 @@ def handler(event, context):
         if event["RequestType"] == "Create":
             physical_id = _add(ses, event["ResourceProperties"])
         elif event["RequestType"] == "Update":
-            rule_set, _, own = physical_id.split("/")
+            rule_set, old_name, _ = physical_id.split("/")
             props = event["ResourceProperties"]
-            old_name = physical_id.split("/")[1]
             if old_name == props["RuleName"]:
                 ses.update_receipt_rule(RuleSetName=rule_set, Rule=_rule(props))
             else:

@@ -288,22 +288,12 @@ class CaseflowStack(cdk.Stack):
     def _mail_bucket(self, retention_days: int) -> s3.Bucket:
         """Raw inbound emails (.eml), attachments, uploads and models: private, encrypted, TLS
         only, retained; mail and what came with it expire after `retention_days`."""
-        access_logs = s3.Bucket(
-            self,
+        access_logs = self._private_bucket(
             "MailAccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
             lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=cdk.Duration.days(retention_days))],
         )
-        return s3.Bucket(
-            self,
+        return self._private_bucket(
             "MailBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
             # Who read or wrote which customer's mail, kept as long as the mail.
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="mail-bucket/",
@@ -313,6 +303,18 @@ class CaseflowStack(cdk.Stack):
                 )
                 for prefix in MAIL_PREFIXES
             ],
+        )
+
+    def _private_bucket(self, construct_id: str, **options: Any) -> s3.Bucket:
+        """A bucket nobody outside the account reads: encrypted, TLS only, retained with the stack gone."""
+        return s3.Bucket(
+            self,
+            construct_id,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            **options,
         )
 
     def _queue_with_dead_letters(self, construct_id: str, name: str, visibility: cdk.Duration) -> sqs.Queue:
