@@ -26,7 +26,8 @@ def an_hour_of_events(issues: int) -> list[kpi_events.KpiEvent]:
 
 
 def journal_partitions(hour_key: str) -> set[str]:
-    items = boto3.client("dynamodb").scan(TableName=settings.get().table_name)["Items"]
+    pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=settings.get().table_name)
+    items = [item for page in pages for item in page["Items"]]
     return {item["pk"]["S"] for item in items if item["pk"]["S"].startswith(f"{JOURNAL}{hour_key}#")}
 
 
