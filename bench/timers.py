@@ -146,7 +146,10 @@ def pump_load(log: str) -> tuple[int, float, float]:
     moments = []
     for line in log.splitlines():
         if line.startswith("{") and '"workflow message"' in line:
-            stamp = json.loads(line).get("timestamp", "")
+            try:
+                stamp = json.loads(line).get("timestamp", "")
+            except ValueError:
+                continue  # a line another process's output cut into
             moments.append(datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f%z"))
     if len(moments) < 2:
         return len(moments), 0.0, 0.0

@@ -275,10 +275,21 @@ def read_history(stack: InProcess, run: Run, execution: str, issue_type: Any) ->
         step_id = name.partition(".")[0]
         if name.endswith(".when") or step_id in FRAME_STATES or step_id in run.path:
             continue
+        if not _has_step(issue_type, step_id):
+            continue
         run.path.append(step_id)
     run.checkpoints = sum(len(issue_type.step(s).checkpoints()) - 1 for s in run.path if issue_type.step(s).deadline)
     if run.status == "SUCCEEDED" and "resolved" not in entered:
         run.problems.append("succeeded without entering 'resolved'")
+
+
+def _has_step(issue_type: Any, step_id: str) -> bool:
+    """Whether the issue type has the step: the entry states (decision 0039) are no steps."""
+    try:
+        issue_type.step(step_id)
+    except KeyError:
+        return False
+    return True
 
 
 # Report

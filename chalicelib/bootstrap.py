@@ -16,12 +16,14 @@ from chalicelib.adapters.dynamodb.kpis import KpiRepository
 from chalicelib.adapters.dynamodb.mail import MailRepository
 from chalicelib.adapters.dynamodb.models import bind as bind_table
 from chalicelib.adapters.dynamodb.rate_limits import RateLimitRepository
+from chalicelib.adapters.dynamodb.similar_issues import SimilarVectorRepository
 from chalicelib.adapters.dynamodb.surveys import SurveyRepository
 from chalicelib.adapters.dynamodb.tasks import TaskRepository
 from chalicelib.adapters.metrics import EmfMetrics
 from chalicelib.adapters.outbox import OutboxFolder, OutboxMailer
 from chalicelib.adapters.s3 import S3ObjectStore
 from chalicelib.adapters.secrets import SecretsManagerSecret
+from chalicelib.adapters.sentence_encoder import SentenceEncoder, encoder_available
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.adapters.sqs import JobQueue, TaskQueue
 from chalicelib.adapters.stepfunctions import StepFunctionsEngine
@@ -49,6 +51,7 @@ from chalicelib.services.ops_kpis import OpsKpiService
 from chalicelib.services.ports import Outbox, Secret
 from chalicelib.services.reopenings import ReopeningService
 from chalicelib.services.replies import ReplyService
+from chalicelib.services.similar_issues import SimilarIssues
 from chalicelib.services.status_links import StatusLinks
 from chalicelib.services.status_pages import StatusPageService
 from chalicelib.services.surveys import SurveyService
@@ -59,7 +62,9 @@ from chalicelib.services.workflow.claims import Claims
 from chalicelib.services.workflow.completions import Completions
 from chalicelib.services.workflow.customer_emails import CustomerEmails
 from chalicelib.services.workflow.holder_notifications import HolderNotifications
+from chalicelib.services.workflow.migrations import Migrations
 from chalicelib.services.workflow.queues import Queues
+from chalicelib.services.workflow.resumption import Resumption
 from chalicelib.services.workflow.stepping import Stepping
 from chalicelib.services.workflow.task_links import TaskLinks
 from chalicelib.services.workflow.task_timeline import TaskTimeline
@@ -97,6 +102,11 @@ class Services:
     web_forms: WebFormService
     ops_kpis: OpsKpiService
     reopenings: ReopeningService
+    #: The nearest resolved issues of an issue's type, and how they were resolved (decision 0043).
+    similar_issues: SimilarIssues
+    #: Running processes resume after a restart (`resume_all`), and move to a new version.
+    resumption: Resumption
+    migrations: Migrations
     outbox: Outbox | None
 
 
@@ -210,6 +220,9 @@ def build(clock: Clock) -> Services:
         kpis=kpis,
         clock=clock,
     )
+    #: Resolved issues' vectors: written when the workflow resolves an issue, read by agents.
+    encoder = SentenceEncoder() if encoder_available() else None
+    similar_issues = SimilarIssues(issues, tasks, issue_types, access, SimilarVectorRepository(), encoder)
     stepping = Stepping(
         issues=issues,
         tasks=tasks,
@@ -223,6 +236,7 @@ def build(clock: Clock) -> Services:
         surveys=surveys,
         kpis=kpis,
         clock=clock,
+        similar=similar_issues,
     )
     own_addresses = (config.sender_address, config.support_address)
     reopenings = ReopeningService(
@@ -237,6 +251,14 @@ def build(clock: Clock) -> Services:
     )
     issue_details = IssueDetailsService(issues, tasks, issue_types, access)
     search_index = IssueSearchRepository()
+    resumption = Resumption(
+        issues=issues,
+        tasks=tasks,
+        issue_types=issue_types,
+        engine=engine,
+        index=search_index,
+        clock=clock,
+    )
     return Services(
         config=config,
         link_secret=link_secret,
@@ -306,4 +328,9 @@ def build(clock: Clock) -> Services:
         outbox=outbox,
         ops_kpis=OpsKpiService(kpi_repository, issues, issue_types, clock=clock, sweep=checkpoints),
         reopenings=reopenings,
+        similar_issues=similar_issues,
+        resumption=resumption,
+        migrations=Migrations(
+            issues=issues, tasks=tasks, issue_types=issue_types, engine=engine, resumption=resumption, clock=clock
+        ),
     )

@@ -22,6 +22,8 @@ SENDER_ADDRESS = "CASEFLOW_SENDER_ADDRESS"
 WORKFLOW_ROLE_ARN = "CASEFLOW_WORKFLOW_ROLE_ARN"
 STATE_MACHINE_PREFIX = "CASEFLOW_STATE_MACHINE_PREFIX"
 OUTBOX_DIR = "CASEFLOW_OUTBOX_DIR"
+#: Where the embedded stack keeps its AWS state between runs (`make run` defaults it to var/state).
+STATE_DIR = "CASEFLOW_STATE_DIR"
 API_PORT = "CASEFLOW_API_PORT"
 AWS_PORT = "CASEFLOW_AWS_PORT"
 #: The link secret's name or ARN in Secrets Manager. Its value is never in the environment: the
@@ -76,6 +78,7 @@ class Settings:
     workflow_role_arn: str
     state_machine_prefix: str
     outbox_dir: str | None
+    state_dir: str | None
     endpoint_url: str | None
     api_port: int
     aws_port: int
@@ -187,6 +190,7 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
         workflow_role_arn=environ.get(WORKFLOW_ROLE_ARN, "arn:aws:iam::123456789012:role/caseflow-workflows"),
         state_machine_prefix=environ.get(STATE_MACHINE_PREFIX, "caseflow"),
         outbox_dir=environ.get(OUTBOX_DIR) or None,
+        state_dir=environ.get(STATE_DIR) or None,
         endpoint_url=environ.get(ENDPOINT_URL) or None,
         api_port=api_port,
         aws_port=_port(environ, AWS_PORT, 5000),

@@ -2,7 +2,9 @@
 ports, driven over HTTP and SMTP: the e2e and browser tests' stack and the benchmarks' that time it.
 
 Use it as a context manager: it is stopped with SIGINT (Ctrl-C, as a user stops it) on exit. Its
-log and outbox stay readable until `cleanup()`.
+log and outbox stay readable until `cleanup()`. Its AWS state is kept in a folder of its own (a
+temporary one unless `state_dir` is given): a second stack started on the same folder goes on from
+where the first stopped.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def _stop_with_parent() -> None:
     test run that started it dies, killed or crashed, so that no stack outlives its run (Linux only)."""
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+
+
 STOP_TIMEOUT_SECONDS = 30
 REQUEST_TIMEOUT_SECONDS = 60
 
@@ -56,7 +60,7 @@ class Embedded(Driver):
 
     poll_seconds = 0.25
 
-    def __init__(self, startup_timeout: float = STARTUP_TIMEOUT_SECONDS):
+    def __init__(self, startup_timeout: float = STARTUP_TIMEOUT_SECONDS, state_dir: Path | None = None):
         super().__init__()
         self.api_port, self.aws_port, self.smtp_port = free_port(), free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.api_port}"
@@ -65,8 +69,11 @@ class Embedded(Driver):
         self.started_in = 0.0
         self.exit_code: int | None = None
         self._dir = tempfile.TemporaryDirectory(prefix="caseflow-stack-")
-        self.outbox_dir = Path(self._dir.name) / "outbox"
         self.log_path = Path(self._dir.name) / "caseflow.log"
+        self.state_dir = state_dir or Path(self._dir.name) / "state"
+        # Beside the state, as `var/outbox` is beside `var/state`: a stack started again on the
+        # same state has the mail sent before.
+        self.outbox_dir = self.state_dir.parent / "outbox"
         self._process: subprocess.Popen[bytes] | None = None
         self._environment = {
             **os.environ,
@@ -74,6 +81,7 @@ class Embedded(Driver):
             "CASEFLOW_AWS_PORT": str(self.aws_port),
             "CASEFLOW_SMTP_PORT": str(self.smtp_port),
             "CASEFLOW_OUTBOX_DIR": str(self.outbox_dir),
+            "CASEFLOW_STATE_DIR": str(self.state_dir),
         }
         for name in ("CASEFLOW_STAGE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
             self._environment.pop(name, None)

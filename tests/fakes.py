@@ -512,6 +512,12 @@ class FakeWorkflowEngine:
         if execution is not None and execution.stopped is None:
             execution.stopped = cause
 
+    def status(self, execution_arn: str) -> str:
+        execution = self.executions.get(execution_arn)
+        if execution is None:
+            return ""
+        return "ABORTED" if execution.stopped is not None else "RUNNING"
+
     def started_names(self) -> list[str]:
         return [name for _, name, _ in self.starts]
 
@@ -887,3 +893,43 @@ class FakeIssueSearchIndex:
     def customers(self, customer_ids: list[str]) -> dict[str, Customer]:
         self.requests.append(("customers", len(customer_ids)))
         return {i: _copy(self._issues.customers[i]) for i in customer_ids if i in self._issues.customers}
+
+
+class HashedWordsEncoder:
+    """A deterministic stand-in for the sentence encoder (`ports.TextEncoder`): each word of the
+    text (lower-cased, letters and digits) adds 1 to one of 384 dimensions chosen by its hash, and
+    the vector is L2-normalised. Texts sharing words are near; texts sharing none are orthogonal."""
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, texts: list[str]) -> list[Any]:
+        import re
+        import zlib
+
+        import numpy as np
+
+        vectors = []
+        for text in texts:
+            self.encoded.append(text)
+            vector = np.zeros(384, dtype=np.float32)
+            for word in re.findall(r"[^\W_]+", text.lower()):
+                vector[zlib.crc32(word.encode()) % 384] += 1.0
+            norm = float(np.linalg.norm(vector))
+            vectors.append(vector / norm if norm else vector)
+        return vectors
+
+
+class FakeSimilarVectors:
+    """`ports.SimilarVectors` in memory: vectors by type, one per issue."""
+
+    def __init__(self) -> None:
+        self.by_type: dict[str, dict[str, bytes]] = {}
+
+    def put(self, type_id: str, issue_id: str, vector: bytes) -> None:
+        self.by_type.setdefault(type_id, {})[issue_id] = vector
+
+    def candidates(self, type_id: str) -> Any:
+        from chalicelib.domain.similarity import Candidates
+
+        return Candidates.of(self.by_type.get(type_id, {}).items())

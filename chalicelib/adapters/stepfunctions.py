@@ -46,7 +46,8 @@ class StepFunctionsEngine:
         return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_name}"
 
     def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:
-        """Start an execution named after the issue; an earlier start of the same name is kept."""
+        """Start an execution (named after the issue, its run, and a resumption's number); an
+        earlier start of the same name is kept."""
         try:
             return self._client.start_execution(
                 stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload)
@@ -75,4 +76,10 @@ class StepFunctionsEngine:
         return True
 
     def status(self, execution_arn: str) -> str:
-        return self._client.describe_execution(executionArn=execution_arn)["status"]
+        """The execution's status; "" when it does not exist (e.g. lost with a restarted moto)."""
+        try:
+            return self._client.describe_execution(executionArn=execution_arn)["status"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "StateMachineDoesNotExist"):
+                raise
+            return ""

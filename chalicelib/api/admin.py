@@ -41,6 +41,15 @@ def type_versions(type_id: str) -> Response:
     return json_response(200, {"versions": services().administration.versions(type_id, current_agent(admin))})
 
 
+@admin.route("/admin/issue-types/{type_id}/migrations", methods=["POST"])
+def migrate_issues(type_id: str) -> Response:
+    """Move running issues from one version of the type to another, at the step each stands on:
+    200 with the issues moved and those refused, each with its reason."""
+    agent = current_agent(admin)
+    request = json_body(admin.current_request.raw_body)
+    return json_response(200, services().migrations.migrate(type_id, request, agent))
+
+
 @admin.route("/admin/roles", methods=["GET"])
 def list_roles() -> Response:
     return json_response(200, {"roles": services().agent_groups.list(ROLE, current_agent(admin))})

@@ -63,6 +63,13 @@ def issue_details(issue_id: str) -> Response:
     return json_response(200, services().issue_details.for_agent(issue_id, _agent()))
 
 
+@agents.route("/agent/issues/{issue_id}/similar", methods=["GET"])
+def similar_issues(issue_id: str) -> Response:
+    """The five nearest resolved issues of the issue's type that the agent may see, nearest first,
+    each with how it was resolved: the steps' answers and the reply the customer got."""
+    return json_response(200, services().similar_issues.for_agent(issue_id, _agent()))
+
+
 @agents.route("/agent/issues/by-reference/{reference}", methods=["GET"])
 def issue_by_reference(reference: str) -> Response:
     return json_response(200, services().issue_details.by_reference(reference, _agent()))

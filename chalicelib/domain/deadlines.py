@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.domain.calendars import BusinessCalendar
 from chalicelib.domain.issue_types import AUTO_CLOSE, BREACH, REMINDER, WARNING, Checkpoint, Step
@@ -32,12 +32,17 @@ def checkpoint_moments(step: Step, calendar: BusinessCalendar, opened_at: dateti
 
 
 def timers(moments: list[datetime], now: datetime) -> dict[str, int]:
-    """Seconds from now to the first checkpoint, then between consecutive checkpoints."""
+    """Seconds from now to the first checkpoint, then from each timer's firing to the next checkpoint.
+
+    Step Functions counts whole seconds, so each timer is rounded up: it never fires early. Counting
+    the next one from when this one fires (not from its planned moment) keeps the roundings from
+    adding up, so every checkpoint fires less than a second after its moment."""
     seconds = {}
-    previous = now
+    fired = now
     for index, moment in enumerate(moments):
-        seconds[timer_key(index)] = max(MIN_TIMER_SECONDS, math.ceil((moment - previous).total_seconds()))
-        previous = max(previous, moment)
+        wait = max(MIN_TIMER_SECONDS, math.ceil((moment - fired).total_seconds()))
+        seconds[timer_key(index)] = wait
+        fired += timedelta(seconds=wait)
     return seconds
 
 

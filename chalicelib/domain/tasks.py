@@ -51,6 +51,8 @@ class Task:
     level: int = 0
     schedule: tuple[datetime, ...] = ()
     token: str = ""
+    #: When the workflow entered the wait that handed over `token`; None before the first wait.
+    token_entered_at: datetime | None = None
     delivered_token: str = ""
     breached: bool = False
     fields: dict[str, Any] | None = None
@@ -161,19 +163,26 @@ def reach(
     level: int | None = None,
     breached: bool = False,
     due_at: datetime | None = None,
+    entered_at: datetime | None = None,
 ) -> Change:
     """The workflow waits again, with a new token, after reaching `checkpoint` (0: the first wait).
 
-    A checkpoint acts once: a redelivered message, or one older than what the task has seen,
-    only refreshes the token. A completed task takes the token (to deliver its completion) but
-    neither escalates nor warns any more.
+    A checkpoint acts once: a redelivered message, or one for a checkpoint the task has reached
+    already (the SLA sweep's, or a resumed workflow's), only refreshes the token. A message from
+    a wait entered before the one whose token the task holds (two timers' messages handled side
+    by side, the later first) changes nothing: that wait has timed out, and its token with it. A
+    completed task takes the token (to deliver its completion) but neither escalates nor warns.
     """
     if token and token == current.token:
         return Change(current, UNCHANGED)
+    if entered_at and current.token_entered_at and entered_at < current.token_entered_at:
+        return Change(current, UNCHANGED)
+    entered = entered_at or current.token_entered_at
     if checkpoint <= current.checkpoint or current.status != OPEN:
-        return Change(replace(current, token=token, checkpoint=max(checkpoint, current.checkpoint)), TOKEN_ONLY)
+        moved = replace(current, token=token, token_entered_at=entered, checkpoint=max(checkpoint, current.checkpoint))
+        return Change(moved, TOKEN_ONLY)
     changed = _advance(current, checkpoint, holder, level, breached, due_at)
-    return Change(replace(changed, token=token), REACHED)
+    return Change(replace(changed, token=token, token_entered_at=entered), REACHED)
 
 
 def reach_missed(

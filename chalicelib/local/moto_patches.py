@@ -7,9 +7,14 @@ None of them changes what an AWS call answers; they remove a race and costs that
   answers 500 and botocore retries). Such an execution holds no token yet, so it is skipped.
 - Every DynamoDB Query sorts the whole table and then filters it, so a Query costs
   O(n log n) in the table's size: with a demo month (about 100,000 items) one Query takes a
-  second. A Query on the table now reads its own partition only, and a Query on an index picks
-  its partition's items in one cheap pass, without sorting the table first (its results are
-  sorted afterwards, as before).
+  second. A Query on the table now reads its own partition only, and a Query on an index reads
+  its partition's items only, without sorting the table first (its results are sorted afterwards,
+  as before): beside each table (not in it: a saved state holds none) are, per index
+  partition-key attribute queried, its items grouped by that attribute's value, kept up to date by
+  every write (PutItem, UpdateItem, DeleteItem, batch and transaction writes, a cancelled
+  transaction's rollback) under one lock. The sort compares
+  each item's key values as Python values, read once per item, not as moto's DynamoType objects,
+  which convert both values again at every comparison (the same order: a key attribute has one type).
 - Every TransactWriteItems deep-copies the whole table once per item it writes, to roll back
   on failure: a transaction costs O(n) in the table's size, 1.5 s per new issue once a demo
   month has filled the table. The transaction now saves only the items it writes and puts them
@@ -21,6 +26,7 @@ None of them changes what an AWS call answers; they remove a race and costs that
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any
 
 _applied = False
@@ -79,16 +85,126 @@ def _query_partitions_only() -> None:
                 return []
             if not self.range_key_attr:
                 return [partition]
-            return sorted(partition.values(), key=lambda item: item.range_key)
-        items = self.items.values() if not self.range_key_attr else (i for p in self.items.values() for i in p.values())
+            return sorted(partition.values(), key=lambda item: item.range_key.cast_value)
         _, attribute, hash_key = scope
         if attribute is None or hash_key is None:
-            return list(items)
-        wanted = hash_key.value
-        return [item for item in items if (value := item.attrs.get(attribute)) is not None and value.value == wanted]
+            return list(_table_items(self))
+        with _index_lock:
+            return list(_buckets(self, attribute).get(hash_key.value, {}).values())
+
+    def sorted_items(self: Any, hash_key_attrs: list[str], range_key_attrs: list[Any], items: list[Any]) -> list[Any]:
+        attributes = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+        items.sort(key=lambda item: tuple([item.attrs[name].cast_value for name in attributes]))
+        return items
 
     Table.query = query_by_partition
     Table.all_items = items_in_scope
+    Table.sorted_items = sorted_items
+    _writes_keep_the_buckets()
+
+
+#: Guards every table's buckets (`_buckets`) and the writes that change them.
+_index_lock = threading.RLock()
+#: Table -> index partition-key attribute -> (value -> {item key: item}, item key -> value). Kept
+#: outside the table, so that a saved state (decision 0038) holds none: a restored table builds its own.
+_kept_buckets: weakref.WeakKeyDictionary[Any, dict[str, tuple[dict[Any, Any], dict[Any, Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _table_items(table: Any) -> Any:
+    if not table.range_key_attr:
+        return table.items.values()
+    return (item for partition in table.items.values() for item in partition.values())
+
+
+def _bucket_value(item: Any, attribute: str) -> Any:
+    """The value an index partition key `attribute` groups the item under; None if it has none."""
+    value = item.attrs.get(attribute)
+    if value is None or not isinstance(value.value, str | bytes):
+        return None
+    return value.value
+
+
+def _item_key(hash_value: Any, range_value: Any) -> tuple[Any, Any]:
+    return (hash_value.value, range_value.value if range_value is not None else None)
+
+
+def _buckets(table: Any, attribute: str) -> dict[Any, dict[tuple[Any, Any], Any]]:
+    """The table's items grouped by their value of `attribute`, in the table's order; built on the
+    first Query that needs them, then kept by the writes (`_rebucket`). Call under `_index_lock`."""
+    kept = _kept_buckets.setdefault(table, {})
+    if attribute not in kept:
+        buckets: dict[Any, dict[tuple[Any, Any], Any]] = {}
+        where: dict[tuple[Any, Any], Any] = {}
+        for item in _table_items(table):
+            value = _bucket_value(item, attribute)
+            if value is not None:
+                key = _item_key(item.hash_key, item.range_key)
+                buckets.setdefault(value, {})[key] = item
+                where[key] = value
+        kept[attribute] = (buckets, where)
+    return kept[attribute][0]
+
+
+def _rebucket(table: Any, hash_value: Any, range_value: Any) -> None:
+    """Put the item at this key (or its absence) in the table's buckets, after a write. An item whose
+    value is unchanged keeps its place. Call under `_index_lock`."""
+    kept = _kept_buckets.get(table)
+    if not kept:
+        return
+    partition = table.items.get(hash_value)
+    item = partition if not table.range_key_attr else (partition or {}).get(range_value)
+    key = _item_key(hash_value, range_value if table.range_key_attr else None)
+    for attribute, (buckets, where) in kept.items():
+        old = where.get(key)
+        new = _bucket_value(item, attribute) if item is not None else None
+        if old is not None and old != new:
+            bucket = buckets[old]
+            bucket.pop(key, None)
+            if not bucket:
+                del buckets[old]
+        if new is None:
+            where.pop(key, None)
+        else:
+            buckets.setdefault(new, {})[key] = item
+            where[key] = new
+
+
+def _writes_keep_the_buckets() -> None:
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    put, delete, update = Table.put_item, Table.delete_item, models.DynamoDBBackend.update_item
+
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _index_lock:
+            item = put(self, *args, **kwargs)
+            _rebucket(self, item.hash_key, item.range_key)
+            return item
+
+    def delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
+        with _index_lock:
+            try:
+                return delete(self, hash_key, range_key)
+            finally:
+                _rebucket(self, hash_key, range_key)
+
+    def update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        with _index_lock:
+            try:
+                return update(self, table_name, key, *args, **kwargs)
+            finally:
+                table = self.tables.get(table_name)
+                if table is not None and isinstance(key, dict) and table.hash_key_attr in key:
+                    ranged = table.range_key_attr and table.range_key_attr in key
+                    range_value = DynamoType(key[table.range_key_attr]) if ranged else None
+                    _rebucket(table, DynamoType(key[table.hash_key_attr]), range_value)
+
+    Table.put_item = put_item
+    Table.delete_item = delete_item
+    models.DynamoDBBackend.update_item = update_item
 
 
 def _index_hash_attribute(table: Any, index_name: str) -> str | None:
@@ -134,18 +250,20 @@ def _transactions_save_their_items_only() -> None:
         return saved
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        saved = written_items(self, transact_items)
-        try:
-            transact(self, transact_items)
-        except Exception:
-            for table, hash_value, range_value, item in reversed(saved):
-                if item is None:
-                    table.delete_item(hash_value, range_value)
-                elif range_value is None:
-                    table.items[hash_value] = item
-                else:
-                    table.items.setdefault(hash_value, {})[range_value] = item
-            raise
+        with _index_lock:
+            saved = written_items(self, transact_items)
+            try:
+                transact(self, transact_items)
+            except Exception:
+                for table, hash_value, range_value, item in reversed(saved):
+                    if item is None:
+                        table.delete_item(hash_value, range_value)
+                    elif range_value is None:
+                        table.items[hash_value] = item
+                    else:
+                        table.items.setdefault(hash_value, {})[range_value] = item
+                    _rebucket(table, hash_value, range_value)
+                raise
 
     models.DynamoDBBackend.transact_write_items = transact_write_items
 

@@ -1,15 +1,75 @@
-"""The moto server of the embedded stack, with `moto_patches` applied: `python -m chalicelib.local.moto_server`."""
+"""The moto server of the embedded stack, with `moto_patches` applied and its state kept in
+CASEFLOW_STATE_DIR (`state_keeper`): `python -m chalicelib.local.moto_server -H HOST -p PORT`.
+
+moto's own `main` is replaced by the few lines it runs, so that its application can be wrapped
+(the state keeper's gate) and a stop (SIGTERM, SIGINT) saves the state before the process ends.
+"""
 
 from __future__ import annotations
 
+import argparse
+import gc
 import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
 
-from moto.server import main
-
+from chalicelib import settings
 from chalicelib.local import moto_patches
+from chalicelib.local.state_keeper import StateKeeper
 
-if __name__ == "__main__":
+log = logging.getLogger("caseflow.local.moto")
+
+
+def serve(host: str, port: int, state_dir: str | None) -> None:
+    """Restore the state (if kept), then serve until a signal stops the server."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import run_simple
+
+    os.environ.setdefault("MOTO_PORT", str(port))
+    application: Any = DomainDispatcherApplication(create_backend_app)
+    application.debug = True
+    keeper = StateKeeper(Path(state_dir)) if state_dir else None
+    if keeper is not None:
+        keeper.restore(application)
+        # What was restored lives as long as the server: the collector need not walk it again.
+        gc.freeze()
+        application = keeper.wrap(application)
+        keeper.start()
+
+    def stop(*_: Any) -> None:
+        """Save, then end at once: a Step Functions thread waiting on the closed gate must not
+        hold the process up. A second signal meanwhile is ignored."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if keeper is not None:
+            try:
+                keeper.stop()
+            except Exception:
+                log.exception("the last snapshot failed; the one before it is kept")
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    run_simple(host, port, application, threaded=True, request_handler=MotoRequestHandler)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     moto_patches.apply()
     # One log line per request costs the server a tenth of its time; its errors still show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    serve(args.host, args.port, settings.from_environ(os.environ).state_dir)
+
+
+if __name__ == "__main__":
     main()

@@ -81,6 +81,8 @@ class Provisioned:
 
 
 def provision(config: Settings, demo_agents: dict[str, str] = DEMO_AGENTS) -> Provisioned:
+    """Create what is missing; what a kept state (`aws_state`) brought back is found and kept, the
+    user pool above all: its id is in every agent's token."""
     _table(config)
     _link_secret(config)
     queue_url, dlq_url = _queue_with_dead_letters(config.task_queue_name)
@@ -172,7 +174,22 @@ def _queue_with_dead_letters(name: str) -> tuple[str, str]:
     return queue_url, dlq_url
 
 
+def _existing_user_pool() -> tuple[str, str] | None:
+    """The pool and app client an earlier run made, if the state was kept."""
+    cognito = boto3.client("cognito-idp")
+    for pool in cognito.list_user_pools(MaxResults=60)["UserPools"]:
+        if pool["Name"] != USER_POOL_NAME:
+            continue
+        clients = cognito.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)["UserPoolClients"]
+        for client in clients:
+            if client["ClientName"] == USER_POOL_CLIENT_NAME:
+                return pool["Id"], client["ClientId"]
+    return None
+
+
 def _user_pool(demo_agents: dict[str, str]) -> tuple[str, str]:
+    if existing := _existing_user_pool():
+        return existing
     cognito = boto3.client("cognito-idp")
     pool_id = cognito.create_user_pool(
         PoolName=USER_POOL_NAME,

@@ -1,8 +1,10 @@
 """The embedded default: Caseflow and its AWS services on one machine, started by `make run`.
 
-One process tree: a moto server (Step Functions executions really interpreted) as a child
-process, and in this process the provisioning, the issue types' publication, the Chalice app
-served over HTTP (`api_server`), and the event sources: queue pumps and schedules (`pump`).
+One process tree: a moto server (Step Functions executions really interpreted, the other services'
+state kept in CASEFLOW_STATE_DIR across runs: `state_keeper`) as a child process, and in this
+process the provisioning, the issue types' publication (their state machines created again on a
+kept state), the Chalice app served over HTTP (`api_server`), and the event sources: queue pumps
+and schedules (`pump`).
 Every boto3 client reaches moto through AWS_ENDPOINT_URL, so the production code paths are the
 ones that run. Ctrl-C (or SIGTERM) stops everything.
 """
@@ -19,12 +21,16 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from chalicelib import settings
 
 log = logging.getLogger("caseflow.local")
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 60
+#: The moto server saves its state as it stops: a demo month (100,000 items) takes a few seconds.
+STOP_TIMEOUT_SECONDS = 60
+MOTO_LOG_NAME = "moto-server.log"
 
 
 def local_environment() -> dict[str, str]:
@@ -37,6 +43,7 @@ def local_environment() -> dict[str, str]:
         settings.REGION: own.region,
         settings.ENDPOINT_URL: f"http://127.0.0.1:{aws_port}",
         settings.OUTBOX_DIR: own.outbox_dir or str(ROOT / "var" / "outbox"),
+        settings.STATE_DIR: own.state_dir or str(ROOT / "var" / "state"),
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         # moto's Step Functions interpreter calls SQS, DynamoDB, ... on this port.
@@ -54,17 +61,26 @@ def _die_with_parent() -> None:
         pass
 
 
-def start_moto(port: int) -> subprocess.Popen:
+def start_moto(port: int, state_dir: str | None = None) -> subprocess.Popen:
     """Start the moto server in its own session, so that Ctrl-C reaches only us: we stop the pump
-    and the API first, then the server they use."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chalicelib.local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        preexec_fn=_die_with_parent,
-    )
+    and the API first, then the server they use. It restores the state kept in `state_dir` before
+    it answers; its own log (errors, snapshots) is that folder's moto-server.log."""
+    log_file: Any = subprocess.DEVNULL
+    if state_dir:
+        Path(state_dir).mkdir(parents=True, exist_ok=True)
+        log_file = (Path(state_dir) / MOTO_LOG_NAME).open("w")
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chalicelib.local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+            env=os.environ.copy(),
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+    finally:
+        if log_file is not subprocess.DEVNULL:
+            log_file.close()
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     base = f"http://127.0.0.1:{port}"
     while True:
@@ -88,8 +104,44 @@ def start_moto(port: int) -> subprocess.Popen:
     return process
 
 
+def stop_moto(process: subprocess.Popen) -> None:
+    """SIGTERM: the server saves its state and exits; killed if it takes too long."""
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        log.warning("the moto server did not stop within %d s; killed (its last snapshot stays)", STOP_TIMEOUT_SECONDS)
+        process.kill()
+        process.wait()
+
+
+def state_status(port: int) -> dict[str, Any]:
+    """What the moto server restored at start and when it last saved (`state_keeper`)."""
+    from chalicelib.local.state_keeper import STATUS_PATH
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{STATUS_PATH}", timeout=5) as response:
+        return json.loads(response.read())
+
+
+def _describe_state(config: settings.Settings) -> bool:
+    """Log where the AWS state is and what was restored; whether a kept state was restored."""
+    restored = state_status(config.aws_port)["restored"]
+    for aside in restored["set_aside"]:
+        log.warning("the kept AWS state %s could not be read: set aside, not restored", aside)
+    if restored["path"]:
+        log.info(
+            "AWS state restored from %s (%.1f MB in %.1f s)",
+            restored["path"],
+            restored["bytes"] / 1e6,
+            restored["seconds"],
+        )
+        return True
+    log.info("AWS state starts empty in %s", config.state_dir)
+    return False
+
+
 def _clear_outbox(directory: str) -> None:
-    """The outbox mirrors this run's SES, which starts empty with the moto server."""
+    """The outbox mirrors SES's sent mail: kept with the AWS state, cleared when that starts empty."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.eml"):
@@ -106,10 +158,11 @@ def main() -> int:
     stop = threading.Event()
     for stopping_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stopping_signal, lambda *_: stop.set())
-    _clear_outbox(config.outbox_dir or "")
-    moto = start_moto(config.aws_port)
+    moto = start_moto(config.aws_port, config.state_dir)
     pump = server = relay = jobs_pump = None
     try:
+        if not _describe_state(config):
+            _clear_outbox(config.outbox_dir or "")
         from chalicelib.local.provision import DEMO_AGENTS, DEMO_PASSWORD, provision
 
         resources = provision(config)
@@ -128,18 +181,43 @@ def main() -> int:
         from chalicelib.local.smtp import InboundMailRelay
         from chalicelib.mail.threading import SupportAddress
 
+        republished = services().issue_types.republish_versions()
         published = services().issue_types.publish_seeds()
+        log.info(
+            "state machines: %d published version(s) created again, %d seeded type(s) current",
+            len(republished),
+            len(published),
+        )
+        # The kept state has the issues but no executions (decision 0038): each open issue's
+        # workflow starts again at its step (decision 0039), before the pump delivers what the
+        # lost executions left on the queue (their messages are then ignored as stale).
+        resumed = services().resumption.resume_all()
+        log.info(
+            "found %d open issue(s) with %d open task(s): %d process(es) resumed at their step, "
+            "%d still running, %d could not be resumed (see above)",
+            resumed.resumed + resumed.running + resumed.failed,
+            resumed.open_tasks,
+            resumed.resumed,
+            resumed.running,
+            resumed.failed,
+        )
+
         # Started first: a pause left by an interrupted `make demo-data` is cleared (and said so) at once.
         pump = QueuePump(
             resources.task_queue_url, on_task_message, config.region, pause=PumpPause(), function_name="on_task_message"
         )
         pump.start()
-        jobs_pump = QueuePump(resources.jobs_queue_url, on_job, config.region, function_name="on_job")
+        # Isolated: the training job runs in a child process of low priority, not on this one's GIL.
+        jobs_pump = QueuePump(resources.jobs_queue_url, on_job, config.region, function_name="on_job", isolated=True)
         jobs_pump.start()
         for schedule in schedules(app_module.app, config.stage, config.region, stop):
             schedule.start()
+        # The first request and the first invocations find botocore's data read (decision 0040).
+        from chalicelib.local.pump import warm_clients
+
+        warm_clients()
         if services().classification.ensure_model():
-            log.info("training the classifier's first model in the background (about 10 s)")
+            log.info("training the classifier's first model in a background process (about 10 s)")
         relay = InboundMailRelay(
             config.smtp_port,
             SupportAddress(config.support_address),
@@ -152,7 +230,8 @@ def main() -> int:
         log.info(
             "Caseflow is up in %.1f s: API http://127.0.0.1:%s, AWS (moto) http://127.0.0.1:%s, "
             "mail to %s by SMTP on 127.0.0.1:%s, "
-            "issue types %s, outbox %s (GET /dev/outbox). Demo agents %s, password %s. Ctrl-C stops.",
+            "issue types %s, outbox %s (GET /dev/outbox), AWS state kept in %s (make clean-data empties it). "
+            "Demo agents %s, password %s. Ctrl-C stops.",
             time.monotonic() - started,
             config.api_port,
             config.aws_port,
@@ -160,6 +239,7 @@ def main() -> int:
             config.smtp_port,
             ", ".join(f"{p.type_id} v{p.version}" for p in published),
             config.outbox_dir,
+            config.state_dir,
             ", ".join(f"{user} ({role})" for user, role in DEMO_AGENTS.items()),
             DEMO_PASSWORD,
         )
@@ -174,10 +254,6 @@ def main() -> int:
         for running in (pump, jobs_pump):
             if running is not None:
                 running.stop()
-        moto.terminate()
-        try:
-            moto.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            moto.kill()
+        stop_moto(moto)
         log.info("stopped")
     return 0

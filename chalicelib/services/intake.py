@@ -33,7 +33,7 @@ from chalicelib.services.issue_types import IssueTypeService, LoadedType
 from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.ports import DuplicateKey, IssueRepository, MailRepository, WorkflowEngine
 from chalicelib.services.records import InboundRecord, NewIssue, Receipt, ThreadEntry
-from chalicelib.workflows.compiler import state_reads
+from chalicelib.workflows.compiler import execution_input
 
 _CUSTOMER_FIELDS = (
     FieldSpec(id="email", label="Email", type="email", required=True),
@@ -335,14 +335,13 @@ class IntakeService:
         self._engine.start(
             loaded.published.state_machine_arn,
             issue.execution_name,
-            {
-                "issue_id": issue.id,
-                "type": issue.type_id,
-                "type_version": issue.type_version,
-                "fields": state_reads(loaded.issue_type).issue_fields(issue.fields),
-                "customer": {"segment": customer.segment},
-                "results": {},
-            },
+            execution_input(
+                loaded.issue_type,
+                issue_id=issue.id,
+                version=issue.type_version,
+                fields=issue.fields,
+                segment=customer.segment,
+            ),
         )
 
 

@@ -91,6 +91,26 @@ class IssueTypeService:
         dev = self._dev_seeds if dev_seeds is None else dev_seeds
         return [self.publish(definition) for definition in load_seed_definitions(dev=dev)]
 
+    def republish_versions(self) -> list[PublishedType]:
+        """Create again the state machine of every version ever published, seeded or by an admin,
+        from its stored definition: for a stack whose data outlived its Step Functions (the
+        embedded one, restarted on a kept state). A state machine keeps its name, so its ARN; one
+        that still exists is left as it is."""
+        republished = []
+        for current in self._repository.all_current():
+            for published, _ in self._repository.versions(current.type_id):
+                issue_type = self._loaded(published).issue_type
+                asl = compile_issue_type(issue_type, self._queue_url())
+                name = state_machine_name(self._prefix, published.type_id, published.version)
+                arn = self._engine.create_state_machine(name, asl)
+                if arn != published.state_machine_arn:
+                    raise Conflict(
+                        f"issue type {published.type_id} v{published.version}: its state machine is now {arn}, "
+                        f"not {published.state_machine_arn} as recorded"
+                    )
+                republished.append(published)
+        return republished
+
     def current(self, type_id: Any) -> LoadedType:
         """The version new issues of this type start on; ValidationFailed names the `type` field."""
         return self._current(type_id, public_only=False)

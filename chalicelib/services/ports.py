@@ -16,6 +16,7 @@ from chalicelib.domain.kpi_events import KpiEvent
 from chalicelib.domain.kpi_rollups import Aggregate, BacklogSnapshot, Bucket, OpenIssue
 from chalicelib.domain.measurements import Measurement
 from chalicelib.domain.queues import Count, Partition, QueueFilter, Slice
+from chalicelib.domain.similarity import Candidates
 from chalicelib.domain.tasks import Task
 from chalicelib.services.records import (
     InboundRecord,
@@ -42,6 +43,11 @@ class WorkflowEngine(Protocol):
     def send_success(self, token: str, output: dict[str, Any]) -> bool: ...
 
     def stop(self, execution_arn: str, cause: str) -> None: ...
+
+    def status(self, execution_arn: str) -> str:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED; "" for an execution that does not exist
+        (e.g. lost with the embedded stack's Step Functions)."""
+        ...
 
 
 class UnsendableEmail(Exception):
@@ -382,3 +388,20 @@ class IssueSearchIndex(Protocol):
         """The issues that exist among these, in no particular order."""
 
     def customers(self, customer_ids: list[str]) -> dict[str, Customer]: ...
+
+
+class TextEncoder(Protocol):
+    """A sentence encoder: each text as a unit vector of `domain.similarity.DIMENSIONS` floats."""
+
+    def encode(self, texts: list[str]) -> list[Any]:
+        """One vector per text, in order (anything numpy reads as 384 floats)."""
+
+
+class SimilarVectors(Protocol):
+    """Resolved issues' quantised vectors by type, read whole per type without a Scan (decision 0043)."""
+
+    def put(self, type_id: str, issue_id: str, vector: bytes) -> None:
+        """Keep the issue's vector under its type, replacing an earlier one of the same issue."""
+
+    def candidates(self, type_id: str) -> Candidates:
+        """Every vector kept under the type, in no particular order (an issue's newer copy last)."""

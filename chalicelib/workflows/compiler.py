@@ -10,6 +10,13 @@ with `TimeoutSecondsPath` set to the time until the next checkpoint, and `Catch`
 checkpoint (a warning, the deadline, an escalation level) has been reached. A step's `when` is a
 `Choice` that skips it; a parallel step is a `Parallel` state whose branches all must finish.
 
+Every state machine can be entered at a step (decision 0039): its first state is a `Choice` on
+the input's optional `resume_at` (a step id), falling through to the acknowledgement when it is
+absent or empty; each parallel branch starts with its own `Choice` on
+`resume_branches.<step>.b<i>` (a step of the branch, `done` for a branch that finished, empty for
+its start). The input then carries the answers so far (`execution_input`), so the `when`s ahead
+decide as they would have.
+
 An execution's state holds only what its `Choice` states read (`StateReads`): the issue's fields
 and the steps' answers live in DynamoDB, and a state or a task's output may not pass 256 KiB.
 """
@@ -36,6 +43,12 @@ TASK_RESOURCE = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
 ACKNOWLEDGE_STATE = "acknowledge"
 RESOLVE_STATE = "resolve"
 DONE_STATE = "resolved"
+ENTER_STATE = "enter"
+#: The execution input's keys that enter a workflow at a step (absent: from the start).
+RESUME_AT = "resume_at"
+RESUME_BRANCHES = "resume_branches"
+#: A branch's entry that says the branch has finished.
+BRANCH_DONE = "done"
 #: An automatic state whose handler never answers fails the execution, where alarms see it.
 HANDLER_TIMEOUT_SECONDS = 3600
 
@@ -99,6 +112,59 @@ def _kept(read: Mapping[str, bool], values: Mapping[str, Any]) -> dict[str, Any]
     return {key: values[key] if compared else True for key, compared in read.items() if key in values}
 
 
+def execution_input(
+    issue_type: IssueType,
+    *,
+    issue_id: str,
+    version: int,
+    fields: Mapping[str, Any],
+    segment: str,
+    answers: Mapping[str, Mapping[str, Any] | None] | None = None,
+    resume_at: str = "",
+    branches: Mapping[int, str] | None = None,
+) -> dict[str, Any]:
+    """An execution's input: what its `Choice` states read of the issue (its fields, the customer's
+    segment) and of the steps' answers so far (`answers`: step id -> the fields it was completed
+    with), and, to enter at a step rather than at the start, `resume_at` with the positions of that
+    parallel step's branches (`branches`: index -> a step of the branch, or BRANCH_DONE)."""
+    reads = state_reads(issue_type)
+    done = answers or {}
+    results = {step_id: reads.task_output(step_id, values) for step_id, values in done.items()}
+    payload: dict[str, Any] = {
+        "issue_id": issue_id,
+        "type": issue_type.id,
+        "type_version": version,
+        "fields": reads.issue_fields(fields),
+        "customer": {"segment": segment},
+        "results": results,
+    }
+    # A branch's answers as the steps after its parallel step read them, should the workflow be
+    # entered past it.
+    parallel = {
+        step.id: {
+            f"b{index}": {inner.id: results[inner.id] for inner in branch if inner.id in results}
+            for index, branch in enumerate(step.branches)
+        }
+        for step in issue_type.steps
+        if step.kind == PARALLEL and any(inner.id in results for branch in step.branches for inner in branch)
+    }
+    if parallel:
+        payload["parallel"] = parallel
+    # Always present ("" for the start): moto logs an ERROR for every absent path a Choice tests.
+    payload[RESUME_AT] = resume_at
+    entered = {
+        step.id: {
+            f"b{index}": (branches or {}).get(index, "") if step.id == resume_at else ""
+            for index in range(len(step.branches))
+        }
+        for step in issue_type.steps
+        if step.kind == PARALLEL
+    }
+    if entered:
+        payload[RESUME_BRANCHES] = entered
+    return payload
+
+
 def compile_issue_type(issue_type: IssueType, queue_url: str) -> dict[str, Any]:
     compiler = _Compiler(issue_type, queue_url)
     states: dict[str, Any] = {}
@@ -107,10 +173,30 @@ def compile_issue_type(issue_type: IssueType, queue_url: str) -> dict[str, Any]:
     states[ACKNOWLEDGE_STATE]["ResultPath"] = "$.results.acknowledge"
     states[RESOLVE_STATE] = compiler.handler_state({"kind": KIND_RESOLVE, "step": RESOLVE_STATE}, DONE_STATE)
     states[DONE_STATE] = {"Type": "Succeed"}
+    targets = {step.id: compiler.entry(step) for step in issue_type.steps}
+    targets[RESOLVE_STATE] = RESOLVE_STATE
+    states.update(entry_states(ENTER_STATE, f"$.{RESUME_AT}", targets, ACKNOWLEDGE_STATE))
     return {
         "Comment": f"Caseflow issue type {issue_type.id}: {issue_type.name}",
-        "StartAt": ACKNOWLEDGE_STATE,
+        "StartAt": ENTER_STATE,
         "States": states,
+    }
+
+
+def entry_states(name: str, path: str, targets: Mapping[str, str], start: str) -> dict[str, Any]:
+    """A `Choice` named `name` that goes to `start` unless `path` is present, then one that goes to
+    the state `targets` maps its value to (`""`: `start` too); a value no step has fails the
+    execution (where alarms see it) rather than run the process again from its start."""
+    which, unknown = f"{name}.step", f"{name}.unknown"
+    choices = [{"Variable": path, "StringEquals": value, "Next": state} for value, state in targets.items()]
+    return {
+        name: {"Type": "Choice", "Choices": [{"Variable": path, "IsPresent": True, "Next": which}], "Default": start},
+        which: {
+            "Type": "Choice",
+            "Choices": [*choices, {"Variable": path, "StringEquals": "", "Next": start}],
+            "Default": unknown,
+        },
+        unknown: {"Type": "Fail", "Error": "Caseflow.UnknownStep", "Cause": f"{path} names no step here"},
     }
 
 
@@ -215,7 +301,13 @@ class _Compiler:
             done = f"{step.id}.b{index}.done"
             first = self.sequence(branch, done, states, branch_path=f"{step.id}.b{index}")
             states[done] = {"Type": "Pass", "OutputPath": "$.results", "End": True}
-            branches.append({"StartAt": first, "States": states})
+            # Entered at the parallel step, each branch goes on from where it was (or ends at once).
+            enter = f"{step.id}.b{index}.enter"
+            targets = {inner.id: self.entry(inner) for inner in branch}
+            targets[BRANCH_DONE] = done
+            path = f"$.{RESUME_BRANCHES}.{step.id}.b{index}"
+            states.update(entry_states(enter, path, targets, first))
+            branches.append({"StartAt": enter, "States": states})
         return {
             "Type": "Parallel",
             "Branches": branches,

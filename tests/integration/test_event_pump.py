@@ -38,3 +38,24 @@ def test_a_message_the_app_cannot_handle_ends_in_the_dead_letter_queue(stack):
     assert handled == [0, 0, 0, 0]
     kept = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"])["issue_id"] for m in kept] == ["no-such-issue"]
+
+
+def write_event(event, context):
+    """An isolated invocation's handler (run in a child process): writes what it was given."""
+    import os
+    from pathlib import Path
+
+    Path(os.environ["PUMP_TEST_OUT"]).write_text(json.dumps({"event": event, "function": context.function_name}))
+
+
+def test_an_isolated_pump_invokes_its_function_in_a_child_process(stack, tmp_path, monkeypatch):
+    queue, _ = make_queue("pump-isolated", 3)
+    boto3.client("sqs").send_message(QueueUrl=queue, MessageBody='{"kind": "retrain"}')
+    out = tmp_path / "event.json"
+    monkeypatch.setenv("PUMP_TEST_OUT", str(out))
+    pump = QueuePump(queue, write_event, "us-east-1", wait_seconds=0, function_name="on_job", isolated=True)
+    assert pump.pump_once() == 1
+    seen = json.loads(out.read_text())
+    assert seen["function"] == "on_job"
+    assert [r["body"] for r in seen["event"]["Records"]] == ['{"kind": "retrain"}']
+    assert pump.pump_once() == 0  # deleted once the child ended well

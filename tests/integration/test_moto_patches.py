@@ -95,3 +95,52 @@ def test_queries_on_the_table_and_on_an_index_find_their_items_in_key_order(dyna
 
     assert [i["sk"]["S"] for i in partition] == ["1", "2"]
     assert [i["gsk"]["S"] for i in index] == ["d", "c", "b", "a"]
+
+
+def index_keys(client, value: str) -> list[tuple[str, str]]:
+    found = client.query(
+        TableName=TABLE,
+        IndexName="gsi",
+        KeyConditionExpression="gpk = :g",
+        ExpressionAttributeValues={":g": {"S": value}},
+    )["Items"]
+    return [(i["pk"]["S"], i["sk"]["S"]) for i in found]
+
+
+def test_an_index_query_sees_every_kind_of_write_since_the_last_one(dynamodb):
+    """The index's items are kept grouped by partition value between Queries: each write moves them."""
+    key = {"pk": {"S": "a"}, "sk": {"S": "1"}}
+    dynamodb.put_item(TableName=TABLE, Item={**key, "gpk": {"S": "g"}, "gsk": {"S": "1"}})
+    dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "b"}, "sk": {"S": "1"}, "gpk": {"S": "g"}, "gsk": {"S": "2"}})
+    assert index_keys(dynamodb, "g") == [("a", "1"), ("b", "1")]
+
+    dynamodb.update_item(
+        TableName=TABLE, Key=key, UpdateExpression="SET gpk = :h", ExpressionAttributeValues={":h": {"S": "h"}}
+    )
+    assert (index_keys(dynamodb, "g"), index_keys(dynamodb, "h")) == ([("b", "1")], [("a", "1")])
+
+    dynamodb.update_item(TableName=TABLE, Key=key, UpdateExpression="REMOVE gpk")
+    assert index_keys(dynamodb, "h") == []
+
+    dynamodb.batch_write_item(
+        RequestItems={
+            TABLE: [
+                {"PutRequest": {"Item": {**key, "gpk": {"S": "g"}, "gsk": {"S": "0"}}}},
+                {"DeleteRequest": {"Key": {"pk": {"S": "b"}, "sk": {"S": "1"}}}},
+            ]
+        }
+    )
+    assert index_keys(dynamodb, "g") == [("a", "1")]
+
+    with pytest.raises(ClientError):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                put("a", "1", gpk="h", gsk="0"),
+                put("c", "1", gpk="g", gsk="5"),
+                {"Put": {**put("d", "1")["Put"], "ConditionExpression": "attribute_exists(pk)"}},
+            ]
+        )
+    assert (index_keys(dynamodb, "g"), index_keys(dynamodb, "h")) == ([("a", "1")], [])
+
+    dynamodb.delete_item(TableName=TABLE, Key=key)
+    assert index_keys(dynamodb, "g") == []

@@ -1,7 +1,14 @@
 import copy
 
 from chalicelib.domain.issue_types import parse_issue_type, with_shared_calendars
-from chalicelib.workflows.compiler import TASK_RESOURCE, compile_issue_type, state_machine_name, state_reads
+from chalicelib.workflows.compiler import (
+    RESUME_AT,
+    RESUME_BRANCHES,
+    TASK_RESOURCE,
+    compile_issue_type,
+    state_machine_name,
+    state_reads,
+)
 from chalicelib.workflows.seeds import load_seed_definitions, load_shared_calendars
 
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/caseflow-tasks"
@@ -91,7 +98,8 @@ def test_conditions_become_choices_that_skip_the_step():
 def test_a_parallel_step_runs_its_branches_and_keeps_their_results():
     state = compiled(seed("service-outage"))["States"]["incident_review"]
     assert state["Type"] == "Parallel" and len(state["Branches"]) == 2
-    assert [b["StartAt"] for b in state["Branches"]] == ["legal_review", "comms_review"]
+    entries = [b["States"][b["StartAt"]] for b in state["Branches"]]
+    assert [e["Default"] for e in entries] == ["legal_review", "comms_review"]
     assert state["ResultSelector"] == {"b0.$": "States.ArrayGetItem($, 0)", "b1.$": "States.ArrayGetItem($, 1)"}
     assert state["ResultPath"] == "$.parallel.incident_review"
 
@@ -130,6 +138,8 @@ def test_the_state_carries_every_value_a_choice_reads():
                     assert parts[2] in reads.fields, path
                 elif parts[1] == "customer":
                     assert parts[2] == "segment", path  # the input carries the segment
+                elif parts[1] in (RESUME_AT, RESUME_BRANCHES):
+                    continue  # where a resumed execution enters: in its input (execution_input)
                 else:
                     step, field = parts[-3], parts[-1]
                     assert field in reads.results[step], path

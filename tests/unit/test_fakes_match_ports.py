@@ -30,6 +30,8 @@ PAIRS = [
     (ports.KpiRepository, fakes.FakeKpiRepository),
     (ports.Metrics, fakes.FakeMetrics),
     (ports.IssueSearchIndex, fakes.FakeIssueSearchIndex),
+    (ports.SimilarVectors, fakes.FakeSimilarVectors),
+    (ports.TextEncoder, fakes.HashedWordsEncoder),
 ]
 
 

@@ -169,3 +169,13 @@ def test_a_type_may_acknowledge_the_customer_in_its_own_words():
     assert parse_issue_type(seed("demo-quick")).acknowledgement is None
     recovery = parse_issue_type(seed("service-recovery")).acknowledgement
     assert recovery is not None and "sorry" in recovery.body.lower()
+
+
+def test_timers_never_fire_early_and_their_roundings_do_not_add_up():
+    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    moments = [now + timedelta(seconds=s) for s in (3.2, 6.4, 9.6, 12.8, 16.0)]
+    waits = deadlines.timers(moments, now)
+    fired = now
+    for index, planned in enumerate(moments):
+        fired += timedelta(seconds=waits[deadlines.timer_key(index)])
+        assert planned <= fired < planned + timedelta(seconds=1), (index, fired - planned)

@@ -4,7 +4,7 @@ machine's task queue messages arrive, twice as often as not."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -187,6 +187,38 @@ def test_a_breach_escalates_the_task_to_the_next_level_once():
     assert w.services.queues.page(w.agent("sam", "store-manager"), {})["tasks"] == []
     with pytest.raises(Forbidden):
         w.services.completions.complete(task.id, {"manager_opinion": "Mine"}, w.agent("sam", "store-manager"))
+
+
+def test_timers_handled_out_of_order_act_on_every_checkpoint_once_and_keep_the_latest_token():
+    """A late pump hands several timers' messages over in one batch, run side by side: the last
+    checkpoint's may be handled first. No breach or escalation level is skipped, warnings it
+    overtook stay unsent, and an earlier wait's token, which has expired, never replaces the
+    last one's."""
+    w = _staffed()
+    issue = w.services.intake.open_issue(_rude_staff("manchester-arndale")).issue
+    w.workflow_says(issue.id, compiler.KIND_OPEN, step="manager_opinion")
+    opened = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    w.workflow_says(issue.id, compiler.KIND_WAIT, step="manager_opinion", checkpoint=0, entered_at=f"{opened:%FT%TZ}")
+    breach = _checkpoint(w, "rude-staff", "manager_opinion", types.BREACH)
+    last = len(w.services.issue_types.current("rude-staff").issue_type.step("manager_opinion").checkpoints()) - 1
+
+    def timer(checkpoint: int) -> str:
+        return f"{opened + timedelta(seconds=checkpoint):%FT%TZ}"
+
+    latest = w.workflow_says(
+        issue.id, compiler.KIND_WAIT, step="manager_opinion", checkpoint=last, entered_at=timer(last)
+    )
+    for checkpoint in range(last - 1, 0, -1):
+        w.workflow_says(
+            issue.id, compiler.KIND_WAIT, step="manager_opinion", checkpoint=checkpoint, entered_at=timer(checkpoint)
+        )
+
+    task = w.tasks.get(issue.id, "manager_opinion")
+    assert task.token == latest, "an expired wait's token replaced the one the workflow waits on"
+    assert w.issues.events(issue.id, "sla_warning") == []
+    assert len(w.issues.events(issue.id, "deadline_breached")) == 1
+    assert [e.data["level"] for e in w.issues.events(issue.id, "escalated")] == [1, 2]
+    assert (task.level, task.checkpoint) == (2, last) and breach < last
 
 
 def test_a_completion_that_races_the_timer_is_delivered_on_the_timers_token():

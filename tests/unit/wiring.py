@@ -32,9 +32,11 @@ from tests.fakes import (
     FakeMetrics,
     FakeObjectStore,
     FakeRateLimiter,
+    FakeSimilarVectors,
     FakeSurveyRepository,
     FakeTaskRepository,
     FakeWorkflowEngine,
+    HashedWordsEncoder,
 )
 
 #: The seed types compiled once per process (compiling is the slow part); later worlds copy them.
@@ -62,6 +64,8 @@ class World:
     kpi_records: FakeKpiRepository
     metrics: FakeMetrics
     search_index: FakeIssueSearchIndex
+    similar_vectors: FakeSimilarVectors
+    encoder: HashedWordsEncoder
     _tokens: int = 0
 
     @property
@@ -102,6 +106,8 @@ def world(clock: Clock | None = None) -> World:
         "kpi_records": FakeKpiRepository(),
         "metrics": FakeMetrics(),
         "search_index": FakeIssueSearchIndex(issues),
+        "similar_vectors": FakeSimilarVectors(),
+        "encoder": HashedWordsEncoder(),
     }
     adapters = {
         "IssueRepository": "issues",
@@ -119,8 +125,11 @@ def world(clock: Clock | None = None) -> World:
         "KpiRepository": "kpi_records",
         "EmfMetrics": "metrics",
         "IssueSearchRepository": "search_index",
+        "SimilarVectorRepository": "similar_vectors",
+        "SentenceEncoder": "encoder",
     }
     replaced: dict[str, Any] = {name: _returning(fakes[fake]) for name, fake in adapters.items()}
+    replaced["encoder_available"] = _returning(True)
     replaced["CognitoTokenVerifier"] = _returning(None)
     replaced["TaskQueue"] = _returning(_Queue())
     replaced["SecretsManagerSecret"] = _returning(lambda: "unit-test-link-secret-unit-test")

@@ -189,6 +189,7 @@ class TaskItem(_Item):
     schedule = JSONAttribute(default=list)
     due_at = UTCDateTimeAttribute()
     token = UnicodeAttribute(default="")
+    token_entered_at = UTCDateTimeAttribute(null=True)
     delivered_token = UnicodeAttribute(default="")
     breached = BooleanAttribute(default=False)
     fields = JSONAttribute(null=True)

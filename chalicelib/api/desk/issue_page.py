@@ -6,6 +6,7 @@ reopen). Its forms post to `issue_actions`, which render it again, as typed, on 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from chalicelib.api.desk.responses import desk_page, redirect, signed_in
 from chalicelib.api.pages import SECURITY_HEADERS
 from chalicelib.api.web_forms import field_views
 from chalicelib.bootstrap import services
+from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import FieldError
 from chalicelib.domain.fields import FieldSpec
 from chalicelib.domain.process_progress import StepProgress
@@ -26,6 +28,7 @@ from chalicelib.reporting.formats import duration
 from chalicelib.services.workflow.completions import CONTACT_CHANNELS
 
 issue_pages = Blueprint(__name__)
+logger = logging.getLogger(__name__)
 #: Task form inputs are named `t-<field>`, checkboxes (several values) `tc-<field>`: the page's
 #: other forms have fields of their own.
 TASK_FIELD_PREFIX = "t-"
@@ -117,6 +120,7 @@ def render(
         entries=entries,
         attachments=attachments,
         history=_history(issue["customer_history"], zone),
+        similar=_similar(issue["id"], agent, zone),
         tasks=tasks,
         progress=[_step(p, zone) for p in found["progress"]],
         types=found["types"],
@@ -232,6 +236,17 @@ def _history(entries: list[dict[str, Any]], zone: str) -> list[dict[str, Any]]:
             "text": entry.get("text", ""),
         }
     return list(reversed(issues.values()))
+
+
+def _similar(issue_id: str, agent: Agent, zone: str) -> list[dict[str, Any]]:
+    """The nearest resolved issues of the type that the agent may see (decision 0043); the page
+    shows without them when they cannot be found (no encoder in this build, a failed read)."""
+    try:
+        found = services().similar_issues.for_agent(issue_id, agent)["similar"]
+    except Exception:
+        logger.exception("no similar resolved issues for %s", issue_id)
+        return []
+    return [{**s, "resolved": views.when(s["resolved_at"], zone)} for s in found]
 
 
 def _origin(url: str) -> str:

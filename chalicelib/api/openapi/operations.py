@@ -213,6 +213,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         json(200, ref("Issue")),
         errors=_SEEN,
     ),
+    ("GET", "/agent/issues/{issue_id}/similar"): with_token(
+        "The nearest resolved issues of the issue's type, and how each was resolved",
+        AGENTS,
+        json(200, ref("SimilarIssues")),
+        errors=_SEEN,
+    ),
     ("GET", "/agent/issues/by-reference/{reference}"): with_token(
         "An issue found by the reference a customer quotes (CF-XXXXX)",
         AGENTS,
@@ -285,6 +291,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "A type's versions with their state machines",
         json(200, wrapped("versions", ref("Version"))),
         errors=(NotFound,),
+    ),
+    ("POST", "/admin/issue-types/{type_id}/migrations"): admin(
+        "Move running issues to another version of the type, at the step each stands on",
+        json(200, ref("Migrated")),
+        request=ref("Migration"),
+        errors=(ValidationFailed, NotFound),
     ),
     ("GET", "/admin/roles"): admin("Every role with its members", json(200, wrapped("roles", ref("Group")))),
     ("POST", "/admin/roles"): admin(

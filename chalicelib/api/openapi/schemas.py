@@ -18,6 +18,7 @@ from chalicelib.services.auth import MFA_SESSION_LENGTH
 from chalicelib.services.intake import MAX_IDEMPOTENCY_KEY_LENGTH
 from chalicelib.services.workflow.claims import REASON_LENGTH
 from chalicelib.services.workflow.completions import CONTACT_CHANNELS
+from chalicelib.services.workflow.migrations import MAX_ISSUES
 
 Schema = dict[str, Any]
 
@@ -212,6 +213,41 @@ COMPONENTS: dict[str, Schema] = {
             "customer_history": array(ref("TimelineEntry")),
         }
     ),
+    "SimilarIssues": obj(
+        {
+            "issue_id": STRING,
+            "reference": STRING,
+            "type": STRING,
+            "candidates": {**INTEGER, "description": "resolved issues of the type that were ranked"},
+            "similar": array(
+                obj(
+                    {
+                        "id": STRING,
+                        "reference": STRING,
+                        "similarity": {"type": "number", "description": "cosine of the two texts' vectors"},
+                        "resolved_at": nullable(MOMENT),
+                        "summary": STRING,
+                        "steps": array(
+                            obj(
+                                {
+                                    "step": STRING,
+                                    "step_name": STRING,
+                                    "completed_by": nullable(STRING),
+                                    "completed_at": nullable(MOMENT),
+                                    "answers": array(_LABELLED_VALUE),
+                                }
+                            )
+                        ),
+                        "reply": nullable(
+                            obj(
+                                {"subject": STRING, "body": STRING, "sent_at": nullable(MOMENT), "by": nullable(STRING)}
+                            )
+                        ),
+                    }
+                )
+            ),
+        }
+    ),
     "IssuePage": obj(
         {
             "issues": array(
@@ -307,6 +343,27 @@ COMPONENTS: dict[str, Schema] = {
         }
     ),
     "Version": obj({"version": INTEGER, "published_at": MOMENT, "state_machine_arn": STRING}),
+    "Migration": obj(
+        {"from_version": {**INTEGER, "minimum": 1}, "to_version": {**INTEGER, "minimum": 1}},
+        {
+            "issues": {
+                **array({"type": "string", "minLength": 1, "maxLength": 64}),
+                "minItems": 1,
+                "maxItems": MAX_ISSUES,
+                "description": "the issues to move; omitted: every open issue of the type on from_version",
+            }
+        },
+        closed=True,
+    ),
+    "Migrated": obj(
+        {
+            "type": STRING,
+            "from_version": INTEGER,
+            "to_version": INTEGER,
+            "moved": array(obj({"issue_id": STRING, "step": STRING})),
+            "refused": array(obj({"issue_id": STRING, "reason": STRING})),
+        }
+    ),
     "NewGroup": obj(
         {"name": {"type": "string", "description": "lower-kebab-case, e.g. returns-lead"}},
         {"description": text(DESCRIPTION_LENGTH, required=False)},

@@ -63,15 +63,22 @@ class Checkpoints:
 
     def wait(self, issue: Issue, message: Wait) -> Task:
         """The workflow waits (again); if it got here by a timer, a checkpoint has been reached.
-        Returns the task, which holds the new token."""
+        Returns the task, which holds the new token.
+
+        When a later timer's message is handled before an earlier one's (handled side by side),
+        the breaches and escalation levels it passed act first, in order; warnings and reminders it
+        passed are overtaken and stay unsent. The earlier message then changes nothing."""
         issue_type = issue_type_of(self._types, issue)
         step = issue_type.step(message.step)
-        point = step.checkpoints()[message.checkpoint]
+        points = step.checkpoints()
+        point = points[message.checkpoint]
         level = point.level
+        reached_before = {"checkpoint": 0}
 
         def decide(current: Task | None) -> rules.Change:
             if current is None:
                 raise UnknownMessage(f"step {step.id} of {issue.id} was never opened")
+            reached_before["checkpoint"] = current.checkpoint
             return rules.reach(
                 current,
                 checkpoint=message.checkpoint,
@@ -80,10 +87,14 @@ class Checkpoints:
                 level=level.number if level else None,
                 breached=point.kind == types.BREACH,
                 due_at=deadlines.act_by(step, list(current.schedule), message.checkpoint),
+                entered_at=message.entered_at,
             )
 
         reached = change(self._tasks, issue.id, step.id, decide)
         if reached.change == rules.REACHED:
+            for passed in points[reached_before["checkpoint"] + 1 : message.checkpoint]:
+                if passed.kind == types.BREACH or passed.level is not None:
+                    self.act(issue, issue_type, step, passed, reached.task)
             self.act(issue, issue_type, step, point, reached.task)
         return reached.task
 

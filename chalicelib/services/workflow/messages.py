@@ -50,6 +50,8 @@ class Wait(_Message):
 
     step: str
     checkpoint: int = 0
+    #: When the workflow entered this wait: a wait entered earlier has timed out, and its token with it.
+    entered_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,7 +96,8 @@ def parse(body: Any) -> WorkflowMessage:
         segment = body.get("segment")
         return OpenStep(**common, step=step, entered_at=_moment(body.get("entered_at")), segment=str(segment or ""))
     if kind == compiler.KIND_WAIT:
-        return Wait(**common, step=step, checkpoint=_index(body.get("checkpoint", 0)))
+        checkpoint = _index(body.get("checkpoint", 0))
+        return Wait(**common, step=step, checkpoint=checkpoint, entered_at=_moment(body.get("entered_at")))
     if kind == compiler.KIND_MOVE_ON:
         return MoveOn(**common, step=step, checkpoint=_index(body.get("checkpoint", 0)))
     if kind == compiler.KIND_EMAIL_CUSTOMER:

@@ -21,6 +21,7 @@ from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.kpi_recorder import KpiRecorder
 from chalicelib.services.ports import IssueRepository, TaskRepository, WorkflowEngine
+from chalicelib.services.similar_issues import SimilarIssues
 from chalicelib.services.surveys import SurveyService
 from chalicelib.services.workflow.checkpoints import Checkpoints
 from chalicelib.services.workflow.completions import Completions
@@ -57,6 +58,7 @@ class Stepping:
         surveys: SurveyService | None = None,
         kpis: KpiRecorder | None = None,
         clock: Clock = utc_now,
+        similar: SimilarIssues | None = None,
     ):
         self._issues = issues
         self._tasks = tasks
@@ -71,6 +73,8 @@ class Stepping:
         self._surveys = surveys
         self._kpis = kpis or KpiRecorder()
         self._clock = clock
+        #: Keeps each resolved issue's vector, for agents' similar resolved issues (decision 0043).
+        self._similar = similar
 
     def handle(self, message: WorkflowMessage) -> None:
         """Act on one task queue message. Safe to run twice for the same message."""
@@ -194,9 +198,11 @@ class Stepping:
         first = issue.first_resolved_at is None
         contacts = 1 + sum(1 for e in self._issues.timeline(issue.id) if e.kind == "customer_message") if first else 0
         try:
-            self._issues.change(issue, lambda current: current.resolve(now, one_contact=contacts == 1))
+            resolved = self._issues.change(issue, lambda current: current.resolve(now, one_contact=contacts == 1))
         except TransitionRefused:
             return  # resolved meanwhile: this message was delivered twice
+        if self._similar is not None:
+            self._similar.remember(resolved)
         if first:
             self._timeline.note(issue, "issue_resolved", "the issue is resolved")
             self._kpis.record(
