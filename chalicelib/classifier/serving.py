@@ -27,7 +27,9 @@ import numpy as np
 from chalicelib.classifier.examples import MAX_CHARS, clean_text
 
 FORMAT = "caseflow-text-classifier"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2 adds sentence-embedding blocks and float16 coefficients; version 1 blobs (TF-IDF only) still load."""
+READABLE_VERSIONS = (1, 2)
 DEFAULT_THRESHOLD = 0.6
 """Used when a blob carries no threshold of its own; see `training.choose_threshold` for how one is chosen."""
 
@@ -52,6 +54,31 @@ class Prediction:
     label: str
     confidence: float
     ranked: tuple[tuple[str, float], ...]
+
+
+class Embeddings:
+    """A sentence-encoder block: the text's embedding (L2-normalised floats) as dense columns.
+
+    The vectors come from `chalicelib.classifier.encoder` (numpy only), loaded when a model first needs
+    it, or given to `Model` (tests, and the training side, which has one already).
+    """
+
+    kind = "embedding"
+
+    def __init__(self, *, dimensions: int, encoder: str = "all-MiniLM-L6-v2") -> None:
+        if int(dimensions) < 1:
+            raise ModelFormatError(f"bad embedding dimensions {dimensions!r}")
+        self.dimensions = int(dimensions)
+        self.encoder = str(encoder)
+
+    @property
+    def n_features(self) -> int:
+        """Number of columns this block contributes."""
+        return self.dimensions
+
+    def settings(self) -> dict[str, Any]:
+        """The block as stored in a blob's metadata."""
+        return {"kind": self.kind, "dimensions": self.dimensions, "encoder": self.encoder}
 
 
 class TextFeatures:
@@ -99,6 +126,8 @@ class TextFeatures:
         if self._tokens.groups > 1:
             raise ModelFormatError("token_pattern may capture at most one group")
 
+    kind = "tfidf"
+
     @property
     def n_features(self) -> int:
         """Number of columns this block contributes."""
@@ -107,6 +136,7 @@ class TextFeatures:
     def settings(self) -> dict[str, Any]:
         """The analyser settings, as stored in a blob's metadata."""
         return {
+            "kind": self.kind,
             "analyzer": self.analyzer,
             "ngram_range": list(self.ngram_range),
             "lowercase": self.lowercase,
@@ -183,11 +213,13 @@ def _char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
 
 
 class Model:
-    """A trained classifier that predicts with numpy alone.
+    """A trained classifier that predicts with numpy alone (and the numpy sentence encoder, if it has an
+    embedding block).
 
     `labels` are issue type ids; `threshold` is the confidence from which a deployment auto-routes (chosen at
     training time, overridable by the deployment); `max_chars` is the length texts were cut to in training, and
-    so are here; `info` is the training report stored with the model.
+    so are here; `info` is the training report stored with the model. `encoder` is anything with
+    `encode(texts) -> (n, dimensions)` array; without one, `Encoder.load()` on first need.
     """
 
     def __init__(
@@ -195,12 +227,13 @@ class Model:
         *,
         version: str,
         labels: Sequence[str],
-        features: Sequence[TextFeatures],
+        features: Sequence[TextFeatures | Embeddings],
         coef: np.ndarray,
         intercept: np.ndarray,
         threshold: float = DEFAULT_THRESHOLD,
         max_chars: int = MAX_CHARS,
         info: dict[str, Any] | None = None,
+        encoder: Any = None,
     ) -> None:
         self.version = str(version)
         self.labels = tuple(str(label) for label in labels)
@@ -226,40 +259,69 @@ class Model:
         self.threshold = threshold
         self.max_chars = max_chars
         self.info = dict(info or {})
+        self._encoder = encoder
         offsets = np.cumsum([0] + [block.n_features for block in self.features])
         self._offsets = tuple(int(o) for o in offsets[:-1])
 
     def __repr__(self) -> str:
         return f"Model(version={self.version!r}, labels={self.labels!r}, threshold={self.threshold})"
 
+    @property
+    def needs_encoder(self) -> bool:
+        """True when a block is a sentence embedding."""
+        return any(isinstance(block, Embeddings) for block in self.features)
+
+    @property
+    def encoder(self) -> Any:
+        """The sentence encoder, loaded on first use (numpy only)."""
+        if self._encoder is None:
+            from chalicelib.classifier.encoder import Encoder
+
+            self._encoder = Encoder.load()
+        return self._encoder
+
+    def logits_many(self, texts: Iterable[str]) -> np.ndarray:
+        """Raw class scores (calibration folded in), one row per text after `clean_text`; embeddings batched."""
+        cleaned = [clean_text(text, self.max_chars) for text in texts]
+        scores = np.tile(self.intercept, (len(cleaned), 1))
+        if not cleaned:
+            return scores
+        for block, offset in zip(self.features, self._offsets, strict=True):
+            if isinstance(block, Embeddings):
+                vectors = np.asarray(self.encoder.encode(cleaned), dtype=np.float64)
+                if vectors.shape != (len(cleaned), block.dimensions):
+                    raise ModelFormatError(f"the encoder gave {vectors.shape}, expected {block.dimensions} columns")
+                scores += vectors @ self.coef[offset : offset + block.dimensions]
+                continue
+            for row, text in enumerate(cleaned):
+                columns, values = block.transform(text)
+                if columns.size:
+                    scores[row] += values @ self.coef[columns + offset]
+        return scores
+
     def logits(self, text: str) -> np.ndarray:
         """Raw class scores (calibration already folded in) for one text, after `clean_text`."""
-        text = clean_text(text, self.max_chars)
-        scores = self.intercept.copy()
-        for block, offset in zip(self.features, self._offsets, strict=True):
-            columns, values = block.transform(text)
-            if columns.size:
-                scores += values @ self.coef[columns + offset]
-        return scores
+        return self.logits_many([text])[0]
 
     def probabilities(self, text: str) -> np.ndarray:
         """Calibrated probabilities of every label (in `labels` order) for one text."""
-        scores = self.logits(text)
-        exp = np.exp(scores - scores.max())
-        return exp / exp.sum()
+        return self.predict_proba([text])[0]
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
         """Probabilities for many texts, one row each, columns in `labels` order."""
-        rows = [self.probabilities(text) for text in texts]
-        return np.vstack(rows) if rows else np.empty((0, len(self.labels)))
+        scores = self.logits_many(texts)
+        if not len(scores):
+            return np.empty((0, len(self.labels)))
+        exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
 
     def predict(self, text: str) -> Prediction:
         """The most probable label, its confidence and the full ranking; ValueError for empty text."""
         return self._prediction(self.probabilities(text))
 
     def predict_many(self, texts: Iterable[str]) -> list[Prediction]:
-        """`predict` for each text, in order."""
-        return [self.predict(text) for text in texts]
+        """`predict` for each text, in order (embeddings computed in one batch)."""
+        return [self._prediction(row) for row in self.predict_proba(texts)]
 
     def _prediction(self, probabilities: np.ndarray) -> Prediction:
         order = np.argsort(-probabilities, kind="stable")
@@ -267,7 +329,10 @@ class Model:
         return Prediction(label=ranked[0][0], confidence=ranked[0][1], ranked=ranked)
 
     def to_bytes(self) -> bytes:
-        """Serialise to one compressed `.npz` blob: JSON metadata plus arrays, nothing pickled."""
+        """Serialise to one compressed `.npz` blob: JSON metadata plus arrays, nothing pickled.
+
+        Coefficients that are exactly float16 values (training rounds them so) are stored as float16.
+        """
         meta = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -278,12 +343,16 @@ class Model:
             "features": [block.settings() for block in self.features],
             "info": self.info,
         }
+        half = self.coef.astype(np.float16)
+        coef = half if np.array_equal(half.astype(np.float64), self.coef) else self.coef
         arrays: dict[str, np.ndarray] = {
             "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
-            "coef": self.coef,
+            "coef": coef,
             "intercept": self.intercept,
         }
         for i, block in enumerate(self.features):
+            if isinstance(block, Embeddings):
+                continue
             joined = "".join(block.vocabulary)
             arrays[f"terms_{i}"] = np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
             arrays[f"term_ends_{i}"] = np.cumsum([len(term) for term in block.vocabulary], dtype=np.int64)
@@ -294,8 +363,8 @@ class Model:
         return buffer.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Model:
-        """Load a blob written by `to_bytes`; ModelFormatError if it is not one."""
+    def from_bytes(cls, data: bytes, *, encoder: Any = None) -> Model:
+        """Load a blob written by `to_bytes` (format version 1 or 2); ModelFormatError if it is not one."""
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in archive.files}
@@ -305,9 +374,10 @@ class Model:
             meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
         except (KeyError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ModelFormatError("the blob has no readable metadata") from error
-        if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
+        if meta.get("format") != FORMAT or meta.get("format_version") not in READABLE_VERSIONS:
             raise ModelFormatError(
                 f"unsupported blob format {meta.get('format')!r} version {meta.get('format_version')!r}"
+                f" (this code reads {FORMAT!r} versions {', '.join(map(str, READABLE_VERSIONS))})"
             )
         try:
             features = [_block(settings, arrays, i) for i, settings in enumerate(meta["features"])]
@@ -320,12 +390,18 @@ class Model:
                 threshold=meta.get("threshold", DEFAULT_THRESHOLD),
                 max_chars=meta["max_chars"],
                 info=meta.get("info"),
+                encoder=encoder,
             )
         except (KeyError, TypeError) as error:
             raise ModelFormatError(f"incomplete model blob: missing {error}") from error
 
 
-def _block(settings: dict[str, Any], arrays: dict[str, np.ndarray], i: int) -> TextFeatures:
+def _block(settings: dict[str, Any], arrays: dict[str, np.ndarray], i: int) -> TextFeatures | Embeddings:
+    kind = settings.get("kind", "tfidf")
+    if kind == Embeddings.kind:
+        return Embeddings(dimensions=settings["dimensions"], encoder=settings["encoder"])
+    if kind != TextFeatures.kind:
+        raise ModelFormatError(f"feature block {i}: unknown kind {kind!r}")
     joined = arrays[f"terms_{i}"].tobytes().decode("utf-8", "surrogatepass")
     ends = arrays[f"term_ends_{i}"].tolist()
     if ends and ends[-1] != len(joined):

@@ -5,16 +5,25 @@ bad batch of corrections cannot make routing worse overnight. This runs in the t
 (nightly, or when an admin asks), the only one with scikit-learn: it is imported when a run starts.
 A run trains only while it holds the training slot (see `classification`), and frees it when it
 ends, even in failure, so that a retry or the next request can run.
+
+Sentence embeddings of the examples are kept between runs in one object of the bucket (`EMBEDDINGS_KEY`:
+the texts' sha256 and float32 vectors, about 1.5 kB an example), so a nightly run embeds only the texts it has
+not seen; the object holds the current examples only, so it does not grow with corrections that were replaced.
+One object read and written per run, rather than an item per text: 10,000 items would cost 10,000 reads.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from chalicelib.classifier.examples import read_examples
 from chalicelib.services.clock import Clock, utc_now
@@ -28,6 +37,8 @@ MODEL_PREFIX = "models/"
 HELD_BACK_EVERY = 5
 MIN_EXAMPLES_PER_LABEL = 2
 SEED = 0
+ENCODER = "all-MiniLM-L6-v2"
+EMBEDDINGS_KEY = f"classifier/embeddings/{ENCODER}.npz"
 
 
 class ClassifierTrainingService:
@@ -40,6 +51,7 @@ class ClassifierTrainingService:
         sample: Path = SAMPLE,
         config: Any = None,
         threshold: float | None = None,
+        encoder: Any = None,
     ):
         self._repository = repository
         self._store = store
@@ -48,6 +60,7 @@ class ClassifierTrainingService:
         self._sample = sample
         self._config = config
         self._threshold = threshold
+        self._encoder = encoder
 
     def run_job(self, job: Mapping[str, Any]) -> dict[str, Any]:
         """Train for the queued run a job names (the jobs queue's message)."""
@@ -86,15 +99,25 @@ class ClassifierTrainingService:
         config = self._config or (
             training.TrainingConfig() if self._tuning == "full" else _quick(training.TrainingConfig)
         )
+        encoder = self._load_encoder() if config.embeddings else None
+        if encoder is None and config.embeddings:
+            config = dataclasses.replace(config, embeddings=False)
+        cache = self._read_embeddings() if encoder is not None else {}
+        before = len(cache)
+        caching = training.CachingEncoder(encoder, cache) if encoder is not None else None
         now = self._clock()
         version = now.strftime("%Y%m%dT%H%M%S%f")  # to the microsecond: two runs in one second keep their own
-        candidate = training.export(training.train(usable, seed=SEED, config=config), version)
+        trained = training.train(usable, seed=SEED, config=config, encoder=caching, cache=cache)
+        candidate = training.export(trained, version)
         # Coverage and accuracy at the threshold this deployment routes with (its own, or the model's).
         score = training.evaluate(candidate, held_back, threshold=self._threshold)
         current = self._repository.current_model()
         current_score = None
         if current is not None:
-            current_score = training.evaluate(Model.from_bytes(self._store.read(current.key)), held_back).accuracy
+            current_model = Model.from_bytes(self._store.read(current.key), encoder=caching)
+            current_score = training.evaluate(current_model, held_back).accuracy
+        if caching is not None:
+            self._write_embeddings(cache, [text for text, _ in usable + held_back])
         promoted = current_score is None or score.accuracy >= current_score
         key = f"{MODEL_PREFIX}{version}.npz"
         self._store.write(key, candidate.to_bytes(), "application/octet-stream")
@@ -111,11 +134,46 @@ class ClassifierTrainingService:
             "auto_accuracy": None if score.auto_accuracy is None else round(score.auto_accuracy, 4),
             "current_accuracy": None if current_score is None else round(current_score, 4),
             "left_out_labels": sorted(label for label, n in counts.items() if n < MIN_EXAMPLES_PER_LABEL),
+            "encoder": ENCODER if encoder is not None else None,
+            "embedded": len(cache) - before,
+            "seconds": trained.report.seconds,
         }
         record = ModelRecord(version, key, candidate.threshold, now, metrics, promoted)
         self._repository.record_training(record)
         log.info("classifier trained", extra={"version": version, "promoted": promoted, **metrics})
         return record.as_dict()
+
+    def _load_encoder(self) -> Any:
+        """The sentence encoder; None (and a warning: the model is then TF-IDF only) if it cannot be loaded."""
+        if self._encoder is not None:
+            return self._encoder
+        from chalicelib.classifier import training
+
+        try:
+            self._encoder = training.load_encoder()
+        except (ImportError, OSError, ValueError) as error:
+            log.warning("classifier training without sentence embeddings: %s", error)
+            return None
+        return self._encoder
+
+    def _read_embeddings(self) -> dict[str, np.ndarray]:
+        if self._store.head(EMBEDDINGS_KEY, 0) is None:
+            return {}
+        try:
+            with np.load(io.BytesIO(self._store.read(EMBEDDINGS_KEY)), allow_pickle=False) as stored:
+                return {str(k): v for k, v in zip(stored["keys"], stored["vectors"], strict=True)}
+        except (OSError, ValueError, KeyError) as error:
+            log.warning("the embedding cache is unreadable, starting afresh: %s", error)
+            return {}
+
+    def _write_embeddings(self, cache: dict[str, np.ndarray], texts: list[str]) -> None:
+        from chalicelib.classifier.training import text_hash
+
+        keys = sorted({text_hash(text) for text in texts} & cache.keys())
+        buffer = io.BytesIO()
+        vectors = np.vstack([cache[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
+        np.savez(buffer, keys=np.array(keys, dtype="U64"), vectors=vectors.astype(np.float32))
+        self._store.write(EMBEDDINGS_KEY, buffer.getvalue(), "application/octet-stream")
 
     def _examples(self, from_agents: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The sample, then the agents' examples; an agent's label wins over the sample's for the same text."""

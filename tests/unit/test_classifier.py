@@ -20,7 +20,8 @@ from chalicelib.classifier.examples import (
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "chalicelib" / "classifier" / "data"
-FAST = training.TrainingConfig(c_values=(10.0, 100.0), char_min_df=(2,))
+#: TF-IDF only: the sentence-embedding block has its own tests (test_classifier_embeddings.py, with a fake encoder).
+FAST = training.TrainingConfig(c_values=(10.0, 100.0), char_min_df=(2,), embeddings=False)
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +51,7 @@ def test_numpy_predictions_equal_scikit_learns_on_the_whole_test_set(trained, mo
 
     assert model.labels == trained.labels
     assert [model.labels[i] for i in actual.argmax(axis=1)] == list(trained.pipeline.predict(texts))
+    np.testing.assert_allclose(actual, trained.pipeline.predict_proba(texts), rtol=0, atol=1e-9)
     np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-9)
     assert training.check_export(trained, model, texts).ok
 

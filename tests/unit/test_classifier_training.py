@@ -40,6 +40,10 @@ class Bucket:
     def write(self, key: str, data: bytes, content_type: str) -> None:
         self.objects[key] = data
 
+    def head(self, key: str, length: int) -> tuple[int, bytes] | None:
+        data = self.objects.get(key)
+        return None if data is None else (len(data), data[:length])
+
 
 class Clock:
     def __init__(self) -> None:
@@ -50,9 +54,9 @@ class Clock:
         return self.now
 
 
-QUICK = TrainingConfig(c_values=(30.0,), char_min_df=(2,), folds=3)
+QUICK = TrainingConfig(c_values=(30.0,), char_min_df=(2,), folds=3, embeddings=False)
 #: So strongly regularised that it predicts almost one label: a worse model by construction.
-CRIPPLED = TrainingConfig(c_values=(0.0001,), char_min_df=(2,), folds=3)
+CRIPPLED = TrainingConfig(c_values=(0.0001,), char_min_df=(2,), folds=3, embeddings=False)
 
 
 def test_a_better_or_equal_model_is_promoted_and_a_worse_one_is_refused():
