@@ -63,10 +63,6 @@ synth: $(INSTALLED)
 nag: synth
 	$(PYTHON) -m infra.nag
 
-# cdk-nag's AwsSolutions and Serverless checks over what `make synth` wrote (infra/nag.py).
-nag: synth
-	$(PYTHON) -m infra.nag
-
 # Once per account and region: the CDK's staging bucket and deployment roles. Run outside infra/
 # and with the environment named (the account is your credentials'), so that the CLI does not
 # synthesize the app (minutes of bundling) only to learn the region.

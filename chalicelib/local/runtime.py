@@ -194,7 +194,7 @@ def main() -> int:
         resumed = services().resumption.resume_all()
         log.info(
             "found %d open issue(s) with %d open task(s): %d process(es) resumed at their step, "
-            "%d still running, %d could not be resumed (see above)",
+            "%d still running, %d could not be resumed (their errors are logged above)",
             resumed.resumed + resumed.running + resumed.failed,
             resumed.open_tasks,
             resumed.resumed,
