@@ -70,6 +70,16 @@ _CUSTOMER = obj(
     {"name": text(free_text.NAME_LENGTH, required=False)},
 )
 _LABELLED_VALUE = obj({"id": STRING, "label": STRING, "value": {}})
+#: A completed step's answers, as a task's earlier answers and a similar issue's resolution show them.
+_STEP_ANSWERS = obj(
+    {
+        "step": STRING,
+        "step_name": STRING,
+        "completed_by": nullable(STRING),
+        "completed_at": nullable(MOMENT),
+        "answers": array(_LABELLED_VALUE),
+    }
+)
 _ASSIGNEE = obj({"kind": STRING, "name": STRING})
 _HELD_MOMENT = nullable(
     obj({"utc": MOMENT, "local": MOMENT, "time_zone": STRING}),
@@ -176,17 +186,7 @@ COMPONENTS: dict[str, Schema] = {
                     "fields": array(_LABELLED_VALUE),
                 }
             ),
-            "earlier_answers": array(
-                obj(
-                    {
-                        "step": STRING,
-                        "step_name": STRING,
-                        "completed_by": nullable(STRING),
-                        "completed_at": nullable(MOMENT),
-                        "answers": array(_LABELLED_VALUE),
-                    }
-                )
-            ),
+            "earlier_answers": array(_STEP_ANSWERS),
         },
     ),
     "TimelineEntry": obj({"at": MOMENT, "kind": STRING, "actor": STRING, "text": STRING, "data": OBJECT}),
@@ -227,17 +227,7 @@ COMPONENTS: dict[str, Schema] = {
                         "similarity": {"type": "number", "description": "cosine of the two texts' vectors"},
                         "resolved_at": nullable(MOMENT),
                         "summary": STRING,
-                        "steps": array(
-                            obj(
-                                {
-                                    "step": STRING,
-                                    "step_name": STRING,
-                                    "completed_by": nullable(STRING),
-                                    "completed_at": nullable(MOMENT),
-                                    "answers": array(_LABELLED_VALUE),
-                                }
-                            )
-                        ),
+                        "steps": array(_STEP_ANSWERS),
                         "reply": nullable(
                             obj(
                                 {"subject": STRING, "body": STRING, "sent_at": nullable(MOMENT), "by": nullable(STRING)}
