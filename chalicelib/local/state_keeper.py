@@ -148,6 +148,7 @@ class StateKeeper:
                 self.restored.replayed,
             )
         if self.restored.replayed:
+            # The next snapshot then covers the replayed writes, and their old segments can go.
             self._changes += 1
         return self.restored
 
