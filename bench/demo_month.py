@@ -43,6 +43,7 @@ REPLY_SHARE = 0.75
 SURVEY_SHARE = 0.4
 REOPEN_SHARE = 0.06
 CSAT_SCORES = ([1, 2, 3, 4, 5], [4, 5, 10, 36, 45])
+CES_SCORES = (list(range(1, 8)), [3, 4, 6, 10, 20, 27, 30])
 NPS_SCORES = (list(range(11)), [3, 2, 2, 3, 3, 5, 7, 12, 18, 22, 23])
 #: Task-queue messages handled at once by the generator's pump.
 WORKERS = 4
@@ -229,7 +230,7 @@ class DemoMonth:
         from chalicelib.domain.errors import Conflict
         from chalicelib.services.surveys import RECOVERY_TYPE
 
-        for question, (scores, weights) in (("csat", CSAT_SCORES), ("nps", NPS_SCORES)):
+        for question, (scores, weights) in (("csat", CSAT_SCORES), ("ces", CES_SCORES), ("nps", NPS_SCORES)):
             score = self.rng.choices(scores, weights)[0]
             token = self.services.surveys.link(issue_id, question, score).rsplit("/survey/", 1)[1]
             try:
@@ -432,6 +433,8 @@ def ground_truth_report(truth: Truth, today: date) -> dict[str, Any]:
         "fcr": fcr.percent,
         "backlog": backlog,
         "csat": kpis.csat(answers),
+        "ces": kpis.ces(answers),
+        "ces_mean": kpis.ces_mean(answers),
         "nps": kpis.nps(answers),
         "reopen_rate": kpis.reopen_rate(issues).percent,
     }

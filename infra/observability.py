@@ -331,6 +331,7 @@ def _kpi_widgets() -> list[cloudwatch.IWidget]:
         _graph("SLA breaches by type", _per_type_over_steps(m.SLA_BREACHED, "SUM"), stacked=True),
         _graph("Escalations by level", _search(m.ESCALATED, (m.LEVEL,), "Sum"), stacked=True),
         _graph("CSAT by type (%)", _search(m.CSAT, by_type, "Average", QUALITY_PERIOD)),
+        _graph("CES by type (% easy)", _search(m.CES, by_type, "Average", QUALITY_PERIOD)),
         _graph("NPS by type", _search(m.NPS, by_type, "Average", QUALITY_PERIOD)),
         _graph("Automatically classified by type", _search(m.AUTO_CLASSIFIED, by_type, "Sum"), stacked=True),
         _graph(

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from chalicelib.domain import kpi_events as ev
-from chalicelib.domain.kpis import CSAT, FCR_WINDOW, NpsCounts, Ratio, median_and_p90
+from chalicelib.domain.kpis import CES, CES_EASY, CSAT, FCR_WINDOW, CesCounts, NpsCounts, Ratio, median_and_p90
 
 #: (cohort day, issue type, channel)
 Bucket = tuple[date, str, str]
@@ -53,6 +53,10 @@ class Aggregate:
     step_escalations: dict[str, int] = field(default_factory=dict)
     csat_positive: int = 0
     csat_answers: int = 0
+    ces_easy: int = 0
+    ces_answers: int = 0
+    #: The CES scores added up, for their mean.
+    ces_score_sum: int = 0
     promoters: int = 0
     passives: int = 0
     detractors: int = 0
@@ -150,6 +154,10 @@ def _count_answer(aggregate: Aggregate, question: str, score: int, sign: int) ->
     if question == CSAT:
         aggregate.csat_answers += sign
         aggregate.csat_positive += sign * int(score >= 4)
+    elif question == CES:
+        aggregate.ces_answers += sign
+        aggregate.ces_easy += sign * int(score >= CES_EASY)
+        aggregate.ces_score_sum += sign * score
     elif score >= 9:
         aggregate.promoters += sign
     elif score >= 7:
@@ -222,6 +230,7 @@ def figures(aggregate: Aggregate, fcr: Aggregate | None = None) -> dict[str, Any
     resolution = median_and_p90(aggregate.resolution_seconds)
     sla = Ratio(sum(m for m, _ in aggregate.sla.values()), sum(d for _, d in aggregate.sla.values()))
     nps = NpsCounts(aggregate.promoters, aggregate.passives, aggregate.detractors)
+    ces = CesCounts(aggregate.ces_easy, aggregate.ces_answers, aggregate.ces_score_sum)
     fcr_ratio = Ratio(fcr.resolved_one_contact - fcr.fcr_lost, fcr.resolved) if fcr is not None else Ratio()
     return {
         "contacts": aggregate.contacts,
@@ -240,6 +249,9 @@ def figures(aggregate: Aggregate, fcr: Aggregate | None = None) -> dict[str, Any
         "first_contact_resolution_percent": _percent(fcr_ratio),
         "csat_percent": _percent(Ratio(aggregate.csat_positive, aggregate.csat_answers)),
         "csat_answers": aggregate.csat_answers,
+        "ces_percent": _rounded(ces.percent),
+        "ces_mean": _rounded(ces.mean),
+        "ces_answers": ces.answers,
         "nps": _rounded(nps.score),
         "nps_answers": nps.answers,
         "reopen_rate_percent": _percent(Ratio(aggregate.reopened, aggregate.resolved)),

@@ -27,9 +27,13 @@ from typing import Any, Literal, Protocol
 AUTO = "auto"
 TRIAGE = "triage"
 CSAT = "csat"
+CES = "ces"
 NPS = "nps"
 CSAT_SCALE = range(1, 6)
+CES_SCALE = range(1, 8)
 NPS_SCALE = range(0, 11)
+#: The lowest CES score that counts as easy (5, 6 and 7 do).
+CES_EASY = 5
 
 #: An issue counts for first-contact resolution only once this long has passed since it was resolved.
 FCR_WINDOW = timedelta(days=7)
@@ -87,15 +91,15 @@ class TaskFacts:
 
 @dataclass(frozen=True)
 class SurveyFacts:
-    """One survey answer: CSAT on 1..5 or NPS on 0..10."""
+    """One survey answer: CSAT on 1..5, CES on 1..7 or NPS on 0..10."""
 
     issue_id: str
-    question: Literal["csat", "nps"]
+    question: Literal["csat", "ces", "nps"]
     score: int
     type_id: str = ""
 
     def __post_init__(self) -> None:
-        scale = {CSAT: CSAT_SCALE, NPS: NPS_SCALE}.get(self.question)
+        scale = {CSAT: CSAT_SCALE, CES: CES_SCALE, NPS: NPS_SCALE}.get(self.question)
         if scale is None:
             raise ValueError(f"unknown survey question {self.question!r}")
         if self.score not in scale:
@@ -141,6 +145,28 @@ class NpsCounts:
         if not self.answers:
             return None
         return 100.0 * (self.promoters - self.detractors) / self.answers
+
+
+@dataclass(frozen=True)
+class CesCounts:
+    """Easy answers (5–7), all answers and the sum of their scores; adds up like a Ratio."""
+
+    easy: int = 0
+    answers: int = 0
+    score_sum: int = 0
+
+    def __add__(self, other: CesCounts) -> CesCounts:
+        return CesCounts(self.easy + other.easy, self.answers + other.answers, self.score_sum + other.score_sum)
+
+    @property
+    def percent(self) -> float | None:
+        """Share of easy answers in percent; None without answers."""
+        return Ratio(self.easy, self.answers).percent
+
+    @property
+    def mean(self) -> float | None:
+        """The mean score on 1..7; None without answers."""
+        return None if not self.answers else self.score_sum / self.answers
 
 
 @dataclass(frozen=True)
@@ -320,6 +346,25 @@ def csat_counts(answers: Iterable[SurveyFacts]) -> Ratio:
 def csat(answers: Iterable[SurveyFacts]) -> float | None:
     """Share of CSAT answers that are 4 or 5, in percent; None without answers."""
     return csat_counts(answers).percent
+
+
+def ces_counts(answers: Iterable[SurveyFacts]) -> CesCounts:
+    """CES answers of 5 to 7, CES answers and the sum of their scores."""
+    result = CesCounts()
+    for answer in answers:
+        if answer.question == CES:
+            result += CesCounts(int(answer.score >= CES_EASY), 1, answer.score)
+    return result
+
+
+def ces(answers: Iterable[SurveyFacts]) -> float | None:
+    """Share of CES answers that are 5 to 7, in percent; None without answers."""
+    return ces_counts(answers).percent
+
+
+def ces_mean(answers: Iterable[SurveyFacts]) -> float | None:
+    """The mean CES score (1..7); None without answers."""
+    return ces_counts(answers).mean
 
 
 def nps_counts(answers: Iterable[SurveyFacts]) -> NpsCounts:

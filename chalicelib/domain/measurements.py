@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from chalicelib.domain import kpi_events
 from chalicelib.domain.kpi_events import KpiEvent
+from chalicelib.domain.kpis import CES_EASY
 
 NAMESPACE = "Caseflow"
 COUNT = "Count"
@@ -28,6 +29,7 @@ SLA_WARNING = "SlaWarning"
 SLA_BREACHED = "SlaBreached"
 ESCALATED = "Escalated"
 CSAT = "Csat"
+CES = "Ces"
 NPS = "Nps"
 AUTO_CLASSIFIED = "AutoClassified"
 TRIAGE_NEEDED = "TriageNeeded"
@@ -46,6 +48,7 @@ METRIC_NAMES = (
     SLA_BREACHED,
     ESCALATED,
     CSAT,
+    CES,
     NPS,
     AUTO_CLASSIFIED,
     TRIAGE_NEEDED,
@@ -111,9 +114,11 @@ def escalated(level: int) -> list[Measurement]:
 
 
 def survey_answered(question: str, score: int, type_id: str) -> list[Measurement]:
-    """Csat as 100 (4–5) or 0, Nps as +100, 0 or −100: their Average is the KPI itself."""
+    """Csat as 100 (4–5) or 0, Ces as 100 (5–7) or 0, Nps as +100, 0 or −100: their Average is the KPI itself."""
     if question == "csat":
         return [Measurement("Csat", 100 if score >= 4 else 0, NONE, (("Type", type_id),))]
+    if question == "ces":
+        return [Measurement(CES, 100 if score >= CES_EASY else 0, NONE, ((TYPE, type_id),))]
     value = 100 if score >= 9 else (0 if score >= 7 else -100)
     return [Measurement("Nps", value, NONE, (("Type", type_id),))]
 

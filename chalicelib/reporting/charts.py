@@ -371,15 +371,26 @@ def horizontal_bars(
 
 
 def _marker(index: int, x: float, y: float, colour: str, tooltip: str = "") -> str:
+    """A circle, a square or (every third series) a diamond."""
     tip = f"<title>{escape(tooltip)}</title>" if tooltip else ""
+    if index % 3 == 2:
+        diamond = f"{_n(x)},{_n(y - 6)} {_n(x + 6)},{_n(y)} {_n(x)},{_n(y + 6)} {_n(x - 6)},{_n(y)}"
+        return f'<polygon points="{diamond}" fill="{colour}">{tip}</polygon>'
     if index % 2:
         return f'<rect x="{_n(x - 4.5)}" y="{_n(y - 4.5)}" width="9" height="9" fill="{colour}">{tip}</rect>'
     return f'<circle cx="{_n(x)}" cy="{_n(y)}" r="5" fill="{colour}">{tip}</circle>'
 
 
+def _dash(index: int, legend: bool = False) -> str:
+    """Solid, dashed or (every third series) dotted."""
+    if index % 3 == 2:
+        return "2 3"
+    return ("6 3" if legend else "7 4") if index % 2 else ""
+
+
 def _legend_line(index: int, x: float, y: float) -> str:
     colour = PALETTE[index % len(PALETTE)]
-    stroke = _line(x, y - 1, x + 20, y - 1, colour, 2.5, "6 3" if index % 2 else "")
+    stroke = _line(x, y - 1, x + 20, y - 1, colour, 2.5, _dash(index, legend=True))
     return stroke + _marker(index, x + 10, y - 1, colour)
 
 
@@ -425,7 +436,7 @@ def line_chart(
                 run = []
                 continue
             run.append(f"{_n(f.left + f.band * (index + 0.5))},{_n(scale(value))}")
-        dash = ' stroke-dasharray="7 4"' if number % 2 else ""
+        dash = f' stroke-dasharray="{_dash(number)}"' if _dash(number) else ""
         for joined in runs:
             body.append(
                 f'<polyline points="{" ".join(joined)}" fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>'
@@ -515,19 +526,23 @@ def sla_chart(report: Mapping[str, Any]) -> Markup:
 
 
 def satisfaction_chart(report: Mapping[str, Any]) -> Markup:
-    """CSAT (%) and NPS (points) per answer day on one −100..100 scale; days without answers are gaps."""
+    """CSAT (%), CES (%) and NPS (points) per answer day on one −100..100 scale; days without answers are gaps."""
     days = report["days"]
     return line_chart(
         "chart-satisfaction",
-        "CSAT and NPS per day",
+        "CSAT, CES and NPS per day",
         [_day_label(day["date"]) for day in days],
-        [Series("CSAT %", [day["csat_percent"] for day in days]), Series("NPS", [day["nps"] for day in days])],
+        [
+            Series("CSAT %", [day["csat_percent"] for day in days]),
+            Series("NPS", [day["nps"] for day in days]),
+            Series("CES %", [day["ces_percent"] for day in days]),
+        ],
         x_label="Day (UTC, day answered)",
-        y_label="CSAT % / NPS points",
+        y_label="CSAT % / CES % / NPS points",
         empty="No survey answers in this period",
         y_min=-100,
         y_max=100,
-        value_text=(formats.number, formats.points),
+        value_text=(formats.number, formats.points, formats.number),
     )
 
 
@@ -554,6 +569,6 @@ def report_charts(report: Mapping[str, Any]) -> list[Chart]:
         Chart("chart-contacts", "Contacts per day by channel", contacts_chart(report)),
         Chart("chart-resolution", "Resolution time by type", resolution_chart(report)),
         Chart("chart-sla", "SLA compliance by type and step", sla_chart(report)),
-        Chart("chart-satisfaction", "CSAT and NPS per day", satisfaction_chart(report)),
+        Chart("chart-satisfaction", "CSAT, CES and NPS per day", satisfaction_chart(report)),
         Chart("chart-escalations", "Escalations by level", escalations_chart(report)),
     ]

@@ -135,6 +135,13 @@ def tiles(report: Mapping[str, Any]) -> list[dict[str, Any]]:
             f"scored 4 or 5, of {formats.count(t['csat_answers'])} answers",
         ),
         _tile(
+            "ces",
+            "CES",
+            formats.percent(t["ces_percent"]),
+            f"found it easy (5 to 7), of {formats.count(t['ces_answers'])} answers",
+            f"mean {formats.number(t['ces_mean'])} out of 7" if t["ces_answers"] else "",
+        ),
+        _tile(
             "nps",
             "NPS",
             formats.points(t["nps"]),

@@ -1,10 +1,11 @@
-"""Satisfaction surveys: a CSAT (1 to 5) and an NPS (0 to 10) question emailed when an issue is
-resolved, answered with one click, and a service-recovery issue for every unhappy customer.
+"""Satisfaction surveys: a CSAT (1 to 5), a CES (customer effort, 1 to 7) and an NPS (0 to 10)
+question emailed when an issue is resolved, answered with one click, and a service-recovery issue
+for every unhappy customer.
 
 Each score is its own signed link, so one click records it with no form and no account. Clicking
 twice records once; another score for the same question within 7 days replaces the first. A
-detractor (NPS 0 to 6, or CSAT 1 or 2) opens one `service-recovery` issue per resolved issue,
-linked to it, with the score and, when given, the comment.
+detractor (NPS 0 to 6, CSAT 1 or 2, or CES 1 or 2) opens one `service-recovery` issue per
+resolved issue, linked to it, with the score and, when given, the comment.
 """
 
 from __future__ import annotations
@@ -24,10 +25,15 @@ from chalicelib.services.records import SurveyAnswer
 from chalicelib.web_tokens.signed_links import LinkInvalid, sign, verify
 
 CSAT = "csat"
+CES = "ces"
 NPS = "nps"
-SCALES = {CSAT: range(1, 6), NPS: range(0, 11)}
+#: The questions in the order the email asks them, each with its scale.
+SCALES = {CSAT: range(1, 6), CES: range(1, 8), NPS: range(0, 11)}
+#: The scores that make a detractor, who gets a service-recovery issue.
+DETRACTORS = {CSAT: range(1, 3), CES: range(1, 3), NPS: range(0, 7)}
 QUESTIONS = {
     CSAT: "How satisfied are you with how we handled your issue? (1 = very unsatisfied, 5 = very satisfied)",
+    CES: "How easy was it to get your issue resolved? (1 = very difficult, 7 = very easy)",
     NPS: "How likely are you to recommend us to a friend or colleague? (0 = not at all, 10 = extremely likely)",
 }
 LINK_LIFETIME = timedelta(days=30)
@@ -40,7 +46,7 @@ MAX_COMMENT = 2000
 
 
 def is_detractor(question: str, score: int) -> bool:
-    return score <= 6 if question == NPS else score <= 2
+    return score in DETRACTORS.get(question, ())
 
 
 class SurveyService:
@@ -72,7 +78,7 @@ class SurveyService:
         if customer is None:
             return False
         lines = [f"Dear {customer.name or 'customer'},", "", f"Your issue {issue.reference} is resolved.", ""]
-        for question in (CSAT, NPS):
+        for question in SCALES:
             lines += [QUESTIONS[question], ""]
             lines += [f"  {score}: {self.link(issue.id, question, score)}" for score in SCALES[question]]
             lines.append("")

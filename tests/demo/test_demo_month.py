@@ -59,6 +59,8 @@ def test_the_page_shows_the_ground_truth(month):
     assert {int(k): v for k, v in totals["escalations"].items()} == expected["escalations"]
     assert close(totals["first_contact_resolution_percent"], expected["fcr"])
     assert close(totals["csat_percent"], expected["csat"])
+    assert close(totals["ces_percent"], expected["ces"])
+    assert close(totals["ces_mean"], expected["ces_mean"])
     assert close(totals["nps"], expected["nps"])
     assert close(totals["reopen_rate_percent"], expected["reopen_rate"])
     backlog = expected["backlog"]
@@ -72,6 +74,7 @@ def test_the_month_has_what_a_dashboard_needs(month):
     totals = report["totals"]
     assert {row["channel"] for row in report["rows"]} >= {"web", "email"}
     assert totals["resolved"] > 0 and totals["csat_answers"] > 0 and totals["nps_answers"] > 0
+    assert totals["ces_answers"] > 0
     assert totals["escalations"], "no task was escalated"
     assert truth.hourly_runs == DAYS * 24
     assert START + timedelta(days=DAYS) == truth.last_run_at
@@ -97,4 +100,4 @@ def test_a_changed_answer_the_product_refuses_is_not_in_the_ground_truth():
 
     demo._survey("issue-1")
 
-    assert [question for _, question, _, _ in demo.truth.answers] == ["csat"]
+    assert [question for _, question, _, _ in demo.truth.answers] == ["csat", "ces"]

@@ -299,7 +299,9 @@ def test_nps_counts_add_up_across_roll_ups():
     assert total.score == 0.0
 
 
-@pytest.mark.parametrize(("question", "score"), [("csat", 0), ("csat", 6), ("nps", 11), ("nps", -1), ("ces", 3)])
+@pytest.mark.parametrize(
+    ("question", "score"), [("csat", 0), ("csat", 6), ("nps", 11), ("nps", -1), ("ces", 0), ("ces", 8), ("effort", 3)]
+)
 def test_survey_answers_off_the_scale_are_refused(question, score):
     with pytest.raises(ValueError):
         SurveyFacts("i1", question, score)

@@ -38,6 +38,7 @@ EMITTED = [
     *m.sla_breached("rude-staff", "manager_opinion"),
     *m.escalated(2),
     *m.survey_answered("csat", 5, "rude-staff"),
+    *m.survey_answered("ces", 6, "rude-staff"),
     *m.survey_answered("nps", 3, "rude-staff"),
     *m.classified("late-delivery"),
     *m.triage_needed(),
@@ -74,7 +75,10 @@ def test_tasks_opened_and_breaches_also_go_out_without_dimensions_for_the_breach
 def test_survey_scores_become_values_whose_average_is_the_kpi():
     csat = [m.survey_answered("csat", score, "t")[0].value for score in range(1, 6)]
     nps = [m.survey_answered("nps", score, "t")[0].value for score in range(0, 11)]
+    ces = [m.survey_answered("ces", score, "t")[0] for score in range(1, 8)]
     assert csat == [0, 0, 0, 100, 100]
+    assert [x.value for x in ces] == [0, 0, 0, 0, 100, 100, 100]
+    assert {(x.name, x.dimensions) for x in ces} == {("Ces", (("Type", "t"),))}
     assert nps == [-100] * 7 + [0, 0, 100, 100]
 
 

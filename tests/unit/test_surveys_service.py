@@ -27,11 +27,15 @@ def _resolved(w: World):
 
 
 def _survey_links(w: World) -> dict[tuple[str, int], str]:
-    """The survey email's one-click links: CSAT 1 to 5, then NPS 0 to 10."""
+    """The survey email's one-click links: CSAT 1 to 5, CES 1 to 7, then NPS 0 to 10."""
     [survey] = [m for m in w.mailer.to("ada@example.com") if m.subject.startswith("How did we do?")]
     tokens = re.findall(r"/survey/(\S+)", survey.body)
-    assert len(tokens) == 5 + 11
-    return {**{("csat", s): tokens[s - 1] for s in range(1, 6)}, **{("nps", s): tokens[5 + s] for s in range(11)}}
+    assert len(tokens) == 5 + 7 + 11
+    return {
+        **{("csat", s): tokens[s - 1] for s in range(1, 6)},
+        **{("ces", s): tokens[5 + s - 1] for s in range(1, 8)},
+        **{("nps", s): tokens[5 + 7 + s] for s in range(11)},
+    }
 
 
 def _recovery_issues(w: World) -> list:
@@ -42,7 +46,7 @@ def test_resolving_an_issue_emails_the_survey_once():
     w = world()
     issue = _resolved(w)
     links = _survey_links(w)
-    assert issue.status == "resolved" and len(links) == 16
+    assert issue.status == "resolved" and len(links) == 23
 
 
 def test_an_answer_is_recorded_once_however_often_its_link_is_clicked():
