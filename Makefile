@@ -53,9 +53,11 @@ CONTEXT := -c stage=$(STAGE) \
 	$(if $(DOMAIN_NAME),-c domainName=$(DOMAIN_NAME)) \
 	$(if $(CERTIFICATE_ARN),-c certificateArn=$(CERTIFICATE_ARN))
 
-# Offline: no account or credentials. Writes infra/cdk.out/.
+# Offline: no account or credentials. Writes infra/cdk.out/, then fails if a function and its layers
+# exceed Lambda's 250 MiB unzipped (infra/sizes.py).
 synth: $(INSTALLED)
 	$(call cdk_in,$(or $(REGION),us-east-1)) synth --quiet $(CONTEXT)
+	$(PYTHON) -m infra.sizes infra/cdk.out
 	@echo "Template: infra/cdk.out/Caseflow.template.json"
 
 # cdk-nag's AwsSolutions and Serverless packs over what CloudFormation will create (infra/nag.py):

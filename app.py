@@ -8,7 +8,16 @@ one middleware for every handler (`chalicelib/observability.py`).
 from chalice import Chalice
 
 from chalicelib import observability
-from chalicelib.api import edge, ops_pages, public_pages, reference, status_pages, survey_pages, task_links
+from chalicelib.api import (
+    customer_issue_pages,
+    edge,
+    ops_pages,
+    public_pages,
+    reference,
+    status_pages,
+    survey_pages,
+    task_links,
+)
 from chalicelib.api.admin import admin
 from chalicelib.api.agents import agents
 from chalicelib.api.desk import account, admin_pages, issue_actions, issue_page, queues, responses, search, sign_in
@@ -30,6 +39,7 @@ edge.register(app, admin)
 edge.register(app, task_links.task_links, task_links.PROBLEMS)
 edge.register(app, status_pages.status_pages, status_pages.PROBLEMS, status_pages.FORMS)
 edge.register(app, survey_pages.survey_pages, survey_pages.PROBLEMS, survey_pages.FORMS)
+edge.register(app, customer_issue_pages.customer_issue_pages, customer_issue_pages.PROBLEMS, customer_issue_pages.FORMS)
 edge.register(app, dev)
 edge.register(app, reference.reference)
 app.register_blueprint(task_queue)

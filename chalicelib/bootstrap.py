@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
+from pathlib import Path
 
 from chalicelib import settings
 from chalicelib.adapters.cognito import CognitoDirectory, CognitoTokenVerifier
@@ -13,12 +15,14 @@ from chalicelib.adapters.dynamodb.issue_search import IssueSearchRepository
 from chalicelib.adapters.dynamodb.issue_types import IssueTypeRepository
 from chalicelib.adapters.dynamodb.issues import IssueRepository
 from chalicelib.adapters.dynamodb.kpis import KpiRepository
+from chalicelib.adapters.dynamodb.link_uses import LinkUseRepository
 from chalicelib.adapters.dynamodb.mail import MailRepository
 from chalicelib.adapters.dynamodb.models import bind as bind_table
 from chalicelib.adapters.dynamodb.rate_limits import RateLimitRepository
 from chalicelib.adapters.dynamodb.similar_issues import SimilarVectorRepository
 from chalicelib.adapters.dynamodb.surveys import SurveyRepository
 from chalicelib.adapters.dynamodb.tasks import TaskRepository
+from chalicelib.adapters.encoder_weights import weights_folder
 from chalicelib.adapters.metrics import EmfMetrics
 from chalicelib.adapters.outbox import OutboxFolder, OutboxMailer
 from chalicelib.adapters.s3 import S3ObjectStore
@@ -36,6 +40,7 @@ from chalicelib.services.auth import AuthService
 from chalicelib.services.classification import ClassificationService
 from chalicelib.services.classifier_training import ClassifierTrainingService
 from chalicelib.services.clock import Clock, utc_now
+from chalicelib.services.customer_issues import CustomerIssuesService
 from chalicelib.services.customer_replies import CustomerReplies
 from chalicelib.services.inbound_email import InboundEmailService
 from chalicelib.services.intake import IntakeService
@@ -100,6 +105,8 @@ class Services:
     status_pages: StatusPageService
     surveys: SurveyService
     web_forms: WebFormService
+    #: A customer's "My issues": a single-use link by email to the list of their issues.
+    customer_issues: CustomerIssuesService
     ops_kpis: OpsKpiService
     reopenings: ReopeningService
     #: The nearest resolved issues of an issue's type, and how they were resolved (decision 0043).
@@ -259,6 +266,10 @@ def build(clock: Clock) -> Services:
         index=search_index,
         clock=clock,
     )
+    #: Asking for the "My issues" link is rate-limited as the report forms are.
+    form_limits = FormLimits(
+        config.form_rate_per_address, config.form_rate_per_email, timedelta(minutes=config.form_rate_window_minutes)
+    )
     return Services(
         config=config,
         link_secret=link_secret,
@@ -294,7 +305,11 @@ def build(clock: Clock) -> Services:
         notes=NoteService(issues, notifications, access, directory, clock=clock),
         classification=classification,
         classifier_training=ClassifierTrainingService(
-            classifier, store, config.classifier_tuning, threshold=config.classifier_threshold
+            classifier,
+            store,
+            config.classifier_tuning,
+            threshold=config.classifier_threshold,
+            encoder_weights=_encoder_weights(config),
         ),
         status_links=status_links,
         status_pages=StatusPageService(
@@ -325,6 +340,22 @@ def build(clock: Clock) -> Services:
             ),
             clock=clock,
         ),
+        customer_issues=CustomerIssuesService(
+            issues,
+            search_index,
+            tasks,
+            issue_types,
+            status_links,
+            LinkUseRepository(),
+            RateLimitRepository(),
+            mailer,
+            mail,
+            link_secret,
+            config.public_url,
+            form_limits,
+            limit,
+            clock=clock,
+        ),
         outbox=outbox,
         ops_kpis=OpsKpiService(kpi_repository, issues, issue_types, clock=clock, sweep=checkpoints),
         reopenings=reopenings,
@@ -334,3 +365,10 @@ def build(clock: Clock) -> Services:
             issues=issues, tasks=tasks, issue_types=issue_types, engine=engine, resumption=resumption, clock=clock
         ),
     )
+
+
+def _encoder_weights(config: settings.Settings) -> Callable[[], Path] | None:
+    """Where a function without the weights layer fetches the encoder's weights (decision 0041)."""
+    if not (config.encoder_weights_bucket and config.encoder_weights_key):
+        return None
+    return lambda: weights_folder(config.encoder_weights_bucket, config.encoder_weights_key)

@@ -43,6 +43,10 @@ CLASSIFIER_TUNING = "CASEFLOW_CLASSIFIER_TUNING"
 FORM_RATE_PER_ADDRESS = "CASEFLOW_FORM_RATE_PER_ADDRESS"
 FORM_RATE_PER_EMAIL = "CASEFLOW_FORM_RATE_PER_EMAIL"
 FORM_RATE_WINDOW_MINUTES = "CASEFLOW_FORM_RATE_WINDOW_MINUTES"
+#: Where functions without the encoder's weights layer (the training functions) find the weights: an S3
+#: zip (decision 0041). Unset: the weights come from the installed package, as in the layer and locally.
+ENCODER_WEIGHTS_BUCKET = "CASEFLOW_ENCODER_WEIGHTS_BUCKET"
+ENCODER_WEIGHTS_KEY = "CASEFLOW_ENCODER_WEIGHTS_KEY"
 REGION = "AWS_DEFAULT_REGION"
 ENDPOINT_URL = "AWS_ENDPOINT_URL"
 
@@ -99,6 +103,9 @@ class Settings:
     form_rate_window_minutes: int = 60
     #: Where agents work: task emails link to its tasks (`from_environ` defaults it to the public URL).
     workspace_url: str = ""
+    #: The encoder's weights as an S3 zip (bucket, key), for functions without the weights layer.
+    encoder_weights_bucket: str = ""
+    encoder_weights_key: str = ""
 
     @property
     def is_dev(self) -> bool:
@@ -208,6 +215,8 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
         form_rate_per_email=_positive(environ, FORM_RATE_PER_EMAIL, 5),
         form_rate_window_minutes=_positive(environ, FORM_RATE_WINDOW_MINUTES, 60),
         workspace_url=(environ.get(WORKSPACE_URL) or public_url).rstrip("/"),
+        encoder_weights_bucket=environ.get(ENCODER_WEIGHTS_BUCKET, ""),
+        encoder_weights_key=environ.get(ENCODER_WEIGHTS_KEY, ""),
     )
 
 

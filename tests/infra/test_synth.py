@@ -237,10 +237,22 @@ def test_ses_stores_inbound_mail_in_the_bucket_then_invokes_the_handler_with_a_d
     assert synthesis.resources[dead_letters]["Type"] == "AWS::SQS::Queue"
 
 
+def _layer_ids(synthesis: Synthesis) -> dict[str, str]:
+    """Each layer's logical id by its construct's name (TrainingLayer, EncoderRuntimeLayer, EncoderWeightsLayer)."""
+    names = ("TrainingLayer", "EncoderRuntimeLayer", "EncoderWeightsLayer")
+    return {
+        name: layer_id
+        for layer_id in synthesis.of_type("AWS::Lambda::LayerVersion")
+        for name in names
+        if layer_id.startswith(name)
+    }
+
+
 def test_training_runs_nightly_and_on_request_with_the_training_layer_alone(synthesis: Synthesis) -> None:
     functions = _chalice_functions(synthesis)
-    [(layer_id, _)] = synthesis.of_type("AWS::Lambda::LayerVersion").items()
-    trainers = {name for name, f in functions.items() if f["Properties"].get("Layers") == [_ref(layer_id)]}
+    layer_ids = _layer_ids(synthesis)
+    training = _ref(layer_ids["TrainingLayer"])
+    trainers = {name for name, f in functions.items() if training in f["Properties"].get("Layers", [])}
     assert trainers == {"OnJob", "NightlyRetraining"}
     assert all(functions[name]["Properties"]["Timeout"] == 900 for name in trainers)
     [nightly] = [e for e in functions["NightlyRetraining"]["Properties"]["Events"].values()]
@@ -411,8 +423,9 @@ def test_every_function_runs_on_a_current_python(synthesis: Synthesis) -> None:
     runtimes |= {f["Properties"]["Runtime"] for f in synthesis.of_type("AWS::Lambda::Function").values()}
     # The CDK's own trigger provider is in Node.js; every function of ours is in Python 3.13.
     assert {r for r in runtimes if not r.startswith("nodejs")} == {"python3.13"}
-    [(_, layer)] = synthesis.of_type("AWS::Lambda::LayerVersion").items()
-    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    layers = synthesis.of_type("AWS::Lambda::LayerVersion").values()
+    assert len(layers) == 3
+    assert all(layer["Properties"]["CompatibleRuntimes"] == ["python3.13"] for layer in layers)
 
 
 def test_issue_types_are_published_after_each_deploy(synthesis: Synthesis) -> None:
@@ -436,3 +449,26 @@ def test_outputs_name_the_api_and_the_user_pool(synthesis: Synthesis) -> None:
     assert "execute-api" in json.dumps(outputs["ApiUrl"]["Value"])
     assert outputs["UserPoolId"]["Value"] == _ref(synthesis.one("AWS::Cognito::UserPool")[0])
     assert outputs["UserPoolClientId"]["Value"] == _ref(synthesis.one("AWS::Cognito::UserPoolClient")[0])
+
+
+def test_the_functions_that_encode_carry_the_encoder_and_the_trainers_fetch_its_weights(synthesis: Synthesis) -> None:
+    """Decision 0041: the encoder's runtime and weights in layers where text is encoded, and for the
+    training functions (no room for the weights layer) the weights as an S3 zip they alone may read."""
+    functions = _chalice_functions(synthesis)
+    layer_ids = _layer_ids(synthesis)
+    runtime, weights = _ref(layer_ids["EncoderRuntimeLayer"]), _ref(layer_ids["EncoderWeightsLayer"])
+    carrying = {name for name, f in functions.items() if f["Properties"].get("Layers") == [runtime, weights]}
+    assert carrying == {"APIHandler", "OnInboundEmail", "OnTaskMessage"}
+    assert functions["APIHandler"]["Properties"]["MemorySize"] == 1769
+    for trainer in ("OnJob", "NightlyRetraining"):
+        properties = functions[trainer]["Properties"]
+        assert runtime in properties["Layers"] and weights not in properties["Layers"]
+        variables = properties["Environment"]["Variables"]
+        key = variables["CASEFLOW_ENCODER_WEIGHTS_KEY"]
+        assert key.endswith(".zip") and variables["CASEFLOW_ENCODER_WEIGHTS_BUCKET"]
+        role = properties["Role"]["Fn::GetAtt"][0]
+        policies = [p for p in synthesis.of_type("AWS::IAM::Policy").values() if _references(p, role)]
+        statements = [s for policy in policies for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+        assert any(s["Action"] == "s3:GetObject" and key in json.dumps(s["Resource"]) for s in statements)
+    for other in ("APIHandler", "HourlyOps"):
+        assert "CASEFLOW_ENCODER_WEIGHTS_KEY" not in functions[other]["Properties"]["Environment"]["Variables"]

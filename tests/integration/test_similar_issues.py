@@ -129,3 +129,16 @@ def test_the_nearest_resolved_issues_of_the_type_that_the_agent_may_see_come_fir
 
 def test_an_unknown_issue_is_not_found(similar):
     assert _similar(similar, "01JUNKNOWNISSUE000000000000").status_code == 404
+
+
+def test_without_an_encoder_the_answer_and_the_desk_say_so(similar, monkeypatch):
+    stack = similar
+    asked = _open(stack, TYPE, "The vase arrived broken.")
+    assert _similar(stack, asked).json_body["encoder_available"] is True
+    monkeypatch.setattr(stack.services.similar_issues, "_encoder", None)
+    answer = _similar(stack, asked).json_body
+    assert answer["encoder_available"] is False and answer["similar"] == []
+    sue = Browser(stack)
+    assert sue.sign_in("sue").status_code == 303
+    page = text(sue.get(f"/desk/issues/{stack.issue(asked)['reference']}"))
+    assert "this deployment has no sentence encoder" in page

@@ -340,3 +340,11 @@ class RateLimitItem(_Item):
     hits = NumberAttribute(null=True)
     units = UnicodeSetAttribute(null=True)
     expires_at = NumberAttribute()
+
+
+class LinkUseItem(_Item):
+    """pk=LINKUSE#<use id>, sk=USED: a single-use link (e.g. a customer's "My issues" link) was
+    opened; written once, on condition that it is not there (TTL: the link's expiry)."""
+
+    used_at = UTCDateTimeAttribute()
+    expires_at = NumberAttribute()

@@ -238,15 +238,16 @@ def _history(entries: list[dict[str, Any]], zone: str) -> list[dict[str, Any]]:
     return list(reversed(issues.values()))
 
 
-def _similar(issue_id: str, agent: Agent, zone: str) -> list[dict[str, Any]]:
-    """The nearest resolved issues of the type that the agent may see (decision 0043); the page
-    shows without them when they cannot be found (no encoder in this build, a failed read)."""
+def _similar(issue_id: str, agent: Agent, zone: str) -> dict[str, Any]:
+    """The nearest resolved issues of the type that the agent may see (decision 0043), and whether they
+    can be looked for here; the page shows without them when a read fails."""
     try:
-        found = services().similar_issues.for_agent(issue_id, agent)["similar"]
+        answer = services().similar_issues.for_agent(issue_id, agent)
     except Exception:
         logger.exception("no similar resolved issues for %s", issue_id)
-        return []
-    return [{**s, "resolved": views.when(s["resolved_at"], zone)} for s in found]
+        return {"found": [], "available": True}
+    found = [{**s, "resolved": views.when(s["resolved_at"], zone)} for s in answer["similar"]]
+    return {"found": found, "available": answer["encoder_available"]}
 
 
 def _origin(url: str) -> str:

@@ -219,6 +219,10 @@ COMPONENTS: dict[str, Schema] = {
             "reference": STRING,
             "type": STRING,
             "candidates": {**INTEGER, "description": "resolved issues of the type that were ranked"},
+            "encoder_available": {
+                "type": "boolean",
+                "description": "false where this deployment has no sentence encoder: `similar` is then always empty",
+            },
             "similar": array(
                 obj(
                     {
