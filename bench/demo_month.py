@@ -47,6 +47,32 @@ CES_SCORES = (list(range(1, 8)), [3, 4, 6, 10, 20, 27, 30])
 NPS_SCORES = (list(range(11)), [3, 2, 2, 3, 3, 5, 7, 12, 18, 22, 23])
 #: Task-queue messages handled at once by the generator's pump.
 WORKERS = 4
+#: One-line answers of the seeds' short text fields, by field id.
+SHORT_TEXTS = {
+    "product": ["Oak dining table", "Wireless headphones", "Ceramic vase", "Kettle", "Winter coat", "Desk lamp"],
+    "employee_name": [
+        "Jo at the till",
+        "The duty manager",
+        "A tall man at customer service",
+        "Sam",
+        "I did not see a badge",
+    ],
+    "subject": ["Opening hours", "Gift cards", "Delivery options", "My account", "Store pick-up", "Returns policy"],
+    "summary": ["Please call me back", "Question about my order", "Something went wrong"],
+}
+#: What agents write in their tasks' free-text answers (customers write the sample's texts of their type).
+RESOLUTION_NOTES = [
+    "Refunded the full amount to the original card and apologised.",
+    "Sent a replacement by next-day courier at no charge.",
+    "Spoke to the store manager; the colleague has been coached.",
+    "The courier confirmed the parcel was misrouted; it is on its way again.",
+    "Corrected the invoice and credited the overcharge.",
+    "Offered a goodwill voucher and confirmed the fix with the customer.",
+    "Arranged a collection and a repair under warranty.",
+    "Escalated to the carrier; compensation agreed for the delay.",
+    "Checked the account: the duplicate charge is reversed within 3 days.",
+    "Explained our policy and the customer accepted the solution.",
+]
 PROGRESS_WIDTH = 30
 
 
@@ -106,6 +132,7 @@ class DemoMonth:
         self.tasks = TaskRepository()
         self.issues = IssueRepository()
         self._recoveries = SurveyRepository()
+        self._customer_texts = _customer_texts()
         self.truth = Truth()
         self._queue: list[tuple[datetime, int, str, dict[str, Any]]] = []
         self._seq = 0
@@ -181,7 +208,7 @@ class DemoMonth:
         request = {
             "type": type_id,
             "customer": {"email": f"demo{number}@example.com", "name": f"Demo Customer {number}"},
-            "fields": self._values(issue_type.fields),
+            "fields": self._values(issue_type.fields, self._customer_texts.get(type_id)),
         }
         issue = self.services.intake.open_issue(request, channel=channel).issue
         self.truth.issues[issue.id] = IssueTruth(issue.id, type_id, channel, self.clock.now)
@@ -197,7 +224,7 @@ class DemoMonth:
         if task is None or task.status != OPEN or issue is None:
             return ""
         step_spec = self.services.issue_types.version(issue.type_id, issue.type_version).issue_type.step(step)
-        fields = self._values(step_spec.fields)
+        fields = self._values(step_spec.fields, RESOLUTION_NOTES)
         holder = task.assigned_to
         if holder.kind == EMAIL:
             token = self.services.task_links.link_for(task).rsplit("/t/", 1)[1]
@@ -253,14 +280,21 @@ class DemoMonth:
         self._scheduled = {key for key in self._scheduled if not key.startswith(f"{issue_id}/")}
         return issue_id
 
-    def _values(self, specs: Any) -> dict[str, Any]:
+    def _values(self, specs: Any, texts: list[str] | None = None) -> dict[str, Any]:
         """Valid values for the fields shown: random choices (so that workflows branch), dates
-        before the simulated now, and bench.transitions' samples for the rest."""
+        before the simulated now, free text drawn from `texts` (what customers of the type write, or
+        what agents note), and bench.transitions' samples for the rest."""
         from bench.transitions import sample_values
 
         chosen: dict[str, Any] = {}
         for spec in specs:
-            if spec.type == "choice":
+            if spec.type == "text" and spec.id in SHORT_TEXTS:
+                chosen[spec.id] = self.rng.choice(SHORT_TEXTS[spec.id])
+            elif spec.type == "long_text" and texts:
+                text = self.rng.choice(texts)
+                if (spec.min is None or len(text) >= spec.min) and (spec.max is None or len(text) <= spec.max):
+                    chosen[spec.id] = text
+            elif spec.type == "choice":
                 chosen[spec.id] = self.rng.choice(spec.options).value
             elif spec.type == "yes_no":
                 chosen[spec.id] = self.rng.random() < 0.5
@@ -523,6 +557,18 @@ def main() -> None:
         f"in {took / 60:.1f} min ({took / max(len(truth.issues), 1):.2f} s per issue). "
         f"Sign in as omar at http://127.0.0.1:{config.api_port}/ops/dashboard"
     )
+
+
+def _customer_texts() -> dict[str, list[str]]:
+    """The classifier's sample by issue type: real sentences customers write, so that search and similar
+    issues find something meaningful in the demo month."""
+    from chalicelib.classifier.examples import read_examples
+    from chalicelib.services.classifier_training import SAMPLE
+
+    texts: dict[str, list[str]] = {}
+    for example in read_examples(SAMPLE):
+        texts.setdefault(example.label, []).append(example.text)
+    return texts
 
 
 if __name__ == "__main__":

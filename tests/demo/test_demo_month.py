@@ -101,3 +101,21 @@ def test_a_changed_answer_the_product_refuses_is_not_in_the_ground_truth():
     demo._survey("issue-1")
 
     assert [question for _, question, _, _ in demo.truth.answers] == ["csat", "ces"]
+
+
+def test_customers_write_what_customers_of_the_type_write(month):
+    """Search and similar issues need real texts: each customer's story is one of the sample's for its type."""
+    from chalicelib.adapters.dynamodb.issues import IssueRepository
+    from chalicelib.classifier.examples import read_examples
+    from chalicelib.services.classifier_training import SAMPLE
+
+    _, _, truth = month
+    sample = {(e.label, e.text) for e in read_examples(SAMPLE)}
+    stories = {}
+    for issue_id, issue_truth in truth.issues.items():
+        issue = IssueRepository().get(issue_id)
+        story = issue.fields.get("what_happened") or issue.fields.get("details") or issue.fields.get("damage")
+        if story:
+            assert (issue_truth.type_id, story) in sample
+            stories[issue_id] = story
+    assert len(stories) >= 5 and len(set(stories.values())) > len(stories) // 2
