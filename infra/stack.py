@@ -47,6 +47,7 @@ from chalicelib.classifier.encoder import ENCODER_FILES, EncoderError, default_m
 from chalicelib.domain.agent_groups import Group
 from chalicelib.domain.agents import SESSION_HOURS
 from chalicelib.domain.assignees import ROLE, TEAM
+from chalicelib.domain.type_texts import LANGUAGES
 from chalicelib.local.provision import DEAD_LETTER_SUFFIX, MAX_RECEIVES, USER_POOL_CLIENT_NAME
 from chalicelib.services.inbound_email import ATTACHMENTS
 from chalicelib.services.status_pages import UPLOADS
@@ -218,6 +219,7 @@ class CaseflowStack(cdk.Stack):
         )
         self.training_layer = self._training_layer()
         self.encoder_runtime_layer, self.encoder_weights_layer = self._encoder_layers()
+        self.pages_layer = self._pages_layer()
         self.encoder_weights = self._encoder_weights_zip()
         self.roles = FunctionRoles(
             self,
@@ -369,6 +371,25 @@ class CaseflowStack(cdk.Stack):
             ),
             compatible_runtimes=[RUNTIME],
             description="scikit-learn and scipy for Caseflow's classifier training",
+        )
+
+    def _pages_layer(self) -> lambda_.LayerVersion:
+        """What pages and emails need beyond the bundle: Babel for the customers' languages (with the locale
+        data of Caseflow's languages only) and the Markdown renderer and sanitiser of help articles. Every
+        function but the training ones gets it: those have no room for it."""
+        return lambda_.LayerVersion(
+            self,
+            "PagesLayer",
+            code=lambda_.Code.from_asset(
+                str(LAYERS_DIR / "pages"),
+                bundling=cdk.BundlingOptions(
+                    image=RUNTIME.bundling_image,
+                    command=["bash", "-c", "pip install -r requirements.txt -t /asset-output/python"],
+                    local=_PipInstallForLambda(LAYERS_DIR / "pages" / "requirements.txt", keep_locales=LANGUAGES),
+                ),
+            ),
+            compatible_runtimes=[RUNTIME],
+            description="Babel, markdown-it-py and nh3 for Caseflow's pages and emails",
         )
 
     def _encoder_layers(self) -> tuple[lambda_.LayerVersion, lambda_.LayerVersion]:
@@ -533,10 +554,12 @@ class CaseflowStack(cdk.Stack):
         # so CloudFormation would not know to create the queue first.
         api.get_resource(TASK_HANDLER).add_resource_dependency(self.task_queue.node.default_child)
         api.get_resource(JOB_HANDLER).add_resource_dependency(self.jobs_queue.node.default_child)
+        for function in self._chalice_functions(api):
+            layers = self._layers_of(function.node.id)
+            if layers:
+                function.add_property_override("Layers", [layer.layer_version_arn for layer in layers])
         for trainer in TRAINING_FUNCTIONS:
             function = api.get_resource(trainer)
-            layers = [self.training_layer, self.encoder_runtime_layer]
-            function.add_property_override("Layers", [layer.layer_version_arn for layer in layers])
             function.add_property_override("Timeout", int(TRAINING_TIMEOUT.to_seconds()))
             function.add_property_override("MemorySize", TRAINING_MEMORY_MB)
             variables = "Environment.Variables."
@@ -544,17 +567,24 @@ class CaseflowStack(cdk.Stack):
                 variables + settings.ENCODER_WEIGHTS_BUCKET, self.encoder_weights.s3_bucket_name
             )
             function.add_property_override(variables + settings.ENCODER_WEIGHTS_KEY, self.encoder_weights.s3_object_key)
-        for name in ENCODING_FUNCTIONS:
-            function = api.get_resource(name)
-            layers = [self.encoder_runtime_layer, self.encoder_weights_layer]
-            function.add_property_override("Layers", [layer.layer_version_arn for layer in layers])
-            if name in REQUEST_PATH_MEMORY_MB:
-                function.add_property_override("MemorySize", REQUEST_PATH_MEMORY_MB[name])
+        for name, memory in REQUEST_PATH_MEMORY_MB.items():
+            api.get_resource(name).add_property_override("MemorySize", memory)
         # SES invokes the inbound handler asynchronously: Lambda retries twice, then keeps the event here.
         api.get_resource(INBOUND_MAIL_HANDLER).add_property_override(
             "DeadLetterQueue", {"Type": "SQS", "TargetArn": self.inbound_dead_letters.queue_arn}
         )
         return api
+
+    def _layers_of(self, function: str) -> list[lambda_.LayerVersion]:
+        """The layers a function runs with: the training functions train (scikit-learn, and the encoder's
+        runtime with weights from S3); every other function serves pages and emails (Babel, Markdown), and
+        those that encode text carry the encoder."""
+        if function in TRAINING_FUNCTIONS:
+            return [self.training_layer, self.encoder_runtime_layer]
+        layers = [self.pages_layer]
+        if function in ENCODING_FUNCTIONS:
+            layers += [self.encoder_runtime_layer, self.encoder_weights_layer]
+        return layers
 
     def _function_name(self, logical_id: str) -> str:
         return f"{self.names}-{logical_id}"
@@ -714,9 +744,12 @@ class _PipInstallForLambda:
     and a function with its layers must stay under 250 MB unzipped.
     """
 
-    def __init__(self, requirements: Path, packages: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, requirements: Path, packages: tuple[str, ...] = (), keep_locales: tuple[str, ...] | None = None
+    ) -> None:
         self.requirements = requirements
         self.pins = _pins(requirements, packages) if packages else []
+        self.keep_locales = keep_locales
 
     def fingerprint(self) -> str:
         """What the layer holds: its pins, for the runtime's Python and platform."""
@@ -749,7 +782,17 @@ class _PipInstallForLambda:
         for path in [*target.glob("numpy*"), *target.rglob("tests"), *target.rglob("__pycache__")]:
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
+        if self.keep_locales is not None:
+            _drop_other_locales(target / "babel" / "locale-data", self.keep_locales)
         return True
+
+
+def _drop_other_locales(locale_data: Path, languages: tuple[str, ...]) -> None:
+    """Keep Babel's data for `languages` (every region of each) and the root they inherit from; the rest
+    is 30 MB no customer reads."""
+    for path in locale_data.glob("*.dat"):
+        if path.stem != "root" and path.stem.split("_")[0] not in languages:
+            path.unlink()
 
 
 def _pins(requirements: Path, packages: tuple[str, ...]) -> list[str]:

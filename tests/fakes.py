@@ -124,6 +124,14 @@ class FakeIssueRepository(_Interference):
             raise NotFound(f"no customer {customer_id}")
         self.customers[customer_id] = replace(self.customers[customer_id], segment=segment)
 
+    def set_customer_locale(self, customer_id: str, language: str = "", time_zone: str = "") -> None:
+        if customer_id not in self.customers:
+            raise NotFound(f"no customer {customer_id}")
+        current = self.customers[customer_id]
+        self.customers[customer_id] = replace(
+            current, language=language or current.language, time_zone=time_zone or current.time_zone
+        )
+
     def create(self, new: NewIssue) -> None:
         issue, customer = new.issue, new.customer
         checks = [issue.id not in self.issues, issue.reference not in self._references]

@@ -128,3 +128,35 @@ def run_hourly_schedule() -> Response:
     """Run the hourly schedule now (SLA sweep, roll-ups, backlog); `from`/`to` roll up older hours again."""
     body = json_body(admin.current_request.raw_body) if admin.current_request.raw_body else {}
     return json_response(200, services().ops_kpis.run_by_admin(body, current_agent(admin)))
+
+
+@admin.route("/admin/articles", methods=["GET"])
+def list_articles() -> Response:
+    """Every help article, published or not, by slug."""
+    return json_response(200, {"articles": services().articles.list_for_admin(current_agent(admin))})
+
+
+@admin.route("/admin/articles", methods=["POST"])
+def create_article() -> Response:
+    """A new help article: title, Markdown body, languages, the issue types it answers (none: every
+    form), published. 400 names each bad field; 409 if the slug is taken."""
+    agent = current_agent(admin)
+    created = services().articles.create(json_body(admin.current_request.raw_body), agent)
+    return json_response(201, created, {"Location": f"/admin/articles/{created['slug']}"})
+
+
+@admin.route("/admin/articles/{slug}", methods=["GET"])
+def get_article(slug: str) -> Response:
+    return json_response(200, services().articles.get_for_admin(slug, current_agent(admin)))
+
+
+@admin.route("/admin/articles/{slug}", methods=["PUT"])
+def replace_article(slug: str) -> Response:
+    """The article replaced whole (its words and vector again); 404 if there is none."""
+    agent = current_agent(admin)
+    return json_response(200, services().articles.replace(slug, json_body(admin.current_request.raw_body), agent))
+
+
+@admin.route("/admin/articles/{slug}", methods=["DELETE"])
+def delete_article(slug: str) -> Response:
+    return json_response(200, services().articles.delete(slug, current_agent(admin)))

@@ -13,9 +13,11 @@ import math
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.edge import fixed_scope
+from chalicelib import locales
+from chalicelib.api.customer_locale import PageLocale, request_locale
+from chalicelib.api.edge import FormGuard
 from chalicelib.api.errors import ProblemPage, problem_pages, status_of
-from chalicelib.api.pages import form_values, page
+from chalicelib.api.pages import form_values, page, reload_page, with_headers
 from chalicelib.api.status_pages import customer_page
 from chalicelib.bootstrap import services
 from chalicelib.domain.errors import NotFound, ValidationFailed
@@ -28,14 +30,32 @@ MY_ISSUES = "my-issues"
 _REQUEST = "my_issues_request.html"
 
 
+def _locale() -> PageLocale:
+    return request_locale(customer_issue_pages.current_request)
+
+
 def _guarded(status_code: int, template: str, headers: dict[str, str] | None = None, **context: object) -> Response:
     request = customer_issue_pages.current_request
-    return customer_page(request.headers, MY_ISSUES, status_code, template, extra_headers=headers, **context)
+    locale = _locale()
+    return customer_page(
+        request.headers, MY_ISSUES, status_code, template, extra_headers=headers, locale=locale, **context
+    )
+
+
+def _page(status_code: int, template: str, headers: dict[str, str] | None = None, **context: object) -> Response:
+    locale = _locale()
+    return page(
+        status_code,
+        template,
+        extra_headers=with_headers(headers or {}, locale.headers()),
+        **context,
+        **locale.context(),
+    )
 
 
 @customer_issue_pages.route("/my-issues", methods=["GET"])
 def ask_for_link() -> Response:
-    return _guarded(200, _REQUEST, title="See all your issues")
+    return _guarded(200, _REQUEST, title=_locale().texts("See all your issues"))
 
 
 @customer_issue_pages.route("/my-issues", methods=["POST"], content_types=[_FORM])
@@ -43,34 +63,42 @@ def send_link() -> Response:
     request = customer_issue_pages.current_request
     email = form_values(request.raw_body, set()).get("email", "")
     address = ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
+    locale = _locale()
+    t = locale.texts
     try:
-        outcome = services().customer_issues.request_link(email, address)
+        outcome = services().customer_issues.request_link(email, address, language=locale.language)
     except ValidationFailed as exc:
-        error = exc.errors[0].message
-        return _guarded(status_of(exc), _REQUEST, title="See all your issues", error=error, email=email)
+        error = locales.validation_message(exc.errors[0].message, locale.language)
+        return _guarded(status_of(exc), _REQUEST, title=t("See all your issues"), error=error, email=email)
     if isinstance(outcome, Limited):
         minutes = max(1, math.ceil(outcome.retry_after.total_seconds() / 60))
         paragraphs = [
-            "We have had many requests from your connection or for this email address in a short time, "
-            "so we are pausing new ones for a while. A link we sent earlier still works once, for 30 minutes.",
-            f"Please try again after {outcome.retry_at:%H:%M} UTC (in about {minutes} "
-            f"{'minute' if minutes == 1 else 'minutes'}).",
+            t(
+                "We have had many requests from your connection or for this email address in a short time, "
+                "so we are pausing new ones for a while. A link we sent earlier still works once, for 30 minutes."
+            ),
+            t("Please try again after %(time)s", time=t.moment(outcome.retry_at))
+            + " "
+            + t.plural("(in about %(num)d minute).", "(in about %(num)d minutes).", minutes),
         ]
-        return page(
+        return _page(
             429,
             "form_problem.html",
-            extra_headers={"Retry-After": str(max(1, math.ceil(outcome.retry_after.total_seconds())))},
-            title="Too many requests for now",
+            {"Retry-After": str(max(1, math.ceil(outcome.retry_after.total_seconds())))},
+            title=t("Too many requests for now"),
             paragraphs=paragraphs,
             action_href="/my-issues",
-            action_text="Back to the form",
+            action_text=t("Back to the form"),
         )
-    return page(
+    return _page(
         200,
         "message.html",
-        title="Check your email",
-        message=f"If we have issues for {outcome.email}, we have sent a link to it. It may take a few minutes; "
-        "the link works once, for 30 minutes.",
+        title=t("Check your email"),
+        message=t(
+            "If we have issues for %(email)s, we have sent a link to it. It may take a few minutes; "
+            "the link works once, for 30 minutes.",
+            email=outcome.email,
+        ),
     )
 
 
@@ -84,15 +112,28 @@ def show_link(token: str) -> Response:
 @customer_issue_pages.route("/my-issues/{token}", methods=["POST"], content_types=[_FORM])
 def list_issues(token: str) -> Response:
     """Uses the link, once, and lists the customer's issues with their status pages."""
-    return page(200, "my_issues.html", listed=services().customer_issues.open(token))
+    request = customer_issue_pages.current_request
+    # In the language of the switcher or the browser's cookie, else the customer's remembered one, else
+    # Accept-Language; times in the customer's zone.
+    listed = services().customer_issues.open(
+        token, lambda remembered: request_locale(request, remembered=remembered).language
+    )
+    locale = request_locale(request, remembered=listed.language, zone=listed.zone)
+    headers = with_headers(locale.headers())
+    return page(200, "my_issues.html", extra_headers=headers, listed=listed, **locale.context())
 
 
 def _bad_link(title: str, message: str) -> ProblemPage:
     """A link that cannot open the list: why, and the form that asks for a new one."""
-    return lambda _exc, status: _guarded(status, _REQUEST, title=title, message=message)
+
+    def shown(_exc: Exception, status: int) -> Response:
+        t = _locale().texts
+        return _guarded(status, _REQUEST, title=t(title), message=t(message))
+
+    return shown
 
 
-FORMS = fixed_scope(MY_ISSUES)
+FORMS = FormGuard(scope=lambda _params: MY_ISSUES, refused=lambda _params: reload_page(_locale().language))
 PROBLEMS = problem_pages(
     {
         LinkUsed: _bad_link(

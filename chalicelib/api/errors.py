@@ -20,6 +20,7 @@ from chalicelib.domain.errors import (
     Forbidden,
     MfaRequired,
     NotFound,
+    TooManyRequests,
     Unauthenticated,
     ValidationFailed,
 )
@@ -34,6 +35,7 @@ STATUS: Mapping[type[Exception], int] = {
     LinkInvalid: 404,
     Conflict: 409,
     LinkExpired: 410,
+    TooManyRequests: 429,
 }
 #: What the edge catches; any other exception is Chalice's 500.
 MAPPED: tuple[type[Exception], ...] = tuple(STATUS)
@@ -70,6 +72,8 @@ def json_error(exc: Exception) -> Response:
         body = {"message": message, "challenge": "SOFTWARE_TOKEN_MFA", "session": exc.session}
         return json_response(status, body, {"WWW-Authenticate": "Bearer"})
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return json_response(status, {"message": str(exc)}, headers)
 
 

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from chalice import Response
 
+from chalicelib import locales
 from chalicelib.domain import free_text
 from chalicelib.domain.fields import MAX_TEXT_LENGTH
 from chalicelib.web_tokens import csrf
@@ -25,15 +26,20 @@ STYLESHEET_URL = f"{STYLESHEET_PATH}?v={hashlib.sha256(STYLESHEET).hexdigest()[:
 
 
 @cache
-def templates() -> Environment:
-    """The pages' templates, loaded on the first page: the JSON API's requests never import Jinja2."""
+def templates(language: str = locales.DEFAULT) -> Environment:
+    """The pages' templates in `language` (`_()` in a template is our catalog's, `chalicelib/locales`),
+    loaded on the first page: the JSON API's requests never import Jinja2."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     built = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=select_autoescape(("html",)),
+        extensions=["jinja2.ext.i18n"],
     )
+    built.install_gettext_translations(locales.translations(language), newstyle=True)  # type: ignore[attr-defined]
     built.globals["stylesheet_url"] = STYLESHEET_URL
+    # A customer's page passes its own `t` (their zone); a page without one reads times in UTC.
+    built.globals["t"] = locales.Texts(language)
     # Text inputs carry the API's limits as `maxlength`, so a browser stops where the server would refuse.
     built.globals["max_lengths"] = {
         **MAX_TEXT_LENGTH,
@@ -55,11 +61,29 @@ SECURITY_HEADERS = {
 
 
 def page(status: int, template: str, *, extra_headers: dict[str, str] | None = None, **context: Any) -> Response:
+    """A page; in the language `lang` of its context (a customer's page, `customer_locale`), else English."""
+    language = locales.supported(context.get("lang")) or locales.DEFAULT
+    headers = with_headers(SECURITY_HEADERS, {"Content-Language": language}, extra_headers or {})
     return Response(
-        body=templates().get_template(template).render(**context),
+        body=templates(language).get_template(template).render(**context),
         status_code=status,
-        headers={**SECURITY_HEADERS, **(extra_headers or {})},
+        headers=headers,
     )
+
+
+def with_headers(*groups: dict[str, Any]) -> dict[str, Any]:
+    """Headers of several sources, later ones winning, except that every Set-Cookie is kept (as a list)."""
+    merged: dict[str, Any] = {}
+    cookies: list[str] = []
+    for group in groups:
+        for name, value in group.items():
+            if name.lower() == "set-cookie":
+                cookies += value if isinstance(value, list) else [value]
+            else:
+                merged[name] = value
+    if cookies:
+        merged["Set-Cookie"] = cookies[0] if len(cookies) == 1 else cookies
+    return merged
 
 
 def form_values(raw: bytes | None, multi: set[str]) -> dict[str, Any]:
@@ -121,15 +145,19 @@ def guarded_page(
 ) -> Response:
     """A page whose forms carry a CSRF token; the browser gets the form cookie if it has none."""
     token, cookie_headers = form_token(request_headers, secret, scope, secure)
-    headers = {**(extra_headers or {}), **cookie_headers}
+    headers = with_headers(extra_headers or {}, cookie_headers)
     return page(status, template, extra_headers=headers, csrf=token, **context)
 
 
-def reload_page() -> Response:
-    """What a form post without the token of the browser's own form gets (see `edge.FormGuard`)."""
+def reload_page(language: str = locales.DEFAULT) -> Response:
+    """What a form post without the token of the browser's own form gets (see `edge.FormGuard`); a
+    customer's page says it in their language."""
     return page(
         403,
         "message.html",
-        title="Please reload the page",
-        message="For your safety we could not accept this form. Reload the page and send it again.",
+        title=locales.gettext(language, "Please reload the page"),
+        message=locales.gettext(
+            language, "For your safety we could not accept this form. Reload the page and send it again."
+        ),
+        lang=language,
     )

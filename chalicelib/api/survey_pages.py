@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.edge import fixed_scope
+from chalicelib import locales
+from chalicelib.api.customer_locale import PageLocale, request_locale
+from chalicelib.api.edge import FormGuard
 from chalicelib.api.errors import ProblemPage, problem_pages, status_of
-from chalicelib.api.pages import form_values, page
+from chalicelib.api.pages import form_values, page, reload_page, with_headers
 from chalicelib.api.status_pages import customer_page
 from chalicelib.bootstrap import services
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
@@ -20,8 +22,18 @@ _FORM = "application/x-www-form-urlencoded"
 SURVEY = "survey"
 
 
+def _locale() -> PageLocale:
+    return request_locale(survey_pages.current_request)
+
+
 def _guarded(status_code: int, template: str, **context: object) -> Response:
-    return customer_page(survey_pages.current_request.headers, SURVEY, status_code, template, **context)
+    request = survey_pages.current_request
+    return customer_page(request.headers, SURVEY, status_code, template, locale=_locale(), **context)
+
+
+def _page(status_code: int, template: str, **context: object) -> Response:
+    locale = _locale()
+    return page(status_code, template, extra_headers=with_headers(locale.headers()), **context, **locale.context())
 
 
 @survey_pages.route("/survey/{token}", methods=["GET"])
@@ -37,16 +49,32 @@ def comment_on_survey(token: str) -> Response:
     try:
         answer = surveys.comment(token, comment)
     except ValidationFailed as exc:
-        return _guarded(status_of(exc), "survey.html", answer=surveys.answer(token), error=exc.errors[0].message)
-    return page(200, "survey.html", answer=answer, commented=True)
+        error = locales.validation_message(exc.errors[0].message, _locale().language)
+        return _guarded(status_of(exc), "survey.html", answer=surveys.answer(token), error=error)
+    return _page(200, "survey.html", answer=answer, commented=True)
 
 
 def _message(title: str, message: str | None = None) -> ProblemPage:
     """A survey link's problem: `message`, or the error's own words."""
-    return lambda exc, status: page(status, "message.html", title=title, message=message or str(exc))
+
+    def shown(exc: Exception, status: int) -> Response:
+        t = _locale().texts
+        return _page(status, "message.html", title=t(title), message=t(message) if message else _said(exc, t))
+
+    return shown
 
 
-FORMS = fixed_scope(SURVEY)
+def _said(exc: Exception, t: locales.Texts) -> str:
+    """An error's own words in the page's language (an earlier answer's date in it too)."""
+    earlier = getattr(exc, "earlier", None)
+    if earlier is not None:
+        return t(
+            "You answered %(score)s on %(day)s; thank you.", score=earlier.score, day=t.day(earlier.first_answered_at)
+        )
+    return t(str(exc))
+
+
+FORMS = FormGuard(scope=lambda _params: SURVEY, refused=lambda _params: reload_page(_locale().language))
 PROBLEMS = problem_pages(
     {
         Conflict: _message("You have answered already"),

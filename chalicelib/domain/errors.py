@@ -49,3 +49,11 @@ class MfaRequired(Unauthenticated):
 
 class Forbidden(DomainError):
     pass
+
+
+class TooManyRequests(DomainError):
+    """The caller asked too often in the current window; `retry_after` seconds until it may again."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

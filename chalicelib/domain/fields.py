@@ -82,11 +82,13 @@ class FieldSpec:
     max: Any = None
     shown_when: When | None = None
     required_when: When | None = None
+    #: How a yes_no value reads to a person; `type_texts.in_language` puts them in the reader's language.
+    yes_no_words: tuple[str, str] = ("Yes", "No")
 
     def display(self, value: Any) -> Any:
         """How a value reads to a person: an option's label, Yes/No, or the value itself."""
         if self.type == "yes_no" and isinstance(value, bool):
-            return "Yes" if value else "No"
+            return self.yes_no_words[0] if value else self.yes_no_words[1]
         if self.type == "multi_choice" and isinstance(value, list):
             return ", ".join(str(self.display_option(v)) for v in value)
         return self.display_option(value)

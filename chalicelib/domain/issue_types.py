@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -55,6 +55,8 @@ _TYPE_KEYS = {
     "attachments",
     "acknowledgement",
     "steps",
+    "default_language",
+    "translations",
 }
 _STEP_KEYS = {
     HUMAN_TASK: {
@@ -221,6 +223,11 @@ class IssueType:
     acknowledgement: Step | None = None
     #: Every direct holder the definition names, with its path (`steps[2].assignee`).
     named_holders: tuple[NamedHolder, ...] = ()
+    #: The language the definition's own texts are written in (see `type_texts.LANGUAGES`).
+    default_language: str = "en"
+    #: The customer-facing texts in other languages: language -> key (`fields.store.label`) -> text.
+    #: `type_texts.in_language` applies them; a text missing here falls back to the default language.
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def all_steps(self) -> Iterator[Step]:
         """Every step, those inside parallel branches included, in order."""
@@ -337,9 +344,16 @@ def parse_issue_type(raw: Any) -> IssueType:
     steps = parser.sequence(raw.get("steps"), "steps", top_level=True)
     acknowledgement = parser.acknowledgement(raw.get("acknowledgement"))
     parser.check_references(steps)
+    # type_texts reads IssueType, so it is imported here rather than at the top.
+    from chalicelib.domain import type_texts
+
+    default_language = type_texts.parse_default_language(raw.get("default_language"), problems)
     if problems.errors:
+        # Translations name fields and steps: checked against a type that parsed, or their problems
+        # would echo the others'. Only their languages are checked now.
+        type_texts.parse_translations(raw.get("translations"), None, default_language, problems)
         raise ValidationFailed(problems.errors)
-    return IssueType(
+    issue_type = IssueType(
         id=type_id,
         name=name.strip(),
         description=str(raw.get("description", "")).strip(),
@@ -350,7 +364,12 @@ def parse_issue_type(raw: Any) -> IssueType:
         attachments=attachments,
         acknowledgement=acknowledgement,
         named_holders=tuple(parser.named),
+        default_language=default_language,
     )
+    translations = type_texts.parse_translations(raw.get("translations"), issue_type, default_language, problems)
+    if problems.errors:
+        raise ValidationFailed(problems.errors)
+    return replace(issue_type, translations=translations)
 
 
 def publishing_problems(issue_type: IssueType) -> list[FieldError]:

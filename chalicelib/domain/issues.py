@@ -68,6 +68,11 @@ class Customer:
     email: str
     name: str = ""
     segment: str = STANDARD_SEGMENT
+    #: The language the customer reads (en, de, fr, es, tr): the one they reported in or last switched
+    #: to on their status page; every later email is in it. Empty: not known (English).
+    language: str = ""
+    #: Their IANA time zone, as their browser said on the report form; empty: not known.
+    time_zone: str = ""
 
 
 @dataclass

@@ -28,6 +28,10 @@ SURVEY_ANSWERED = "survey_answered"
 CLASSIFIED = "classified"
 TRIAGED = "triaged"
 CORRECTED = "corrected"
+#: A customer read a help article on a report form and filed nothing: "This answered my question".
+DEFLECTED = "deflected"
+#: A report filed through a form that had shown help articles: they did not answer it.
+FILED_AFTER_ARTICLES = "filed_after_articles"
 KINDS = (
     OPENED,
     FIRST_RESPONSE,
@@ -42,6 +46,8 @@ KINDS = (
     CLASSIFIED,
     TRIAGED,
     CORRECTED,
+    DEFLECTED,
+    FILED_AFTER_ARTICLES,
 )
 
 
@@ -69,6 +75,9 @@ class KpiEvent:
     first_reopening: bool = False
     #: A reopening within FCR_WINDOW of the first resolution.
     within_fcr_window: bool = False
+    #: The help articles of a deflection (the one that answered) or of a report filed anyway (those
+    #: shown), their slugs separated by spaces.
+    articles: str = ""
 
     def as_dict(self) -> dict:
         found = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -219,4 +228,23 @@ def survey_answered(
         question=question,
         score=score,
         replaced_score=replaced_score,
+    )
+
+
+def deflected(submission_id: str, type_id: str, channel: str, article: str, at: datetime) -> KpiEvent:
+    """A report form's customer found their answer in `article` and filed nothing; one per form."""
+    return KpiEvent(DEFLECTED, f"{DEFLECTED}#{submission_id}", at, type_id, channel, at.date(), articles=article)
+
+
+def filed_after_articles(issue_id: str, type_id: str, channel: str, articles: list[str], at: datetime) -> KpiEvent:
+    """A report filed through a form that showed `articles`: none answered it."""
+    return KpiEvent(
+        FILED_AFTER_ARTICLES,
+        f"{FILED_AFTER_ARTICLES}#{issue_id}",
+        at,
+        type_id,
+        channel,
+        at.date(),
+        issue_id,
+        articles=" ".join(articles),
     )

@@ -63,6 +63,14 @@ class Aggregate:
     auto_classified: int = 0
     triaged: int = 0
     corrected: int = 0
+    #: Report forms that ended with "This answered my question" (nothing filed).
+    deflections: int = 0
+    #: Reports filed through a form that had shown articles.
+    filed_after_articles: int = 0
+    #: article slug -> deflections it made
+    article_deflections: dict[str, int] = field(default_factory=dict)
+    #: article slug -> reports filed after it was shown
+    article_misses: dict[str, int] = field(default_factory=dict)
 
     def __add__(self, other: Aggregate) -> Aggregate:
         merged = Aggregate()
@@ -99,6 +107,8 @@ class Aggregate:
         found.step_completed = {str(k): int(v) for k, v in found.step_completed.items()}
         found.step_seconds = {str(k): [float(s) for s in v] for k, v in found.step_seconds.items()}
         found.step_escalations = {str(k): int(v) for k, v in found.step_escalations.items()}
+        found.article_deflections = {str(k): int(v) for k, v in found.article_deflections.items()}
+        found.article_misses = {str(k): int(v) for k, v in found.article_misses.items()}
         return found
 
 
@@ -144,6 +154,14 @@ def _apply(aggregate: Aggregate, event: ev.KpiEvent) -> None:
         aggregate.triaged += 1
     elif kind == ev.CORRECTED:
         aggregate.corrected += 1
+    elif kind == ev.DEFLECTED:
+        aggregate.deflections += 1
+        for slug in event.articles.split():
+            _count(aggregate.article_deflections, slug)
+    elif kind == ev.FILED_AFTER_ARTICLES:
+        aggregate.filed_after_articles += 1
+        for slug in event.articles.split():
+            _count(aggregate.article_misses, slug)
 
 
 def _count(counts: dict[str, int], key: str) -> None:
@@ -259,6 +277,39 @@ def figures(aggregate: Aggregate, fcr: Aggregate | None = None) -> dict[str, Any
             Ratio(aggregate.auto_classified, aggregate.auto_classified + aggregate.triaged)
         ),
         "correction_percent": _percent(Ratio(aggregate.corrected, aggregate.auto_classified)),
+        "deflections": aggregate.deflections,
+        "filed_after_articles": aggregate.filed_after_articles,
+        "deflection_rate_percent": _percent(
+            Ratio(aggregate.deflections, aggregate.deflections + aggregate.filed_after_articles)
+        ),
+    }
+
+
+#: Articles listed as deflecting or failing most.
+TOP_ARTICLES = 5
+
+
+def article_figures(aggregate: Aggregate, limit: int = TOP_ARTICLES) -> dict[str, list[dict[str, Any]]]:
+    """The help articles that deflect most (reports not filed) and that fail most (shown, then the
+    report filed anyway), most first, ties by slug; each with both counts."""
+
+    def row(slug: str) -> dict[str, Any]:
+        deflected = aggregate.article_deflections.get(slug, 0)
+        failed = aggregate.article_misses.get(slug, 0)
+        return {
+            "article": slug,
+            "deflections": deflected,
+            "filed_anyway": failed,
+            "deflection_rate_percent": _percent(Ratio(deflected, deflected + failed)),
+        }
+
+    def top(counts: Mapping[str, int]) -> list[dict[str, Any]]:
+        ranked = sorted((slug for slug, n in counts.items() if n > 0), key=lambda s: (-counts[s], s))
+        return [row(slug) for slug in ranked[:limit]]
+
+    return {
+        "deflecting_most": top(aggregate.article_deflections),
+        "failing_most": top(aggregate.article_misses),
     }
 
 
@@ -395,6 +446,7 @@ def report(
             **backlog_figures(backlog.select(type_id, channel) if backlog else []),
         },
         "by_type": {t: with_fcr(ks) for t, ks in sorted(by_type.items())},
+        "articles": article_figures(total(keys)),
         "sla_by_step": [
             {
                 "type": t,

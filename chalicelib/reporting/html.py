@@ -160,7 +160,23 @@ def tiles(report: Mapping[str, Any]) -> list[dict[str, Any]]:
             formats.percent(t["correction_percent"]),
             "automatic types an agent changed",
         ),
+        _tile(
+            "deflections",
+            "Deflections",
+            formats.count(t.get("deflections", 0)),
+            "reports not filed: a help article answered",
+        ),
+        _tile(
+            "deflection-rate",
+            "Deflection rate",
+            formats.percent(t.get("deflection_rate_percent")),
+            f"of {formats.count(_forms_with_articles(t))} forms that showed articles",
+        ),
     ]
+
+
+def _forms_with_articles(totals: Mapping[str, Any]) -> int:
+    return int(totals.get("deflections", 0)) + int(totals.get("filed_after_articles", 0))
 
 
 def _context(report: Mapping[str, Any], generated_at: datetime) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from chalicelib.domain.agents import ADMIN_ROLE, Agent
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.issue_types import IssueType
 from chalicelib.domain.issues import normalise_email
+from chalicelib.domain.type_texts import languages_of, missing_translations
 from chalicelib.services.agent_groups import AgentGroupService
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.ports import IssueRepository
@@ -49,8 +50,8 @@ class AdministrationService:
         return self._types.versions(type_id)
 
     def validate(self, definition: Any, agent: Agent) -> dict[str, Any]:
-        """A dry run: every problem of the definition, or what publishing it would create and the
-        warnings publishing would give."""
+        """A dry run: every problem of the definition, or what publishing it would create, the
+        warnings publishing would give, and per language the customer texts not yet translated."""
         agent.require_role(ADMIN_ROLE)
         _, issue_type = self._types.validate(definition)
         states = compile_issue_type(issue_type, "https://sqs.example/queue")["States"]
@@ -61,6 +62,9 @@ class AdministrationService:
             "roles": sorted(issue_type.roles()),
             "states": len(states),
             "warnings": self._warnings(issue_type),
+            # Not errors: an untranslated text reads in the default language; admins see what is left.
+            "languages": list(languages_of(issue_type)),
+            "missing_translations": missing_translations(issue_type),
         }
 
     def put_type(self, type_id: str, definition: Any, agent: Agent) -> tuple[bool, dict[str, Any]]:

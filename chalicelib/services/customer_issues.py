@@ -17,14 +17,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib import locales
 from chalicelib.domain import customer_issues as rules
 from chalicelib.domain.customer_issues import IssueLine
 from chalicelib.domain.issue_search import CUSTOMER, HIGHEST, LOWEST, Narrowing, Source
 from chalicelib.domain.issues import RESOLVED, new_id
+from chalicelib.domain.type_texts import in_language
 from chalicelib.mail.loops import AutomaticMailLimit
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
@@ -77,6 +80,10 @@ class CustomerIssues:
     lines: tuple[tuple[IssueLine, str], ...]
     #: More issues than the list shows (the oldest are left out).
     more: bool
+    #: The customer's time zone, remembered on them (empty: not known).
+    zone: str = ""
+    #: The language the list is in (its types' names and steps' labels).
+    language: str = locales.DEFAULT
 
 
 class CustomerIssuesService:
@@ -114,9 +121,10 @@ class CustomerIssuesService:
         self._mail_limit = mail_limit or AutomaticMailLimit()
         self._clock = clock
 
-    def request_link(self, email: Any, client_address: str) -> Requested | Limited:
+    def request_link(self, email: Any, client_address: str, language: str = "") -> Requested | Limited:
         """Email the link if we have issues for the address; the answer says nothing either way.
-        ValidationFailed (`email`) for what is not an address; Limited when asked too often."""
+        ValidationFailed (`email`) for what is not an address; Limited when asked too often. The email
+        is in the customer's remembered language, else in `language` (the page's they asked on)."""
         if limited := self._limit("address", client_address, self._limits.per_address):
             return limited
         address = rules.requested_address(email)
@@ -127,7 +135,8 @@ class CustomerIssuesService:
             return Requested(address)
         now = self._clock()
         token = sign(rules.link_payload(customer.id, new_id()), self._secret(), now + rules.LINK_LIFETIME)
-        subject, body = rules.link_email(customer.name, f"{self._public_url}/my-issues/{token}")
+        t = locales.texts(customer.language or language, customer.time_zone)
+        subject, body = link_email(t, customer.name, f"{self._public_url}/my-issues/{token}")
         self._send(customer.email, subject, body)
         return Requested(address)
 
@@ -137,15 +146,18 @@ class CustomerIssuesService:
         if self._uses.used(use_id):
             raise LinkUsed("this link was used already")
 
-    def open(self, token: str) -> CustomerIssues:
-        """Use the link (once) and list the customer's issues; LinkInvalid, LinkExpired or LinkUsed."""
+    def open(self, token: str, language: Callable[[str], str] | None = None) -> CustomerIssues:
+        """Use the link (once) and list the customer's issues; LinkInvalid, LinkExpired or LinkUsed.
+        `language`: the page's language given the customer's remembered one (their own by default)."""
         customer_id, use_id, expires = self._read(token)
         if not self._uses.use_once(use_id, self._clock(), expires + _KEPT_AFTER_EXPIRY):
             raise LinkUsed("this link was used already")
         customer = self._issues.customer(customer_id)
         if customer is None:
             raise LinkInvalid("this link is not valid")
-        return self._listed(customer.id, customer.name)
+        shown = language(customer.language) if language else locales.for_customer(customer)
+        listed = self._listed(customer.id, customer.name, shown)
+        return CustomerIssues(listed.name, listed.lines, listed.more, customer.time_zone, shown)
 
     def _read(self, token: str) -> tuple[str, str, datetime]:
         payload = verify(token, self._secret(), self._clock())
@@ -158,11 +170,11 @@ class CustomerIssuesService:
     def _has_issues(self, customer_id: str) -> bool:
         return bool(self._index.entries(Source(CUSTOMER, customer_id), LOWEST, HIGHEST, 1, Narrowing()).found)
 
-    def _listed(self, customer_id: str, name: str) -> CustomerIssues:
+    def _listed(self, customer_id: str, name: str, language: str = locales.DEFAULT) -> CustomerIssues:
         entries = self._index.entries(Source(CUSTOMER, customer_id), LOWEST, HIGHEST, rules.MAX_LISTED, Narrowing())
         found = self._index.issues([issue_id for _, issue_id in entries.found]) if entries.found else []
         mine = [i for i in found if i.customer_id == customer_id]
-        types = {i.id: self._types.version(i.type_id, i.type_version).issue_type for i in mine}
+        types = {i.id: in_language(self._types.version(i.type_id, i.type_version).issue_type, language) for i in mine}
         open_steps = {i.id: [s.id for s in types[i.id].all_steps()] for i in mine if i.status != RESOLVED}
         tasks = self._tasks.for_issues(open_steps) if open_steps else {}
         lines = rules.newest_first(rules.issue_line(i, types[i.id], tasks.get(i.id, [])) for i in mine)
@@ -201,3 +213,20 @@ class CustomerIssuesService:
         if self._limiter.hit(f"my-issues-{kind}#{digest}#{window}", limit, ends):
             return None
         return Limited(ends, ends - now)
+
+
+def link_email(t: locales.Texts, name: str, link: str) -> tuple[str, str]:
+    """The subject and body of the email that carries the link, in the customer's language."""
+    minutes = int(rules.LINK_LIFETIME.total_seconds() // 60)
+    paragraphs = [
+        locales.salutation(t, name),
+        t("You asked for a list of your issues with us. Open it here:") + f"\n{link}",
+        t(
+            "The link works once, for %(minutes)s minutes. If it has expired or was used, ask for a new one "
+            "on our site.",
+            minutes=minutes,
+        ),
+        t("If you did not ask for this, you can ignore this email: nobody else can open the link."),
+        t("Caseflow customer service"),
+    ]
+    return t("Your issues with us"), "\n\n".join(paragraphs) + "\n"

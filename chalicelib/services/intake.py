@@ -102,8 +102,17 @@ class IntakeService:
         self._clock = clock
         self._kpis = kpis or KpiRecorder()
 
-    def open_issue(self, request: Any, idempotency_key: str | None = None, channel: str = WEB) -> Opened:
-        """Open an issue from `{"type", "customer": {"email", "name"}, "fields": {...}}`."""
+    def open_issue(
+        self,
+        request: Any,
+        idempotency_key: str | None = None,
+        channel: str = WEB,
+        *,
+        language: str = "",
+        time_zone: str = "",
+    ) -> Opened:
+        """Open an issue from `{"type", "customer": {"email", "name"}, "fields": {...}}`. `language` and
+        `time_zone`: what the customer reported in (a web form), remembered on them for later emails."""
         if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
             raise ValidationFailed(
                 [FieldError("Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters")]
@@ -114,9 +123,10 @@ class IntakeService:
         if isinstance(request, Mapping) and "type" not in request and "text" in request:
             return self._open_free_text(request, idempotency_key, request_hash, channel)
         loaded, customer_values, fields = self._validate(request)
+        email = normalise_email(customer_values["email"])
         return self._store(
             loaded,
-            Customer(id="", email=normalise_email(customer_values["email"]), name=customer_values.get("name", "")),
+            Customer("", email, customer_values.get("name", ""), language=language, time_zone=time_zone),
             fields,
             channel,
             idempotency_key=idempotency_key,
@@ -216,7 +226,11 @@ class IntakeService:
             customer = self._issues.customer_by_email(reporter.email)
             is_new = customer is None
             if customer is None:
-                customer = Customer(new_id(), reporter.email, reporter.name)
+                customer = Customer(
+                    new_id(), reporter.email, reporter.name, language=reporter.language, time_zone=reporter.time_zone
+                )
+            else:
+                customer = self._remember_locale(customer, reporter)
             now = self._clock()
             issue_id = new_id()
             published = loaded.published
@@ -262,6 +276,16 @@ class IntakeService:
             self._kpis.record_all(_opening_events(issue, classification))
             return Opened(issue)
         raise Conflict("could not store the issue; please retry")
+
+    def _remember_locale(self, customer: Customer, reporter: Customer) -> Customer:
+        """A known customer who reported in a language (or from a zone) other than the one remembered:
+        remember the new one before the workflow writes to them."""
+        language = reporter.language if reporter.language and reporter.language != customer.language else ""
+        zone = reporter.time_zone if reporter.time_zone and reporter.time_zone != customer.time_zone else ""
+        if not (language or zone):
+            return customer
+        self._issues.set_customer_locale(customer.id, language, zone)
+        return replace(customer, language=language or customer.language, time_zone=zone or customer.time_zone)
 
     def _received_before(self, email: EmailOpening) -> Opened | None:
         receipt = self._mail.receipt(email.receipt.ses_id, email.receipt.message_id) if self._mail else None

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.agent_groups import Group, Member
 from chalicelib.domain.agents import Agent
+from chalicelib.domain.articles import Article, Candidate
 from chalicelib.domain.issue_search import Narrowing, SearchEntries, Source
 from chalicelib.domain.issue_types import PublishedType
 from chalicelib.domain.issues import Customer, Issue, TimelineEvent
@@ -152,6 +153,9 @@ class IssueRepository(Protocol):
     def customer(self, customer_id: str) -> Customer | None: ...
 
     def set_customer_segment(self, customer_id: str, segment: str) -> None: ...
+
+    def set_customer_locale(self, customer_id: str, language: str = "", time_zone: str = "") -> None:
+        """Remember the customer's language and/or time zone (an empty one is left as it is)."""
 
     def create(self, new: NewIssue) -> None:
         """Write everything of a new issue at once; DuplicateKey if a unique key is taken."""
@@ -414,3 +418,24 @@ class SimilarVectors(Protocol):
 
     def candidates(self, type_id: str) -> Candidates:
         """Every vector kept under the type, in no particular order (an issue's newer copy last)."""
+
+
+class ArticleRepository(Protocol):
+    """Help articles, all in one item collection: read whole (a few hundred at most), never Scanned."""
+
+    def create(self, article: Article, words: dict[str, int], vector: bytes | None) -> None:
+        """Keep a new article with its words and vector; DuplicateKey if its slug is taken."""
+
+    def replace(self, article: Article, words: dict[str, int], vector: bytes | None) -> None:
+        """Replace an existing article whole; NotFound if there is none of its slug."""
+
+    def get(self, slug: str) -> Article | None: ...
+
+    def delete(self, slug: str) -> bool:
+        """Delete the article; whether there was one."""
+
+    def all(self) -> list[Article]:
+        """Every article, by slug."""
+
+    def candidates(self) -> list[Candidate]:
+        """What matching reads of every *published* article (words, vector; not the body), by slug."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib import locales
 from chalicelib.domain import free_text, kpi_events
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import Conflict
@@ -115,13 +116,23 @@ class ReopeningService:
         customer = self._issues.customer(issue.customer_id) if self._notifications else None
         if self._notifications is None or customer is None:
             return
-        why = "because you wrote to us again" if customer_wrote else "to look at it again"
+        t = locales.customer_texts(customer)
+        if customer_wrote:
+            reopened = t(
+                "We have reopened your issue %(reference)s because you wrote to us again.", reference=issue.reference
+            )
+        else:
+            reopened = t("We have reopened your issue %(reference)s to look at it again.", reference=issue.reference)
         link = self._status_links.link_for(issue.id) if self._status_links else ""
-        follow = f"You can follow it here: {link}\nor reply to this email." if link else "You can reply to this email."
-        body = (
-            f"Dear {customer.name or 'customer'},\n\n"
-            f"We have reopened your issue {issue.reference} {why}. Our team is looking into it, and we "
-            f"will write to you as soon as we have news.\n\n{follow}\n\nCaseflow customer service\n"
+        follow = (
+            t("You can follow it here: %(link)s\nor reply to this email.", link=link)
+            if link
+            else t("You can reply to this email.")
         )
-        subject = f"Your issue {issue.reference} is open again"
+        news = t("Our team is looking into it, and we will write to you as soon as we have news.")
+        body = (
+            f"{locales.salutation(t, customer.name)}\n\n{reopened} {news}\n\n{follow}\n\n"
+            f"{t('Caseflow customer service')}\n"
+        )
+        subject = t("Your issue %(reference)s is open again", reference=issue.reference)
         self._notifications.email_customer(issue, customer, subject, body, REOPENED_EMAIL)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib import locales
 from chalicelib.domain import free_text
 from chalicelib.domain.agents import Agent
 from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.type_texts import in_language
 from chalicelib.services.access import IssueAccess
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.issue_types import IssueTypeService
@@ -45,9 +47,14 @@ class ReplyService:
             raise NotFound(f"issue {issue_id} has no customer")
         if not self._notifications.can_reach(customer.email):
             raise Conflict(f"mail to {customer.email} bounces; reach the customer another way")
-        issue_type = self._types.version(issue.type_id, issue.type_version).issue_type
+        t = locales.customer_texts(customer)
+        issue_type = in_language(self._types.version(issue.type_id, issue.type_version).issue_type, t.language)
         # An internal type's name (e.g. "Message to classify") is for our team, not the customer's inbox.
-        topic = issue.fields.get("subject") or issue_type.customer_name or f"your issue {issue.reference}"
+        topic = (
+            issue.fields.get("subject")
+            or issue_type.customer_name
+            or t("your issue %(reference)s", reference=issue.reference)
+        )
         subject = f"Re: {topic}"
         sent = self._notifications.email_customer(
             issue, customer, subject, body.strip() + "\n", AGENT_REPLY, automatic=False, actor=agent.username

@@ -12,12 +12,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib import locales
 from chalicelib.domain import free_text
 from chalicelib.domain import tasks as rules
 from chalicelib.domain.attachments import SNIFF_BYTES, sniff
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.issue_types import HUMAN_TASK, PARALLEL, WAIT_FOR_CUSTOMER, IssueType
 from chalicelib.domain.issues import RESOLVED, Issue, TimelineEvent, new_id
+from chalicelib.domain.type_texts import in_language
 from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.customer_replies import CustomerReplies
 from chalicelib.services.intake import CASEFLOW
@@ -25,6 +27,7 @@ from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.notifications import NotificationService
 from chalicelib.services.ports import IssueRepository, ObjectStore, TaskRepository
 from chalicelib.services.status_links import StatusLinks
+from chalicelib.services.web_forms import form_zone
 from chalicelib.services.workflow.completions import Completions
 
 WEB = "web"
@@ -70,10 +73,15 @@ class StatusPageService:
         self._store = store
         self._clock = clock
 
-    def view(self, token: str) -> dict[str, Any]:
-        """The status page of the issue a token names; LinkInvalid/LinkExpired for a bad token."""
+    def view(self, token: str, language: str | None = None) -> dict[str, Any]:
+        """The status page of the issue a token names; LinkInvalid/LinkExpired for a bad token.
+        `language`: the one the page is shown in (else the customer's remembered one); `customer_language`
+        and `zone` say what the customer's remembered language and time zone are."""
         issue = self._issue(token)
-        issue_type = self._types.version(issue.type_id, issue.type_version).issue_type
+        customer = self._issues.customer(issue.customer_id)
+        remembered = locales.for_customer(customer) if customer and customer.language else ""
+        stored_type = self._types.version(issue.type_id, issue.type_version).issue_type
+        issue_type = in_language(stored_type, locales.supported(language) or remembered or locales.DEFAULT)
         open_tasks = [t for t in self._tasks.for_issue(issue.id) if t.status == rules.OPEN]
         current = next((s for s in issue_type.all_steps() if s.id == issue.current_step), None)
         if current is None and open_tasks:
@@ -92,7 +100,20 @@ class StatusPageService:
             "expected_by": None if issue.status == RESOLVED else self._expected_by(issue_type, issue, open_tasks),
             "timeline": [self._visible(e, issue_type) for e in timeline if e.kind in _VISIBLE],
             "upload": self._upload_form(token, issue, issue_type, len(_attachments(timeline))),
+            "customer_language": remembered,
+            "zone": (customer.time_zone if customer else "") or form_zone(stored_type),
         }
+
+    def remember_language(self, token: str, language: str) -> bool:
+        """The customer switched their status page to `language`: every later email is in it. Returns
+        whether it changed; LinkInvalid/LinkExpired for a bad token."""
+        chosen = locales.supported(language)
+        issue = self._issue(token)
+        customer = self._issues.customer(issue.customer_id)
+        if chosen is None or customer is None or customer.language == chosen:
+            return False
+        self._issues.set_customer_locale(customer.id, language=chosen)
+        return True
 
     def _upload_form(self, token: str, issue: Issue, issue_type: IssueType, attached: int) -> dict[str, Any] | None:
         """A form that sends one file straight to S3 (a presigned POST), then back to the status page;
@@ -176,11 +197,21 @@ class StatusPageService:
         issue = self._issues.get(issue_id) if issue_id else None
         if issue is None:
             return
-        body = (
-            f"Dear {customer.name or 'customer'},\n\nHere is a new link to follow your issue {issue.reference}:\n"
-            f"{self._links.link_for(issue.id)}\n\nIt works for 90 days.\n\nCaseflow customer service\n"
+        t = locales.customer_texts(customer)
+        body = "".join(
+            [
+                locales.salutation(t, customer.name),
+                "\n\n",
+                t("Here is a new link to follow your issue %(reference)s:", reference=issue.reference),
+                f"\n{self._links.link_for(issue.id)}\n\n",
+                t("It works for 90 days."),
+                "\n\n",
+                t("Caseflow customer service"),
+                "\n",
+            ]
         )
-        self._notifications.email_customer(issue, customer, f"Your status link for {issue.reference}", body, NEW_LINK)
+        subject = t("Your status link for %(reference)s", reference=issue.reference)
+        self._notifications.email_customer(issue, customer, subject, body, NEW_LINK)
 
     def _issue(self, token: str) -> Issue:
         issue = self._issues.get(self._links.issue_in(token))
@@ -208,18 +239,18 @@ class StatusPageService:
             return {"at": event.at, "who": "us", "title": event.text, "text": event.data.get("body", "")}
         if event.kind == "issue_opened":
             if event.actor == CASEFLOW:  # the customer reported nothing; what we wrote them follows
-                return {"at": event.at, "who": "us", "title": "We opened this issue", "text": ""}
+                return {"at": event.at, "who": "us", "title": "We opened this issue", "text": "", "fixed": True}
             email = event.data.get("email") or {}
             values = event.data.get("fields") or {}
             specs = [f for f in issue_type.fields if f.id in values]
             # An internal type's labels are written for our team: the customer reads only their own words.
             shown = [f"{f.label}: {f.display(values[f.id])}" if issue_type.public else str(values[f.id]) for f in specs]
             text = email.get("full_text") or "\n".join(shown)
-            return {"at": event.at, "who": "you", "title": "You reported the issue", "text": text}
+            return {"at": event.at, "who": "you", "title": "You reported the issue", "text": text, "fixed": True}
         if event.kind == "attachment_added":
-            return {"at": event.at, "who": "you", "title": "You added a file", "text": event.text}
+            return {"at": event.at, "who": "you", "title": "You added a file", "text": event.text, "fixed": True}
         title = _TOLD_US.get(event.data.get("channel"), "You wrote")
-        return {"at": event.at, "who": "you", "title": title, "text": event.text}
+        return {"at": event.at, "who": "you", "title": title, "text": event.text, "fixed": True}
 
 
 def _attachments(timeline: list[TimelineEvent]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from chalicelib import locales
 from chalicelib.domain import free_text, kpi_events
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.issues import Issue, TimelineEvent
@@ -77,13 +78,15 @@ class SurveyService:
         customer = self._issues.customer(issue.customer_id)
         if customer is None:
             return False
-        lines = [f"Dear {customer.name or 'customer'},", "", f"Your issue {issue.reference} is resolved.", ""]
+        t = locales.customer_texts(customer)
+        resolved = t("Your issue %(reference)s is resolved.", reference=issue.reference)
+        lines = [locales.salutation(t, customer.name), "", resolved, ""]
         for question in SCALES:
-            lines += [QUESTIONS[question], ""]
+            lines += [t(QUESTIONS[question]), ""]
             lines += [f"  {score}: {self.link(issue.id, question, score)}" for score in SCALES[question]]
             lines.append("")
-        lines += ["One click records your answer; you can add a comment on the page it opens.", "", "Caseflow"]
-        subject = f"How did we do? {issue.reference}"
+        lines += [t("One click records your answer; you can add a comment on the page it opens."), "", "Caseflow"]
+        subject = t("How did we do? %(reference)s", reference=issue.reference)
         return self._notifications.email_customer(issue, customer, subject, "\n".join(lines), SURVEY)
 
     def link(self, issue_id: str, question: str, score: int) -> str:
@@ -99,7 +102,9 @@ class SurveyService:
         now = self._clock()
         earlier = self._answers.answer(issue_id, question)
         if earlier is not None and earlier.score != score and now - earlier.first_answered_at > CHANGE_WINDOW:
-            raise Conflict(f"you answered {earlier.score} on {earlier.first_answered_at:%d %B %Y}; thank you")
+            answered = Conflict(f"you answered {earlier.score} on {earlier.first_answered_at:%d %B %Y}; thank you")
+            answered.earlier = earlier  # type: ignore[attr-defined]  # for the page, in the customer's language
+            raise answered
         if earlier is None or earlier.score != score:
             first = earlier.first_answered_at if earlier else now
             recorded = SurveyAnswer(question, score, now, first, earlier.comment if earlier else "")

@@ -53,3 +53,12 @@ def test_every_function_of_the_stack_is_measured(synthesis: Synthesis) -> None:
     chalice = {n for n, r in synthesis.resources.items() if r["Type"] == "AWS::Serverless::Function"}
     assert chalice <= {size.name for size in measured}
     assert all(0 < size.code < sizes.LIMIT_BYTES for size in measured)
+
+
+def test_the_pages_layer_keeps_the_data_of_caseflows_languages_only(tmp_path: Path) -> None:
+    from infra.stack import _drop_other_locales
+
+    for name in ("root", "en", "en_GB", "de_AT", "tr", "ja", "zh_Hant_HK", "fil"):
+        (tmp_path / f"{name}.dat").write_bytes(b"")
+    _drop_other_locales(tmp_path, ("en", "de", "fr", "es", "tr"))
+    assert sorted(p.stem for p in tmp_path.iterdir()) == ["de_AT", "en", "en_GB", "root", "tr"]

@@ -239,7 +239,7 @@ def test_ses_stores_inbound_mail_in_the_bucket_then_invokes_the_handler_with_a_d
 
 def _layer_ids(synthesis: Synthesis) -> dict[str, str]:
     """Each layer's logical id by its construct's name (TrainingLayer, EncoderRuntimeLayer, EncoderWeightsLayer)."""
-    names = ("TrainingLayer", "EncoderRuntimeLayer", "EncoderWeightsLayer")
+    names = ("TrainingLayer", "EncoderRuntimeLayer", "EncoderWeightsLayer", "PagesLayer")
     return {
         name: layer_id
         for layer_id in synthesis.of_type("AWS::Lambda::LayerVersion")
@@ -424,7 +424,7 @@ def test_every_function_runs_on_a_current_python(synthesis: Synthesis) -> None:
     # The CDK's own trigger provider is in Node.js; every function of ours is in Python 3.13.
     assert {r for r in runtimes if not r.startswith("nodejs")} == {"python3.13"}
     layers = synthesis.of_type("AWS::Lambda::LayerVersion").values()
-    assert len(layers) == 3
+    assert len(layers) == 4
     assert all(layer["Properties"]["CompatibleRuntimes"] == ["python3.13"] for layer in layers)
 
 
@@ -457,8 +457,12 @@ def test_the_functions_that_encode_carry_the_encoder_and_the_trainers_fetch_its_
     functions = _chalice_functions(synthesis)
     layer_ids = _layer_ids(synthesis)
     runtime, weights = _ref(layer_ids["EncoderRuntimeLayer"]), _ref(layer_ids["EncoderWeightsLayer"])
-    carrying = {name for name, f in functions.items() if f["Properties"].get("Layers") == [runtime, weights]}
+    locale = _ref(layer_ids["PagesLayer"])
+    carrying = {name for name, f in functions.items() if f["Properties"].get("Layers") == [locale, runtime, weights]}
     assert carrying == {"APIHandler", "OnInboundEmail", "OnTaskMessage"}
+    # Every function that may serve a page or an email has Babel and Markdown; the training ones have no room.
+    speaking = {name for name, f in functions.items() if locale in f["Properties"].get("Layers", [])}
+    assert speaking == set(functions) - {"OnJob", "NightlyRetraining"}
     assert functions["APIHandler"]["Properties"]["MemorySize"] == 1769
     for trainer in ("OnJob", "NightlyRetraining"):
         properties = functions[trainer]["Properties"]

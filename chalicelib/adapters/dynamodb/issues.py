@@ -45,11 +45,24 @@ class IssueRepository:
 
     def customer(self, customer_id: str) -> Customer | None:
         item = get_or_none(CustomerItem, f"{schema.CUSTOMER_KEY}{customer_id}", schema.CUSTOMER_SK)
-        return Customer(customer_id, item.email, item.name, item.segment) if item else None
+        if item is None:
+            return None
+        return Customer(customer_id, item.email, item.name, item.segment, item.language or "", item.time_zone or "")
 
     def set_customer_segment(self, customer_id: str, segment: str) -> None:
         item = CustomerItem.get(f"{schema.CUSTOMER_KEY}{customer_id}", schema.CUSTOMER_SK)
         item.update(actions=[CustomerItem.segment.set(segment)])
+
+    def set_customer_locale(self, customer_id: str, language: str = "", time_zone: str = "") -> None:
+        """Remember the customer's language and/or time zone (an empty one is left as it is)."""
+        actions = []
+        if language:
+            actions.append(CustomerItem.language.set(language))
+        if time_zone:
+            actions.append(CustomerItem.time_zone.set(time_zone))
+        if actions:
+            item = CustomerItem.get(f"{schema.CUSTOMER_KEY}{customer_id}", schema.CUSTOMER_SK)
+            item.update(actions=actions)
 
     def create(self, new: NewIssue) -> None:
         """Write the issue, its reference, first event, customer, idempotency key and, for an email,
@@ -72,6 +85,8 @@ class IssueRepository:
                 name=customer.name,
                 segment=customer.segment,
                 created_at=issue.created_at,
+                language=customer.language,
+                time_zone=customer.time_zone,
             )
             items.append((customer_item, CustomerItem.pk.does_not_exist()))
             address_item = CustomerEmailItem(

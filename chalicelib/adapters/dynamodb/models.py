@@ -152,6 +152,9 @@ class CustomerItem(_Item):
     name = UnicodeAttribute(default="")
     segment = UnicodeAttribute(default="standard")
     created_at = UTCDateTimeAttribute()
+    #: The customer's language and time zone (domain `Customer`); empty on items written before them.
+    language = UnicodeAttribute(default="")
+    time_zone = UnicodeAttribute(default="")
 
 
 class CustomerEmailItem(_Item):

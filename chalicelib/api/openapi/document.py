@@ -30,7 +30,7 @@ from chalicelib.api.openapi.operations import (
     Parameter,
 )
 from chalicelib.api.openapi.schemas import COMPONENTS, STRING, ref
-from chalicelib.domain.errors import Unauthenticated, ValidationFailed
+from chalicelib.domain.errors import TooManyRequests, Unauthenticated, ValidationFailed
 
 OPENAPI_VERSION = "3.1.0"
 #: The API's own version: the project's (pyproject.toml); routes are added, none changed incompatibly.
@@ -188,4 +188,6 @@ def _error_answer(status: int) -> dict[str, Any]:
     }
     if Unauthenticated in kinds:
         answer["headers"] = {"WWW-Authenticate": {"required": True, "schema": {"const": "Bearer"}}}
+    if TooManyRequests in kinds:
+        answer["headers"] = {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1}}}
     return answer

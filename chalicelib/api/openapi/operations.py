@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.api.openapi.schemas import IDEMPOTENCY_KEY, STRING, Schema, ref, wrapped
-from chalicelib.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from chalicelib.api.openapi.schemas import IDEMPOTENCY_KEY, STRING, Schema, obj, ref, wrapped
+from chalicelib.domain.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthenticated, ValidationFailed
 from chalicelib.domain.issue_search import MAX_LIMIT
 from chalicelib.domain.issue_search import STATUSES as SEARCH_STATUSES
 from chalicelib.domain.queues import MAX_LIMIT as QUEUE_MAX_LIMIT
@@ -37,6 +37,7 @@ JSON = "application/json"
 HTML = "text/html"
 CSS = "text/css"
 CSV = "text/csv"
+JS = "text/javascript"
 Answers = Mapping[int, Mapping[str, Schema]]
 
 
@@ -346,6 +347,26 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         request_required=False,
         errors=(ValidationFailed,),
     ),
+    ("GET", "/admin/articles"): admin(
+        "Every help article, published or not", json(200, wrapped("articles", ref("Article")))
+    ),
+    ("POST", "/admin/articles"): admin(
+        "Write a help article (Markdown, rendered to sanitised HTML); 409 if its slug is taken",
+        json(201, ref("Article")),
+        request=ref("NewArticle"),
+        errors=(ValidationFailed, Conflict),
+        answer_headers={201: {"Location": "the article: /admin/articles/{slug}"}},
+    ),
+    ("GET", "/admin/articles/{slug}"): admin("One help article", json(200, ref("Article")), errors=(NotFound,)),
+    ("PUT", "/admin/articles/{slug}"): admin(
+        "Replace a help article whole",
+        json(200, ref("Article")),
+        request=ref("NewArticle"),
+        errors=(ValidationFailed, NotFound),
+    ),
+    ("DELETE", "/admin/articles/{slug}"): admin(
+        "Delete a help article", json(200, obj({"slug": STRING, "deleted": {"type": "boolean"}})), errors=(NotFound,)
+    ),
     # Ops
     ("GET", "/ops/kpis"): with_token(
         "The KPIs of a range of days (role ops or admin); `Accept: text/csv` for CSV",
@@ -394,6 +415,29 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/my-issues/{token}"): page("Use the link, once: one's issues with their status pages", form=True),
     ("GET", "/t/{token}"): page("The form of a step assigned to an outside party"),
     ("POST", "/t/{token}"): page("Complete an outside party's step", form=True),
+    ("GET", "/help"): page("The help centre: published articles; `lang` filters by language"),
+    ("GET", "/help/search"): page("Search the help centre's articles (`q`, `lang`)"),
+    ("GET", "/help/{slug}"): page("A published help article"),
+    ("GET", "/report/{type_id}/articles"): Operation(
+        "At most three published help articles that may answer what is typed in a type's form (`q`)",
+        CUSTOMERS,
+        json(200, wrapped("articles", ref("SuggestedArticle"))),
+        parameters=(query("q", "what the customer has typed so far"),),
+        errors=(NotFound, TooManyRequests),
+    ),
+    ("POST", "/report/{type_id}/answered"): page(
+        '"This answered my question" on a report form: a deflection, nothing filed', form=True
+    ),
+    ("GET", "/assets/deflection.js"): page("The report form's script: help articles as one types", media=JS),
+    ("GET", "/assets/zone.js"): page(
+        "The report form's script: the browser's time zone, for times in the customer's", media=JS
+    ),
+    ("GET", "/desk/admin/articles"): page("Admins: the help articles"),
+    ("GET", "/desk/admin/articles/new"): page("Admins: the form for a new help article"),
+    ("POST", "/desk/admin/articles"): page("Admins: create a help article", form=True),
+    ("GET", "/desk/admin/articles/{slug}"): page("Admins: a help article's form, to change or delete it"),
+    ("POST", "/desk/admin/articles/{slug}"): page("Admins: save a help article", form=True),
+    ("POST", "/desk/admin/articles/{slug}/delete"): page("Admins: delete a help article", form=True),
     ("GET", "/ops"): page("Sends the browser on (303) to the ops dashboard"),
     ("GET", "/ops/sign-in"): page("Sends the browser on (303) to the desk's sign-in, back to the dashboard"),
     ("GET", "/ops/dashboard"): page("The ops dashboard"),

@@ -11,9 +11,11 @@ from typing import Any
 
 from chalicelib.domain import free_text
 from chalicelib.domain.agent_groups import DESCRIPTION_LENGTH
+from chalicelib.domain.articles import BODY_LENGTH, TITLE_LENGTH
 from chalicelib.domain.fields import FIELD_TYPES
 from chalicelib.domain.issues import PRIORITIES
 from chalicelib.domain.queues import QUEUE, SCOPES
+from chalicelib.domain.type_texts import LANGUAGES
 from chalicelib.services.auth import MFA_SESSION_LENGTH
 from chalicelib.services.intake import MAX_IDEMPOTENCY_KEY_LENGTH
 from chalicelib.services.workflow.claims import REASON_LENGTH
@@ -325,6 +327,16 @@ COMPONENTS: dict[str, Schema] = {
             "roles": array(STRING),
             "states": INTEGER,
             "warnings": array(ref("FieldError")),
+            "languages": {
+                **array(STRING),
+                "description": "the default language first, then those the type translates texts into",
+            },
+            "missing_translations": {
+                "type": "object",
+                "additionalProperties": array(STRING),
+                "description": "per language, the keys of the customer texts it lacks (`fields.store.label`); "
+                "customers read those in the default language",
+            },
         }
     ),
     "Published": obj(
@@ -423,6 +435,38 @@ COMPONENTS: dict[str, Schema] = {
         "description": "The KPIs of the days asked for (cohort days; see docs/kpis.md); `rows` are the CSV's.",
     },
     "Outbox": wrapped("messages", OBJECT),
+    "NewArticle": obj(
+        {
+            "title": text(TITLE_LENGTH),
+            "body": {**text(BODY_LENGTH), "description": "Markdown; raw HTML is shown as text"},
+        },
+        {
+            "slug": {"type": "string", "description": "lower-kebab-case; made from the title when left out"},
+            "languages": {"type": "array", "items": {"type": "string", "enum": list(LANGUAGES)}},
+            "issue_types": {
+                "type": "array",
+                "items": STRING,
+                "description": "the issue types it answers; none: offered on every form",
+            },
+            "published": BOOLEAN,
+        },
+        closed=True,
+    ),
+    "Article": obj(
+        {
+            "slug": STRING,
+            "title": STRING,
+            "body": STRING,
+            "html": {"type": "string", "description": "the body rendered and sanitised"},
+            "languages": array(STRING),
+            "issue_types": array(STRING),
+            "published": BOOLEAN,
+            "created_at": MOMENT,
+            "updated_at": MOMENT,
+            "updated_by": STRING,
+        }
+    ),
+    "SuggestedArticle": obj({"slug": STRING, "title": STRING, "summary": STRING, "url": STRING}),
 }
 
 IDEMPOTENCY_KEY: Schema = text(MAX_IDEMPOTENCY_KEY_LENGTH)
