@@ -9,6 +9,7 @@ of it, as of a file the customer adds (`CustomerReplies`, decision 0030).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,7 +36,12 @@ WEB = "web"
 UPLOADS = "uploads/"
 UPLOAD_FORM_SECONDS = 3600
 #: Timeline events a customer sees, and how each is told.
-_VISIBLE = {"issue_opened", "customer_message", "email_sent", "attachment_added"}
+#: What the status page tells: what the customer did, where their issue went in their words, what we
+#: wrote them (the subject: they have the email), never internal steps, notes or whole emails again.
+_VISIBLE = {
+    "issue_opened", "customer_message", "email_sent", "attachment_added", "task_opened", "issue_resolved",
+    "issue_reopened",
+}  # fmt: skip
 _TIMED_KINDS = (HUMAN_TASK, PARALLEL, WAIT_FOR_CUSTOMER)
 #: What the customer told an agent, who wrote it down (completions.CONTACT_CHANNELS): not "You wrote".
 _TOLD_US = {
@@ -98,7 +104,7 @@ class StatusPageService:
             "current_step": current.label_for_customer if current and issue.status != RESOLVED else None,
             "waiting_for_customer": waiting_for_customer,
             "expected_by": None if issue.status == RESOLVED else self._expected_by(issue_type, issue, open_tasks),
-            "timeline": [self._visible(e, issue_type) for e in timeline if e.kind in _VISIBLE],
+            "timeline": _told(self._visible(e, issue_type) for e in timeline if e.kind in _VISIBLE),
             "upload": self._upload_form(token, issue, issue_type, len(_attachments(timeline))),
             "customer_language": remembered,
             "zone": (customer.time_zone if customer else "") or form_zone(stored_type),
@@ -233,10 +239,17 @@ class StatusPageService:
         return moment
 
     @staticmethod
-    def _visible(event: TimelineEvent, issue_type: IssueType) -> dict[str, Any]:
+    def _visible(event: TimelineEvent, issue_type: IssueType) -> dict[str, Any] | None:
         """One timeline entry as the customer reads it: their words, or what we emailed them."""
         if event.kind == "email_sent":
-            return {"at": event.at, "who": "us", "title": event.text, "text": event.data.get("body", "")}
+            return {"at": event.at, "who": "us", "title": "We wrote to you", "fixed": True, "text": event.text}
+        if event.kind == "task_opened":
+            step = next((s for s in issue_type.all_steps() if s.id == event.data.get("task", {}).get("step")), None)
+            return {"at": event.at, "who": "us", "title": step.label_for_customer, "text": ""} if step else None
+        if event.kind == "issue_resolved":
+            return {"at": event.at, "who": "us", "title": "Your issue is resolved", "text": "", "fixed": True}
+        if event.kind == "issue_reopened":
+            return {"at": event.at, "who": "us", "title": "We reopened your issue", "text": "", "fixed": True}
         if event.kind == "issue_opened":
             if event.actor == CASEFLOW:  # the customer reported nothing; what we wrote them follows
                 return {"at": event.at, "who": "us", "title": "We opened this issue", "text": "", "fixed": True}
@@ -251,6 +264,18 @@ class StatusPageService:
             return {"at": event.at, "who": "you", "title": "You added a file", "text": event.text, "fixed": True}
         title = _TOLD_US.get(event.data.get("channel"), "You wrote")
         return {"at": event.at, "who": "you", "title": title, "text": event.text, "fixed": True}
+
+
+def _told(entries: Iterable[dict[str, Any] | None]) -> list[dict[str, Any]]:
+    """The entries worth a line: a step that opens again (escalated, handed on) says nothing new."""
+    told: list[dict[str, Any]] = []
+    for entry in entries:
+        if entry is None or (
+            told and not entry.get("fixed") and not entry["text"] and entry["title"] == told[-1]["title"]
+        ):
+            continue
+        told.append(entry)
+    return told
 
 
 def _attachments(timeline: list[TimelineEvent]) -> list[dict[str, Any]]:

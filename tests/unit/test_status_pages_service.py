@@ -41,12 +41,16 @@ def test_the_page_shows_the_step_the_report_and_our_emails_but_nothing_internal(
     assert page["current_step"] == "Our team is answering your question"
     assert page["waiting_for_customer"] is False
     assert page["expected_by"] > w.tasks.get(issue.id, "answer").due_at, "the later timed steps count too"
-    assert [(e["who"], e["title"]) for e in page["timeline"]] == [
-        ("you", "You reported the issue"),
-        ("us", f"Re: Opening hours [{issue.reference}]"),
+    # In the customer's words: what they told us, where their issue went, that we wrote (they have the email).
+    assert [(e["who"], e["title"], e["text"]) for e in page["timeline"]] == [
+        ("you", "You reported the issue", page["timeline"][0]["text"]),
+        ("us", "Our team is answering your question", ""),
+        ("us", "We wrote to you", f"Re: Opening hours [{issue.reference}]"),
     ]
     assert "Are you open on Sunday?" in page["timeline"][0]["text"]
-    assert "task_opened" in [e.kind for e in w.issues.timeline(issue.id)], "internal events exist but are not shown"
+    shown = repr(page["timeline"])
+    assert "We are open from 10 to 4." not in shown, "an email is not repeated whole"
+    assert "sam" not in shown and "assigned" not in shown, "who holds the task is internal"
 
 
 def test_a_reply_on_the_page_resumes_the_step_waiting_for_the_customer():
