@@ -1,6 +1,9 @@
-"""The help centre (`/help`): published articles, by language, searchable, each on its page; and
+"""The help centre (`/help`): published articles, searchable, each on its page; and
 what report forms need of them: the articles that may answer what a customer types (JSON, for the
 form's script), and "This answered my question" (a deflection: nothing filed).
+
+Customer pages, in the customer's language (`customer_locale.page_locale`, switched with `?lang=`):
+the help centre lists and searches the articles in that language, or in every language with `?all=1`.
 
 Plain HTML without JavaScript, under the pages' strict CSP. An article's HTML is rendered from its
 Markdown and sanitised when shown (`markup.markdown.to_html`), so it is marked safe for Jinja2 there
@@ -12,17 +15,19 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from chalice import Blueprint, Response
 from markupsafe import Markup
 
+from chalicelib.api.customer_locale import PageLocale, request_locale
 from chalicelib.api.edge import FormGuard
 from chalicelib.api.errors import json_error, json_response, problem_pages
 from chalicelib.api.pages import page
 from chalicelib.bootstrap import services
 from chalicelib.domain.articles import QUERY_LENGTH
 from chalicelib.domain.errors import NotFound, TooManyRequests
-from chalicelib.domain.type_texts import LANGUAGE_NAMES, LANGUAGES
+from chalicelib.domain.type_texts import LANGUAGE_NAMES
 from chalicelib.markup import markdown
 from chalicelib.services.web_forms import Deflected, parse_form
 
@@ -36,66 +41,76 @@ DEFLECTION_SCRIPT_PATH = "/assets/deflection.js"
 DEFLECTION_SCRIPT_URL = f"{DEFLECTION_SCRIPT_PATH}?v={hashlib.sha256(DEFLECTION_SCRIPT).hexdigest()[:12]}"
 
 
-def _language() -> str | None:
-    asked = (help_pages.current_request.query_params or {}).get("lang") or ""
-    return asked if asked in LANGUAGES else None
+def _locale() -> PageLocale:
+    """The language of this request's page (`customer_locale.page_locale`): its chrome, its switcher,
+    and the articles listed by default."""
+    return request_locale(help_pages.current_request)
 
 
-def _languages(chosen: str | None, path: str, extra: str = "") -> list[dict[str, Any]]:
-    """The language filter as links: every language, and all of them."""
-    links = [
-        {"code": "", "name": "All languages", "href": path + (f"?{extra}" if extra else ""), "current": not chosen}
-    ]
-    for code in LANGUAGES:
-        query = f"lang={code}" + (f"&{extra}" if extra else "")
-        links.append({"code": code, "name": LANGUAGE_NAMES[code], "href": f"{path}?{query}", "current": chosen == code})
-    return links
+def _every_language() -> bool:
+    """Whether the customer asked for the articles in every language (`?all=1`), not only the page's."""
+    return (help_pages.current_request.query_params or {}).get("all") == "1"
+
+
+def _scope(path: str, every: bool, query: str = "") -> dict[str, Any]:
+    """The link between the articles in the page's language and those in every language; the
+    language switcher (`?lang=`) keeps `all` as it keeps `q`."""
+    params = "&".join(part for part in (query, "all=1") if part)
+    return {
+        "every_language": every,
+        "every_language_href": f"{path}?{params}",
+        "page_language_href": path + (f"?{query}" if query else ""),
+    }
 
 
 @help_pages.route(HOME, methods=["GET"])
 def help_home() -> Response:
-    language = _language()
+    locale = _locale()
+    every = _every_language()
     articles = [
         {"slug": a.slug, "title": a.title, "summary": a.summary(), "languages": a.languages}
-        for a in services().articles.published(language)
+        for a in services().articles.published(None if every else locale.language)
     ]
     return page(
         200,
         "help.html",
+        extra_headers=locale.headers(),
         articles=articles,
-        language=language,
-        help_languages=_languages(language, HOME),
         language_names=LANGUAGE_NAMES,
+        **_scope(HOME, every),
+        **locale.context(),
     )
 
 
 @help_pages.route(HOME + "/search", methods=["GET"])
 def help_search() -> Response:
-    from urllib.parse import quote
-
-    language = _language()
+    locale = _locale()
+    every = _every_language()
     asked = ((help_pages.current_request.query_params or {}).get("q") or "").strip()[:QUERY_LENGTH]
-    found = services().articles.search(asked, language) if asked else []
+    found = services().articles.search(asked, None if every else locale.language) if asked else []
     return page(
         200,
         "help_search.html",
+        extra_headers=locale.headers(),
         query=asked,
         found=found,
-        language=language,
-        help_languages=_languages(language, HOME + "/search", f"q={quote(asked)}" if asked else ""),
+        **_scope(HOME + "/search", every, f"q={quote(asked)}" if asked else ""),
+        **locale.context(),
     )
 
 
 @help_pages.route(HOME + "/{slug}", methods=["GET"])
 def help_article(slug: str) -> Response:
+    locale = _locale()
     article = services().articles.article(slug)
     return page(
         200,
         "help_article.html",
+        extra_headers=locale.headers(),
         article=article,
         body=Markup(markdown.to_html(article.body)),  # noqa: S704 - rendered with raw HTML off, then sanitised by nh3
         language_names=LANGUAGE_NAMES,
-        updated=article.updated_at.strftime("%d %B %Y").lstrip("0"),
+        **locale.context(),
     )
 
 
@@ -122,7 +137,16 @@ def answered(type_id: str) -> Response:
     outcome = services().web_forms.answered(type_id, parse_form(help_pages.current_request.raw_body))
     if not isinstance(outcome, Deflected):
         return _reload(type_id)
-    return page(200, "deflected.html", type_id=type_id, type_name=outcome.issue_type.name, article=outcome.article)
+    locale = _locale()
+    return page(
+        200,
+        "deflected.html",
+        extra_headers=locale.headers(),
+        type_id=type_id,
+        type_name=outcome.issue_type.name,
+        article=outcome.article,
+        **locale.context(),
+    )
 
 
 @help_pages.route(DEFLECTION_SCRIPT_PATH, methods=["GET"])
@@ -136,28 +160,38 @@ def deflection_script() -> Response:
 
 
 def _reload(type_id: str) -> Response:
+    locale = _locale()
+    t = locale.texts
     return page(
         403,
         "form_problem.html",
-        title="Please reload the form",
+        extra_headers=locale.headers(),
+        title=t("Please reload the form"),
         paragraphs=[
-            "For your safety we accept a form only from the page that showed it, and this one could not be "
-            "checked: it may have been open for a long time, or cookies may be blocked.",
-            "Nothing was sent.",
+            t(
+                "For your safety we accept a form only from the page that showed it, and this one could not be "
+                "checked: it may have been open for a long time, or cookies may be blocked."
+            ),
+            t("Nothing was sent."),
         ],
         action_href=f"/report/{type_id}",
-        action_text="Reload the form",
+        action_text=t("Reload the form"),
+        **locale.context(),
     )
 
 
 def _not_found(_exc: Exception, status: int) -> Response:
+    locale = _locale()
+    t = locale.texts
     return page(
         status,
         "form_problem.html",
-        title="We can't find that page",
-        paragraphs=["The address may be mistyped, or the article is no longer published."],
+        extra_headers=locale.headers(),
+        title=t("We can't find that page"),
+        paragraphs=[t("The address may be mistyped, or the article is no longer published.")],
         action_href=HOME,
-        action_text="See all help articles",
+        action_text=t("See all help articles"),
+        **locale.context(),
     )
 
 

@@ -100,7 +100,7 @@ def test_bad_input_is_a_400_naming_each_field_and_others_get_403(stack, publishe
 def test_the_help_centre_lists_searches_and_shows_published_articles(stack, published):
     home = stack.client.http.get("/")
     assert 'href="/help"' in text(home)
-    listing = text(stack.client.http.get("/help?lang=de"))
+    listing = text(stack.client.http.get("/help?lang=de"))  # a German page lists the articles in German
     assert f'href="/help/{REFUND["slug"]}"' in listing
     assert f'href="/help/{REFUND["slug"]}"' not in text(stack.client.http.get("/help?lang=tr"))
     found = text(stack.client.http.get("/help/search?q=late+parcel+refund"))
@@ -227,3 +227,69 @@ def test_looking_up_articles_is_rate_limited_per_address(stack, published, monke
     answers = [stack.client.http.get(url) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert int(answers[-1].headers["Retry-After"]) > 0
+
+
+# --- in the customer's language --------------------------------------------------------------------
+
+
+def _german(stack, path: str):
+    return stack.client.http.get(path, headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
+
+
+def test_the_help_centre_speaks_the_browsers_language_with_a_switcher(stack, published):
+    german = _german(stack, "/help")
+    page = text(german)
+    assert german.status_code == 200 and '<html lang="de">' in page
+    assert german.headers["Content-Language"] == "de"
+    assert "Hilfe-Center" in page and "Artikel in allen Sprachen anzeigen" in page
+    assert '<nav class="languages"' in page and 'href="/help?lang=fr"' in page
+    assert f'href="/help/{REFUND["slug"]}"' in page  # an article in German
+    assert "Set-Cookie" not in german.headers  # nothing chosen: nothing remembered
+
+    french = stack.client.http.get("/help?lang=fr", headers={"Accept-Language": "de"})
+    assert '<html lang="fr">' in text(french) and "Centre d’aide" in text(french)
+    assert french.headers["Set-Cookie"].startswith("caseflow-lang=fr;")
+
+    searched = text(_german(stack, "/help/search?q=late+parcel+refund"))
+    assert '<html lang="de">' in searched and "1 Artikel gefunden" in searched and REFUND["title"] in searched
+    assert "Hilfe-Center durchsuchen" in searched
+
+    article = text(_german(stack, f"/help/{REFUND['slug']}"))
+    assert '<html lang="de">' in article and "Hat das Ihre Frage nicht beantwortet?" in article
+    assert re.search(r"Aktualisiert am \d{1,2}\. \w+ \d{4} ·", article), article  # t.day: the locale's date
+    missing = _german(stack, "/help/no-such-article")
+    assert missing.status_code == 404 and "Diese Seite finden wir nicht" in text(missing)
+
+
+def test_articles_in_every_language_are_one_link_away(stack, published):
+    turkish = text(stack.client.http.get("/help", headers={"Accept-Language": "tr"}))
+    assert '<html lang="tr">' in turkish
+    assert f'href="/help/{REFUND["slug"]}"' not in turkish  # English and German only
+    assert 'href="/help?all=1"' in turkish and "Tüm dillerdeki makaleleri göster" in turkish
+    every = text(stack.client.http.get("/help?all=1", headers={"Accept-Language": "tr"}))
+    assert f'href="/help/{REFUND["slug"]}"' in every and 'href="/help"' in every
+    assert 'href="/help?all=1&amp;lang=de"' in every  # the switcher keeps "every language"
+
+    none = text(stack.client.http.get("/help/search?q=late+parcel+refund", headers={"Accept-Language": "tr"}))
+    assert REFUND["title"] not in none and 'href="/help/search?q=late%20parcel%20refund&amp;all=1"' in none
+    found = text(stack.client.http.get("/help/search?q=late+parcel+refund&all=1", headers={"Accept-Language": "tr"}))
+    assert REFUND["title"] in found and '<input type="hidden" name="all" value="1">' in found
+    assert 'name="lang"' not in found  # the search form no longer filters by language
+
+
+def test_a_german_report_form_offers_articles_in_german_and_the_deflection_is_german(stack, published, customer):
+    assert customer.get(f"/report/{TYPE_ID}?lang=de").status_code == 200  # switched: the cookie keeps it
+    values = _form_values(customer, LATE_PARCEL, "help-deflected-de@example.com")
+    page = text(customer.post(f"/report/{TYPE_ID}", values))
+    assert '<html lang="de">' in page
+    assert "Bevor Sie senden: Diese Artikel beantworten vielleicht Ihre Frage" in page, page
+    suggestions = re.search(r'<section class="suggestions".*?</section>', page, re.S).group(0)
+    assert "This answered my question" not in suggestions and "Nothing has been sent yet." not in suggestions
+    live = re.search(r'<div id="article-suggestions"[^>]*>', page).group(0)
+    assert "These articles may answer your question" not in live and "This answered my question" not in live
+    submission = dict(values)["submission-id"]
+    answered = customer.post(f"/report/{TYPE_ID}/answered", {"submission-id": submission, "article": REFUND["slug"]})
+    body = text(answered)
+    assert answered.status_code == 200 and '<html lang="de">' in body, body
+    assert "Schön, dass das geholfen hat" in body and "Es wurde nichts gesendet." in body
+    assert '<nav class="languages"' in body
