@@ -118,7 +118,7 @@ def test_a_second_run_embeds_only_the_new_texts():
 
 
 def test_training_without_an_encoder_package_falls_back_to_tf_idf(monkeypatch):
-    def missing():
+    def missing(directory=None):
         raise ImportError("no encoder here")
 
     monkeypatch.setattr(training, "load_encoder", missing)
