@@ -84,6 +84,10 @@ def test_a_customer_reports_follows_and_rates_their_issue(stack: Embedded, mobil
     nps_three = stack.wait_for(
         lambda: survey_link(stack, email, "How likely are you to recommend us", 3), 30, "the survey email"
     )
+    page.goto(survey_link(stack, email, "How easy was it to get your issue resolved", 6))
+    assert page.get_by_role("heading", level=1).inner_text() == "Thank you"
+    answered = stack.issue(issue["id"], "sue")["timeline"]
+    assert any(e["kind"] == "survey_answered" and "CES 6" in e["text"] for e in answered), "the effort answer"
     page.goto(nps_three)
     assert page.get_by_role("heading", level=1).inner_text() == "Thank you"
     page.fill("#comment", "Nobody apologised to me in person.")

@@ -18,6 +18,7 @@ from tests.browser.test_customer_journey import complete, survey_link
 
 CSAT_LINE = "How satisfied are you"
 NPS_LINE = "How likely are you to recommend us"
+CES_LINE = "How easy was it to get your issue resolved"
 CHARTS = ("contacts", "resolution", "sla", "satisfaction", "escalations")
 #: A private type whose one-second deadline passes at once: the task escalates to level 1, then 2.
 FAST = {
@@ -53,9 +54,9 @@ def open_issue(stack: Embedded, type_id: str, fields: dict, email: str) -> str:
     return response.json()["id"]
 
 
-def rate(stack: Embedded, email: str, csat: int, nps: int) -> None:
+def rate(stack: Embedded, email: str, csat: int, nps: int, ces: int) -> None:
     """Click the survey email's links, as the customer would."""
-    for line, score in ((CSAT_LINE, csat), (NPS_LINE, nps)):
+    for line, score in ((CSAT_LINE, csat), (NPS_LINE, nps), (CES_LINE, ces)):
         link = stack.wait_for(lambda line=line, score=score: survey_link(stack, email, line, score), 30, "the survey")
         assert requests.get(link, timeout=10).status_code == 200
 
@@ -79,9 +80,9 @@ def make_activity(stack: Embedded) -> None:
     for issue_id in (*(enquiries[e] for e in ("ops.happy@example.com", "ops.unhappy@example.com")), slow):
         stack.wait_for(lambda issue_id=issue_id: stack.issue(issue_id)["status"] == "resolved", 30, "resolution")
 
-    rate(stack, "ops.happy@example.com", csat=5, nps=9)
-    rate(stack, "ops.unhappy@example.com", csat=2, nps=3)
-    rate(stack, "ops.slow@example.com", csat=4, nps=7)
+    rate(stack, "ops.happy@example.com", csat=5, nps=9, ces=7)
+    rate(stack, "ops.unhappy@example.com", csat=2, nps=3, ces=3)
+    rate(stack, "ops.slow@example.com", csat=4, nps=7, ces=5)
 
     def recovery_opened() -> bool:
         calls = [stack.issue(t["issue_id"], "sue") for t in stack.tasks("sue") if t["step"] == "call_back"]
@@ -119,6 +120,8 @@ def test_omar_sees_every_chart_drawn_from_real_activity(stack: Embedded, desktop
     assert page.locator("svg#chart-escalations").get_by_text("Level 2", exact=True).count() == 1
     assert page.locator('[data-kpi="csat"] .tile-value').inner_text() != "–"
     assert page.locator('[data-kpi="nps"] .tile-value').inner_text() != "–"
+    # The effort question's answers: 2 of the 3 customers found it easy (5 to 7).
+    assert page.locator('[data-kpi="ces"] .tile-value').inner_text() != "–"
     assert page.locator('[data-kpi="backlog"] .tile-value').inner_text() not in ("–", "0")
 
     week_ago = (datetime.now(UTC).date() - timedelta(days=6)).isoformat()
