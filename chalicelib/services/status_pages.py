@@ -10,15 +10,15 @@ of it, as of a file the customer adds (`CustomerReplies`, decision 0030).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from chalicelib import locales
+from chalicelib.domain import customer_issues as standing
 from chalicelib.domain import free_text
-from chalicelib.domain import tasks as rules
 from chalicelib.domain.attachments import SNIFF_BYTES, sniff
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
-from chalicelib.domain.issue_types import HUMAN_TASK, PARALLEL, WAIT_FOR_CUSTOMER, IssueType
+from chalicelib.domain.issue_types import IssueType
 from chalicelib.domain.issues import RESOLVED, Issue, TimelineEvent, new_id
 from chalicelib.domain.type_texts import in_language
 from chalicelib.services.clock import Clock, utc_now
@@ -42,7 +42,6 @@ _VISIBLE = {
     "issue_opened", "customer_message", "email_sent", "attachment_added", "task_opened", "issue_resolved",
     "issue_reopened",
 }  # fmt: skip
-_TIMED_KINDS = (HUMAN_TASK, PARALLEL, WAIT_FOR_CUSTOMER)
 #: What the customer told an agent, who wrote it down (completions.CONTACT_CHANNELS): not "You wrote".
 _TOLD_US = {
     "phone": "You told us by phone",
@@ -88,10 +87,8 @@ class StatusPageService:
         remembered = locales.for_customer(customer) if customer and customer.language else ""
         stored_type = self._types.version(issue.type_id, issue.type_version).issue_type
         issue_type = in_language(stored_type, locales.supported(language) or remembered or locales.DEFAULT)
-        open_tasks = [t for t in self._tasks.for_issue(issue.id) if t.status == rules.OPEN]
-        current = next((s for s in issue_type.all_steps() if s.id == issue.current_step), None)
-        if current is None and open_tasks:
-            current = issue_type.step(open_tasks[0].step)
+        open_tasks = standing.open_tasks(self._tasks.for_issue(issue.id))
+        current = standing.current_step(issue_type, issue, open_tasks)
         waiting_for_customer = any(t.assigned_to.kind == "customer" for t in open_tasks)
         timeline = self._issues.timeline(issue.id)
         return {
@@ -103,7 +100,7 @@ class StatusPageService:
             "resolved_at": issue.resolved_at,
             "current_step": current.label_for_customer if current and issue.status != RESOLVED else None,
             "waiting_for_customer": waiting_for_customer,
-            "expected_by": None if issue.status == RESOLVED else self._expected_by(issue_type, issue, open_tasks),
+            "expected_by": None if issue.status == RESOLVED else standing.expected_by(issue_type, open_tasks),
             "timeline": _told(self._visible(e, issue_type) for e in timeline if e.kind in _VISIBLE),
             "upload": self._upload_form(token, issue, issue_type, len(_attachments(timeline))),
             "customer_language": remembered,
@@ -225,19 +222,6 @@ class StatusPageService:
             raise NotFound("this issue no longer exists")
         return issue
 
-    def _expected_by(self, issue_type: IssueType, issue: Issue, open_tasks: list[Any]) -> datetime | None:
-        """The current step's deadline, then each later timed step's deadline on its own calendar."""
-        if not open_tasks:
-            return None
-        moment = max(t.due_at for t in open_tasks)
-        steps = list(issue_type.steps)
-        current_ids = {t.step for t in open_tasks}
-        index = max((i for i, s in enumerate(steps) if s.id in current_ids or _contains(s, current_ids)), default=-1)
-        for step in steps[index + 1 :]:
-            if step.kind in (HUMAN_TASK, WAIT_FOR_CUSTOMER) and step.deadline and step.when is None:
-                moment = issue_type.calendar(step.calendar).add(moment, step.deadline)
-        return moment
-
     @staticmethod
     def _visible(event: TimelineEvent, issue_type: IssueType) -> dict[str, Any] | None:
         """One timeline entry as the customer reads it: their words, or what we emailed them."""
@@ -281,7 +265,3 @@ def _told(entries: Iterable[dict[str, Any] | None]) -> list[dict[str, Any]]:
 def _attachments(timeline: list[TimelineEvent]) -> list[dict[str, Any]]:
     """The files the customer added, from the issue's timeline."""
     return [a for e in timeline if e.kind == "attachment_added" for a in e.data["attachments"]]
-
-
-def _contains(step: Any, ids: set[str]) -> bool:
-    return any(inner.id in ids for branch in step.branches for inner in branch)
