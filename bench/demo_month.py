@@ -60,19 +60,38 @@ SHORT_TEXTS = {
     "subject": ["Opening hours", "Gift cards", "Delivery options", "My account", "Store pick-up", "Returns policy"],
     "summary": ["Please call me back", "Question about my order", "Something went wrong"],
 }
-#: What agents write in their tasks' free-text answers (customers write the sample's texts of their type).
-RESOLUTION_NOTES = [
-    "Refunded the full amount to the original card and apologised.",
-    "Sent a replacement by next-day courier at no charge.",
-    "Spoke to the store manager; the colleague has been coached.",
-    "The courier confirmed the parcel was misrouted; it is on its way again.",
-    "Corrected the invoice and credited the overcharge.",
-    "Offered a goodwill voucher and confirmed the fix with the customer.",
-    "Arranged a collection and a repair under warranty.",
-    "Escalated to the carrier; compensation agreed for the delay.",
-    "Checked the account: the duplicate charge is reversed within 3 days.",
-    "Explained our policy and the customer accepted the solution.",
-]
+#: What agents write in their tasks' free-text answers, by issue type (customers write the sample's texts).
+RESOLUTION_NOTES = {
+    "rude-staff": [
+        "Spoke to the colleague; they apologise and have been coached.",
+        "Checked the CCTV with the store manager; the colleague is booked on customer-care training.",
+        "The duty manager called the customer to apologise in person.",
+    ],
+    "late-delivery": [
+        "The courier confirmed the parcel was misrouted; it is on its way again.",
+        "Refunded the delivery charge; the parcel arrives tomorrow.",
+        "The parcel was lost in transit; a replacement went out by next-day courier.",
+    ],
+    "damaged-product": [
+        "Sent a replacement by next-day courier at no charge.",
+        "Arranged a collection and a repair under warranty.",
+        "Refunded in full; the customer keeps the damaged item.",
+    ],
+    "billing-dispute": [
+        "Corrected the invoice and credited the overcharge.",
+        "Checked the account: the duplicate charge is reversed within 3 days.",
+        "The charge is correct: it is the annual renewal; explained and sent a breakdown.",
+    ],
+    "general-enquiry": [
+        "Answered with our opening hours and the store's phone number.",
+        "Explained our returns policy and sent the form.",
+    ],
+    "service-outage": [
+        "Engineering restored the service; the customer confirmed it works.",
+        "A known outage: the customer was told when it was fixed.",
+    ],
+}
+GENERIC_NOTES = ["Explained our policy and the customer accepted the solution.", "Called the customer; all sorted."]
 PROGRESS_WIDTH = 30
 
 
@@ -224,7 +243,7 @@ class DemoMonth:
         if task is None or task.status != OPEN or issue is None:
             return ""
         step_spec = self.services.issue_types.version(issue.type_id, issue.type_version).issue_type.step(step)
-        fields = self._values(step_spec.fields, RESOLUTION_NOTES)
+        fields = self._values(step_spec.fields, RESOLUTION_NOTES.get(issue.type_id, GENERIC_NOTES))
         holder = task.assigned_to
         if holder.kind == EMAIL:
             token = self.services.task_links.link_for(task).rsplit("/t/", 1)[1]
