@@ -9,19 +9,18 @@ with the form that asks for a new one (`PROBLEMS`).
 
 from __future__ import annotations
 
-import math
-
 from chalice import Blueprint, Response
 
 from chalicelib import locales
 from chalicelib.api.customer_locale import PageLocale, request_locale
 from chalicelib.api.edge import FormGuard
 from chalicelib.api.errors import ProblemPage, problem_pages, status_of
-from chalicelib.api.pages import form_values, page, reload_page, with_headers
+from chalicelib.api.pages import client_address, form_values, page, reload_page, with_headers
 from chalicelib.api.status_pages import customer_page
 from chalicelib.bootstrap import services
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.services.customer_issues import Limited, LinkUsed
+from chalicelib.services.rate_limits import whole_minutes, whole_seconds
 from chalicelib.web_tokens.signed_links import LinkExpired, LinkInvalid
 
 customer_issue_pages = Blueprint(__name__)
@@ -62,7 +61,7 @@ def ask_for_link() -> Response:
 def send_link() -> Response:
     request = customer_issue_pages.current_request
     email = form_values(request.raw_body, set()).get("email", "")
-    address = ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
+    address = client_address(request)
     locale = _locale()
     t = locale.texts
     try:
@@ -71,7 +70,7 @@ def send_link() -> Response:
         error = locales.validation_message(exc.errors[0].message, locale.language)
         return _guarded(status_of(exc), _REQUEST, title=t("See all your issues"), error=error, email=email)
     if isinstance(outcome, Limited):
-        minutes = max(1, math.ceil(outcome.retry_after.total_seconds() / 60))
+        minutes = whole_minutes(outcome.retry_after)
         paragraphs = [
             t(
                 "We have had many requests from your connection or for this email address in a short time, "
@@ -84,7 +83,7 @@ def send_link() -> Response:
         return _page(
             429,
             "form_problem.html",
-            {"Retry-After": str(max(1, math.ceil(outcome.retry_after.total_seconds())))},
+            {"Retry-After": str(whole_seconds(outcome.retry_after))},
             title=t("Too many requests for now"),
             paragraphs=paragraphs,
             action_href="/my-issues",

@@ -23,7 +23,7 @@ from markupsafe import Markup
 from chalicelib.api.customer_locale import PageLocale, request_locale
 from chalicelib.api.edge import FormGuard
 from chalicelib.api.errors import json_error, json_response, problem_pages
-from chalicelib.api.pages import page
+from chalicelib.api.pages import client_address, page
 from chalicelib.bootstrap import services
 from chalicelib.domain.articles import QUERY_LENGTH
 from chalicelib.domain.errors import NotFound, TooManyRequests
@@ -122,7 +122,7 @@ def suggested_articles(type_id: str) -> Response:
     """At most three published articles that may answer what is typed in the type's form (`q`)."""
     request = help_pages.current_request
     text = ((request.query_params or {}).get("q") or "")[:QUERY_LENGTH]
-    address = ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
+    address = client_address(request)
     try:
         found = services().web_forms.suggest(type_id, text, address)
     except (NotFound, TooManyRequests) as exc:  # JSON for the form's script, on a blueprint of pages

@@ -86,6 +86,11 @@ def with_headers(*groups: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def client_address(request: Any) -> str:
+    """The address the request came from, as API Gateway saw it: what rate limits count by."""
+    return ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
+
+
 def form_values(raw: bytes | None, multi: set[str]) -> dict[str, Any]:
     """A urlencoded form as field values: lists for the named multi-value fields, text otherwise."""
     parsed = parse_qs((raw or b"").decode("utf-8", errors="replace"), keep_blank_values=True)

@@ -7,7 +7,6 @@ the intake live in the web form service, the markup decisions in `web_forms.form
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -19,11 +18,20 @@ from chalicelib.api.customer_locale import PageLocale, page_locale
 from chalicelib.api.edge import FormGuard
 from chalicelib.api.errors import problem_pages
 from chalicelib.api.help_pages import DEFLECTION_SCRIPT_URL
-from chalicelib.api.pages import SECURITY_HEADERS, STYLESHEET, STYLESHEET_PATH, form_token, page, with_headers
+from chalicelib.api.pages import (
+    SECURITY_HEADERS,
+    STYLESHEET,
+    STYLESHEET_PATH,
+    client_address,
+    form_token,
+    page,
+    with_headers,
+)
 from chalicelib.api.web_forms import form_view, one_line
 from chalicelib.bootstrap import services
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.type_texts import in_language
+from chalicelib.services.rate_limits import whole_minutes, whole_seconds
 from chalicelib.services.web_forms import (
     LANGUAGE_FIELD,
     ZONE_FIELD,
@@ -105,7 +113,7 @@ def show_form(type_id: str) -> Response:
 @public_pages.route("/report/{type_id}", methods=["POST"], content_types=[_FORM])
 def send_form(type_id: str) -> Response:
     request = public_pages.current_request
-    address = ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
+    address = client_address(request)
     token, _ = _token(type_id)
     submitted = parse_form(request.raw_body)
     # The language the form was shown in (its hidden field) and the zone the browser said it is in.
@@ -137,7 +145,7 @@ def send_form(type_id: str) -> Response:
     if isinstance(outcome, Refused):
         return _reload_form(outcome.type_id, locale)
     if isinstance(outcome, Limited):
-        minutes = max(1, math.ceil(outcome.retry_after.total_seconds() / 60))
+        minutes = whole_minutes(outcome.retry_after)
         return _problem(
             429,
             t("Too many reports for now"),
@@ -155,7 +163,7 @@ def send_form(type_id: str) -> Response:
             f"/report/{outcome.type_id}",
             t("Back to the form"),
             locale,
-            {"Retry-After": str(max(1, math.ceil(outcome.retry_after.total_seconds())))},
+            {"Retry-After": str(whole_seconds(outcome.retry_after))},
         )
     assert isinstance(outcome, AlreadySent)
     return _problem(

@@ -14,8 +14,6 @@ timeline: the link opens all the customer's issues, and a status page opens one.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +42,7 @@ from chalicelib.services.ports import (
     TaskRepository,
     UnsendableEmail,
 )
+from chalicelib.services.rate_limits import over_limit
 from chalicelib.services.status_links import StatusLinks
 from chalicelib.services.web_forms import FormLimits
 from chalicelib.web_tokens.signed_links import LinkExpired, LinkInvalid, sign, verify
@@ -205,14 +204,9 @@ class CustomerIssuesService:
     def _limit(self, kind: str, who: str, limit: int) -> Limited | None:
         """Count this request in the current window; Limited, saying when the window ends, if over."""
         now = self._clock()
-        seconds = int(self._limits.window.total_seconds())
-        window = int(now.timestamp()) // seconds
-        ends = datetime.fromtimestamp((window + 1) * seconds, tz=now.tzinfo)
-        # Keys hold a keyed hash, not the address or email itself.
-        digest = hmac.new(self._secret().encode(), f"{kind}|{who}".encode(), hashlib.sha256).hexdigest()[:32]
-        if self._limiter.hit(f"my-issues-{kind}#{digest}#{window}", limit, ends):
-            return None
-        return Limited(ends, ends - now)
+        window = self._limits.window
+        ends = over_limit(self._limiter, self._secret(), now, window, f"my-issues-{kind}", f"{kind}|{who}", limit)
+        return Limited(ends, ends - now) if ends else None
 
 
 def link_email(t: locales.Texts, name: str, link: str) -> tuple[str, str]:

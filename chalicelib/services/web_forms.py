@@ -9,10 +9,7 @@ post gets here, and hands in the one a form carries. Form text becomes the valid
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import math
 import re
 import secrets
 from collections.abc import Mapping
@@ -34,6 +31,7 @@ from chalicelib.services.clock import Clock, utc_now
 from chalicelib.services.intake import IntakeService
 from chalicelib.services.issue_types import IssueTypeService
 from chalicelib.services.ports import RateLimiter, Secret
+from chalicelib.services.rate_limits import over_limit, whole_seconds
 from chalicelib.services.status_links import StatusLinks
 
 log = logging.getLogger(__name__)
@@ -372,8 +370,9 @@ class WebFormService:
             return []
         allowed = self._limits.per_address * self._limits.suggestions_per_post
         if limited := self._limit(issue_type.id, "suggest", address, None, allowed):
-            seconds = max(1, math.ceil(limited.retry_after.total_seconds()))
-            raise TooManyRequests("too many lookups from this address; try again later", seconds)
+            raise TooManyRequests(
+                "too many lookups from this address; try again later", whole_seconds(limited.retry_after)
+            )
         return self._articles.suggestions(issue_type.id, text)
 
     def answered(self, type_id: str, submitted: Mapping[str, list[str]]) -> Deflected | Refused:
@@ -420,14 +419,10 @@ class WebFormService:
     def _limit(self, type_id: str, kind: str, who: str, unit: str | None, limit: int) -> Limited | None:
         """Count this post in the current window; Limited, saying when the window ends, if over."""
         now = self._clock()
-        seconds = int(self._limits.window.total_seconds())
-        window = int(now.timestamp()) // seconds
-        ends = datetime.fromtimestamp((window + 1) * seconds, tz=now.tzinfo)
-        # Keys hold a keyed hash, not the address or email itself.
-        digest = hmac.new(self._secret().encode(), f"{kind}|{who}".encode(), hashlib.sha256).hexdigest()[:32]
-        if self._limiter.hit(f"form-{kind}#{digest}#{window}", limit, ends, unit):
-            return None
-        return Limited(type_id, ends, ends - now)
+        ends = over_limit(
+            self._limiter, self._secret(), now, self._limits.window, f"form-{kind}", f"{kind}|{who}", limit, unit
+        )
+        return Limited(type_id, ends, ends - now) if ends else None
 
     def _confirmation(
         self, issue_type: IssueType, reference: str, issue_id: str, fields: Mapping[str, Any], language: str = ""
