@@ -271,7 +271,7 @@ def build(clock: Clock) -> Services:
         clock=clock,
     )
     articles = ArticleService(ArticleRepository(), issue_types, encoder, kpis, clock=clock)
-    #: Asking for the "My issues" link is rate-limited as the report forms are.
+    #: The report forms' limits, also those of asking for the "My issues" link (counted apart).
     form_limits = FormLimits(
         config.form_rate_per_address, config.form_rate_per_email, timedelta(minutes=config.form_rate_window_minutes)
     )
@@ -338,11 +338,7 @@ def build(clock: Clock) -> Services:
             status_links,
             RateLimitRepository(),
             link_secret,
-            FormLimits(
-                config.form_rate_per_address,
-                config.form_rate_per_email,
-                timedelta(minutes=config.form_rate_window_minutes),
-            ),
+            form_limits,
             clock=clock,
             articles=articles,
         ),
