@@ -21,6 +21,13 @@ None of them changes what an AWS call answers; they remove a race and costs that
   back when it is cancelled.
 - The moto server finds the backend of every request by matching its host against several
   hundred URL patterns, under a lock. The answer for a host never changes, so it is kept.
+- Every response is serialized by walking the operation's output shape, and for each member of
+  each value the serializer works out again which keys may hold it (six alias rules, each key also
+  in snake_case). For a DynamoDB Query of 20 items that is thousands of such look-ups, and it was
+  the largest single cost of moto in a demo month. For a plain dict the answer depends only on the
+  shape, its parent and the key, so it is worked out once and kept.
+- Every request lists the handler class's methods with `inspect.getmembers` to find its action
+  (a quarter of an empty Query's cost in-process). A class's methods do not change: kept per class.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ def apply() -> None:
     _query_partitions_only()
     _transactions_save_their_items_only()
     _backend_per_host_kept()
+    _serializer_picks_kept()
+    _handler_methods_kept()
 
 
 def _skip_executions_still_starting() -> None:
@@ -280,3 +289,90 @@ def _backend_per_host_kept() -> None:
         return found[host]
 
     DomainDispatcherApplication.get_backend_for_host = backend_for_host
+
+
+#: Entries kept by `_serializer_picks_kept` before it starts again (the shapes of every AWS
+#: operation the stack calls make a few thousand).
+_PICKS_KEPT = 50_000
+
+
+def _serializer_picks_kept() -> None:
+    from moto.core import serialize
+
+    serializer = serialize.ResponseSerializer
+    kept: dict[tuple[int, int, str], tuple[tuple[str, ...] | None, Any, Any]] = {}
+
+    def possible_keys(picker: Any, shape: Any, key: str, operation_model: Any) -> tuple[str, ...] | None:
+        parent = getattr(shape, "parent", None)
+        found = kept.get((id(shape), id(parent), key))
+        if found is None:
+            if len(kept) > _PICKS_KEPT:
+                kept.clear()
+            context = serialize.AttributePickerContext(
+                obj={},
+                key=key,
+                shape=shape,
+                operation_model=operation_model,
+                service_model=operation_model.service_model,
+                key_path="",
+            )
+            keys = tuple(picker.get_possible_keys(context))
+            # A dotted key is a path into the value: left to moto. The shapes are kept with the
+            # answer, so that their ids are not taken by others.
+            found = (None if any("." in k for k in keys) else keys, shape, parent)
+            kept[(id(shape), id(parent), key)] = found
+        return found[0]
+
+    def members_plan(self: Any, shape: Any) -> list[tuple[str, Any, tuple[str, ...]]] | None:
+        plan = []
+        for member_key, member_shape in shape.members.items():
+            member_shape.parent = shape
+            keys = possible_keys(self._value_picker, member_shape, member_key, self.operation_model)
+            if keys is None:
+                return None
+            plan.append((member_key, member_shape, keys))
+        return plan
+
+    def structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        picker = self._value_picker
+        # Only a plain dict: an object's keys may also depend on its class name and its Meta, and a
+        # response transformer may give a value to a member that has none.
+        plan = None
+        if (
+            type(value) is dict
+            and type(picker) is serialize.XFormedAttributePicker
+            and not picker.response_transformers
+            and picker.alias_providers is serialize.DEFAULT_ALIAS_PROVIDERS
+        ):
+            found = plans.get(id(shape))
+            if found is None:
+                if len(plans) > _PICKS_KEPT:
+                    plans.clear()
+                found = plans[id(shape)] = (members_plan(self, shape), shape)
+            plan = found[0]
+        if plan is None:
+            serialized_structure(self, serialized, value, shape, key)
+            return
+        wrapper = self.MAP_TYPE() if key else serialized
+        for member_key, member_shape, keys in plan:
+            for possible in keys:
+                if possible in value:
+                    member_value = value[possible]
+                    if member_value is not None:
+                        self._serialize(wrapper, member_value, member_shape, member_key)
+                    break
+        if key:
+            self._default_serialize(serialized, wrapper, shape, key)
+
+    plans: dict[int, tuple[list[tuple[str, Any, tuple[str, ...]]] | None, Any]] = {}
+    serialized_structure = serializer._serialize_type_structure
+    structure.__wrapped__ = serialized_structure  # type: ignore[attr-defined]
+    serializer._serialize_type_structure = structure
+
+
+def _handler_methods_kept() -> None:
+    import functools
+
+    from moto.core import responses
+
+    responses.method_names_from_class = functools.cache(responses.method_names_from_class)

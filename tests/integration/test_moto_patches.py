@@ -144,3 +144,98 @@ def test_an_index_query_sees_every_kind_of_write_since_the_last_one(dynamodb):
 
     dynamodb.delete_item(TableName=TABLE, Key=key)
     assert index_keys(dynamodb, "g") == []
+
+
+#: One attribute of every DynamoDB type, nested ones included.
+EVERY_TYPE = {
+    "pk": {"S": "every"},
+    "sk": {"S": "type"},
+    "number": {"N": "12.5"},
+    "binary": {"B": b"\x00\x01\xfe"},
+    "strings": {"SS": ["a", "b"]},
+    "numbers": {"NS": ["1", "2"]},
+    "binaries": {"BS": [b"\x01", b"\x02"]},
+    "flag": {"BOOL": False},
+    "nothing": {"NULL": True},
+    "map": {"M": {"inner": {"L": [{"S": "x"}, {"N": "3"}, {"M": {}}, {"NULL": True}]}, "empty": {"S": ""}}},
+    "list": {"L": []},
+}
+
+
+def _sets_sorted(item: dict) -> dict:
+    return {
+        name: {kind: sorted(v) if kind in ("SS", "NS", "BS") else v for kind, v in value.items()}
+        for name, value in item.items()
+    }
+
+
+def test_every_kind_of_attribute_reads_back_as_written_by_every_read(dynamodb):
+    key = {"pk": EVERY_TYPE["pk"], "sk": EVERY_TYPE["sk"]}
+    dynamodb.put_item(TableName=TABLE, Item=EVERY_TYPE)
+    expected = _sets_sorted(EVERY_TYPE)
+
+    read = {
+        "GetItem": dynamodb.get_item(TableName=TABLE, Key=key)["Item"],
+        "Query": dynamodb.query(
+            TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": key["pk"]}
+        )["Items"][0],
+        "Scan": dynamodb.scan(TableName=TABLE)["Items"][0],
+        "BatchGetItem": dynamodb.batch_get_item(RequestItems={TABLE: {"Keys": [key]}})["Responses"][TABLE][0],
+        "TransactGetItems": dynamodb.transact_get_items(TransactItems=[{"Get": {"TableName": TABLE, "Key": key}}])[
+            "Responses"
+        ][0]["Item"],
+        "UpdateItem": dynamodb.update_item(
+            TableName=TABLE,
+            Key=key,
+            UpdateExpression="SET flag = :f",
+            ExpressionAttributeValues={":f": {"BOOL": False}},
+            ReturnValues="ALL_NEW",
+        )["Attributes"],
+        "DeleteItem": dynamodb.delete_item(TableName=TABLE, Key=key, ReturnValues="ALL_OLD")["Attributes"],
+    }
+
+    assert {operation: _sets_sorted(item) for operation, item in read.items()} == {op: expected for op in read}
+
+
+def test_moto_answers_as_it_did_before_its_serializer_kept_what_it_worked_out(dynamodb, monkeypatch):
+    from moto.core.serialize import ResponseSerializer
+
+    for n in range(3):
+        dynamodb.put_item(
+            TableName=TABLE, Item={**EVERY_TYPE, "sk": {"S": f"{n}"}, "gpk": {"S": "g"}, "gsk": {"S": f"{n}"}}
+        )
+
+    def answers() -> list[dict]:
+        calls = [
+            dynamodb.batch_write_item(
+                RequestItems={TABLE: [{"PutRequest": {"Item": {"pk": {"S": "w"}, "sk": {"S": "1"}}}}]},
+                ReturnItemCollectionMetrics="SIZE",
+            ),
+            dynamodb.describe_table(TableName=TABLE),
+            dynamodb.query(
+                TableName=TABLE,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": "every"}},
+                Limit=2,
+                ReturnConsumedCapacity="TOTAL",
+            ),
+            dynamodb.query(
+                TableName=TABLE,
+                IndexName="gsi",
+                KeyConditionExpression="gpk = :g",
+                ExpressionAttributeValues={":g": {"S": "g"}},
+                ProjectionExpression="#m, strings",
+                ExpressionAttributeNames={"#m": "map"},
+            ),
+            dynamodb.scan(TableName=TABLE, Select="COUNT"),
+            dynamodb.list_tables(),
+        ]
+        for answer in calls:
+            answer.pop("ResponseMetadata")
+        return calls
+
+    patched = answers()
+    monkeypatch.setattr(
+        ResponseSerializer, "_serialize_type_structure", ResponseSerializer._serialize_type_structure.__wrapped__
+    )
+    assert answers() == patched
