@@ -34,13 +34,15 @@ def checkpoint_moments(step: Step, calendar: BusinessCalendar, opened_at: dateti
 def timers(moments: list[datetime], now: datetime) -> dict[str, int]:
     """Seconds from now to the first checkpoint, then from each timer's firing to the next checkpoint.
 
-    Step Functions counts whole seconds, so each timer is rounded up: it never fires early. Counting
-    the next one from when this one fires (not from its planned moment) keeps the roundings from
-    adding up, so every checkpoint fires less than a second after its moment."""
+    Step Functions counts whole seconds, so each timer is rounded down: it fires less than a second
+    before its checkpoint's moment, and the handler holds its message until that moment
+    (`Checkpoints.hold_until_due`). Rounded up, it would fire up to a second late, with the
+    message's delivery on top. Counting the next one from when this one fires (not from its
+    planned moment) keeps the roundings from adding up."""
     seconds = {}
     fired = now
     for index, moment in enumerate(moments):
-        wait = max(MIN_TIMER_SECONDS, math.ceil((moment - fired).total_seconds()))
+        wait = max(MIN_TIMER_SECONDS, math.floor((moment - fired).total_seconds()))
         seconds[timer_key(index)] = wait
         fired += timedelta(seconds=wait)
     return seconds

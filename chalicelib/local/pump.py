@@ -41,7 +41,7 @@ from chalicelib.local.pause import PauseOwner, PumpPause
 
 log = logging.getLogger("caseflow.pump")
 #: Concurrent invocations, as Lambda scales a queue's consumers (a receive returns at most 10).
-CONCURRENCY = 10
+CONCURRENCY = 20
 #: The niceness of an isolated invocation's process: it runs when the stack has nothing else to do.
 ISOLATED_NICENESS = 15
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -390,6 +390,8 @@ def _invoke_here(argv: list[str]) -> int:
     the event on standard input."""
     path, function_name, region = argv
     os.nice(ISOLATED_NICENESS)
+    if hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     # Whole lines: the parent writes to the same output, and a block-buffered line would be cut in two.
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]

@@ -5,6 +5,7 @@ machine's task queue messages arrive, twice as often as not."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from unittest import mock
 
 import pytest
 
@@ -219,6 +220,33 @@ def test_timers_handled_out_of_order_act_on_every_checkpoint_once_and_keep_the_l
     assert len(w.issues.events(issue.id, "deadline_breached")) == 1
     assert [e.data["level"] for e in w.issues.events(issue.id, "escalated")] == [1, 2]
     assert (task.level, task.checkpoint) == (2, last) and breach < last
+
+
+def test_a_timer_that_fires_in_the_second_before_its_moment_is_held_until_then_and_one_far_earlier_is_not():
+    """Step Functions counts whole seconds and the timers are rounded down, so the warning's timer
+    fires a fraction of a second early: its message waits out the rest, and the warning never acts
+    before its moment. A message hours early is no rounding; it acts at once, as before."""
+    w = _staffed()
+    issue, task = _with_open_answer_task(w)
+    warning = _checkpoint(w, "general-enquiry", "answer", types.WARNING)
+    moment = task.schedule[warning - 1]
+    held: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        held.append(seconds)
+        w.clock.advance(timedelta(seconds=seconds))
+
+    w.clock.now = moment - timedelta(seconds=0.4)
+    with mock.patch("chalicelib.services.workflow.checkpoints.time.sleep", sleep):
+        w.workflow_says(issue.id, compiler.KIND_WAIT, step="answer", checkpoint=warning)
+        [warned] = w.issues.events(issue.id, "sla_warning")
+        assert held == [0.4] and warned.at == moment
+
+        later = w.services.intake.open_issue(ENQUIRY).issue
+        w.workflow_says(later.id, compiler.KIND_OPEN, step="answer")
+        w.workflow_says(later.id, compiler.KIND_WAIT, step="answer", checkpoint=0)
+        w.workflow_says(later.id, compiler.KIND_WAIT, step="answer", checkpoint=warning)
+    assert held == [0.4] and len(w.issues.events(later.id, "sla_warning")) == 1
 
 
 def test_a_completion_that_races_the_timer_is_delivered_on_the_timers_token():

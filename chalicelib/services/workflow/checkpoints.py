@@ -8,6 +8,7 @@ locking, so what it does (`act`) happens once.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from chalicelib.domain import deadlines, kpi_events
@@ -33,6 +34,10 @@ from chalicelib.services.workflow.task_timeline import TaskTimeline
 SWEEP_GRACE = timedelta(minutes=5)
 #: Who did it, in the timeline, when the SLA sweep reached a checkpoint.
 SLA_SWEEP = "sla_sweep"
+#: The longest a timer's message is held before its checkpoint acts: timers are whole seconds
+#: rounded down (`deadlines.timers`), so a timer fires less than a second before its moment. A
+#: message earlier than that did not come from rounding, and is not held.
+MAX_HOLD = timedelta(seconds=1)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,23 @@ class Checkpoints:
         self._emails = emails
         self._kpis = kpis or KpiRecorder()
         self._clock = clock
+
+    def hold_until_due(self, issue_id: str, step_id: str, checkpoint: int) -> float:
+        """Hold a timer's message until its checkpoint's moment if the timer fired before it; the
+        seconds held.
+
+        Step Functions counts whole seconds. A timer rounded up would fire up to a second late,
+        and the message's delivery would come on top. So `deadlines.timers` rounds down, and the
+        message waits out the rest here. A checkpoint then acts a fraction of a second after its
+        moment, never before it."""
+        task = self._tasks.get(issue_id, step_id)
+        if task is None or not 1 <= checkpoint <= len(task.schedule):
+            return 0.0
+        early = task.schedule[checkpoint - 1] - self._clock()
+        if not timedelta(0) < early <= MAX_HOLD:
+            return 0.0
+        time.sleep(early.total_seconds())
+        return early.total_seconds()
 
     def wait(self, issue: Issue, message: Wait) -> Task:
         """The workflow waits (again); if it got here by a timer, a checkpoint has been reached.
