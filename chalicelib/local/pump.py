@@ -206,8 +206,12 @@ APP_SERVICES = ("dynamodb", "sqs", "stepfunctions", "ses", "s3", "cognito-idp", 
 def share_botocore_data() -> None:
     """From now on every new botocore session of this process reads botocore's data files
     (endpoints, service models, about 0.3 s of JSON each) through one loader, which keeps what it
-    has read, instead of a loader of its own. Calling it again does nothing."""
+    has read, instead of a loader of its own. Its clients, and those of boto3's default session,
+    keep as many connections as the pump runs invocations: one client serves every invocation
+    thread here, where on AWS each invocation has its process. Calling it again does nothing."""
     global _shared_loader
+    import boto3
+    import botocore.config
     import botocore.loaders
     import botocore.session
 
@@ -215,11 +219,15 @@ def share_botocore_data() -> None:
         if _shared_loader is not None:
             return
         _shared_loader = botocore.loaders.create_loader()
+        pooled = botocore.config.Config(max_pool_connections=CONCURRENCY)
 
         def _register_data_loader(session: Any) -> None:
             session._components.lazy_register_component("data_loader", lambda: _shared_loader)
+            session.set_default_client_config(pooled)
 
         botocore.session.Session._register_data_loader = _register_data_loader  # type: ignore[method-assign]
+        if boto3.DEFAULT_SESSION is not None:
+            boto3.DEFAULT_SESSION._session.set_default_client_config(pooled)
 
 
 def warm_clients(services: tuple[str, ...] = APP_SERVICES) -> None:

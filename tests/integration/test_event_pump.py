@@ -59,3 +59,17 @@ def test_an_isolated_pump_invokes_its_function_in_a_child_process(stack, tmp_pat
     assert seen["function"] == "on_job"
     assert [r["body"] for r in seen["event"]["Records"]] == ['{"kind": "retrain"}']
     assert pump.pump_once() == 0  # deleted once the child ended well
+
+
+def test_every_invocation_at_once_finds_a_connection_in_the_shared_clients_pool(stack):
+    """One client serves every invocation thread of the stack: with fewer pooled connections than
+    invocations, urllib3 discards the extra ones and logs "Connection pool is full" at each."""
+    from chalicelib.local.pump import CONCURRENCY
+
+    queue, _ = make_queue("pump-pool", 3)
+    QueuePump(queue, lambda event, context: None, "us-east-1", wait_seconds=0)
+    assert boto3.client("stepfunctions").meta.config.max_pool_connections == CONCURRENCY
+    assert boto3.client("ses").meta.config.max_pool_connections == CONCURRENCY
+    from chalicelib.adapters.dynamodb.models import IssueItem
+
+    assert IssueItem._get_connection().connection.client.meta.config.max_pool_connections >= CONCURRENCY

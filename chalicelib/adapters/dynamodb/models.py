@@ -25,6 +25,10 @@ class _Meta:
     table_name: str | None = None
     region: str | None = None
     host: str | None = None
+    #: Connections pynamodb's one client keeps (its default is 10). On AWS an invocation is alone in
+    #: its process; the embedded stack runs up to 32 API requests and 20 queue invocations at once
+    #: on that client, and each connection beyond the pool is discarded with a warning.
+    max_pool_connections: int = 32
 
 
 def bind(table_name: str, region: str, host: str | None) -> None:
