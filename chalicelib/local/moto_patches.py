@@ -291,8 +291,8 @@ def _backend_per_host_kept() -> None:
     DomainDispatcherApplication.get_backend_for_host = backend_for_host
 
 
-#: Entries kept by `_serializer_picks_kept` before it starts again (the shapes of every AWS
-#: operation the stack calls make a few thousand).
+#: Structure shapes whose plan `_serializer_picks_kept` keeps before it starts again (the shapes of
+#: every AWS operation the stack calls make a few thousand).
 _PICKS_KEPT = 50_000
 
 
@@ -300,35 +300,23 @@ def _serializer_picks_kept() -> None:
     from moto.core import serialize
 
     serializer = serialize.ResponseSerializer
-    kept: dict[tuple[int, int, str], tuple[tuple[str, ...] | None, Any, Any]] = {}
-
-    def possible_keys(picker: Any, shape: Any, key: str, operation_model: Any) -> tuple[str, ...] | None:
-        parent = getattr(shape, "parent", None)
-        found = kept.get((id(shape), id(parent), key))
-        if found is None:
-            if len(kept) > _PICKS_KEPT:
-                kept.clear()
-            context = serialize.AttributePickerContext(
-                obj={},
-                key=key,
-                shape=shape,
-                operation_model=operation_model,
-                service_model=operation_model.service_model,
-                key_path="",
-            )
-            keys = tuple(picker.get_possible_keys(context))
-            # A dotted key is a path into the value: left to moto. The shapes are kept with the
-            # answer, so that their ids are not taken by others.
-            found = (None if any("." in k for k in keys) else keys, shape, parent)
-            kept[(id(shape), id(parent), key)] = found
-        return found[0]
 
     def members_plan(self: Any, shape: Any) -> list[tuple[str, Any, tuple[str, ...]]] | None:
+        """Each member of a structure shape with the keys of a plain dict that may hold it, in
+        moto's order; None if one of them is a dotted path into the value (left to moto)."""
         plan = []
         for member_key, member_shape in shape.members.items():
             member_shape.parent = shape
-            keys = possible_keys(self._value_picker, member_shape, member_key, self.operation_model)
-            if keys is None:
+            context = serialize.AttributePickerContext(
+                obj={},
+                key=member_key,
+                shape=member_shape,
+                operation_model=self.operation_model,
+                service_model=self.operation_model.service_model,
+                key_path="",
+            )
+            keys = tuple(self._value_picker.get_possible_keys(context))
+            if any("." in k for k in keys):
                 return None
             plan.append((member_key, member_shape, keys))
         return plan
@@ -348,6 +336,7 @@ def _serializer_picks_kept() -> None:
             if found is None:
                 if len(plans) > _PICKS_KEPT:
                     plans.clear()
+                # The shape is kept with its plan, so that its id is not taken by another.
                 found = plans[id(shape)] = (members_plan(self, shape), shape)
             plan = found[0]
         if plan is None:
