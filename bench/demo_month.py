@@ -16,8 +16,11 @@ The demo test compares it with what `GET /ops/kpis` (and so the dashboard) shows
 
 Run against `make run`'s stack it pauses that stack's own task-queue pump (which runs on the real
 clock) for as long as it runs. It shows a progress bar with the time left (estimated from the
-simulated hours done so far); `--workers` task-queue messages are handled at once, as the stack's
-own pump (Lambda) would (decision 0040).
+simulated hours done so far). Each simulated hour, the customers and agents of different issues act
+at once (`--workers` of them, each thread on its own moment of the simulated clock, each action with
+random draws of its own), and as many task-queue messages are handled at once, as the stack's own
+pump (Lambda) would (decisions 0040 and 0048). The stack answers each call in a few milliseconds,
+so one actor at a time left both processes mostly waiting.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ import json
 import os
 import random
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -45,8 +50,8 @@ REOPEN_SHARE = 0.06
 CSAT_SCORES = ([1, 2, 3, 4, 5], [4, 5, 10, 36, 45])
 CES_SCORES = (list(range(1, 8)), [3, 4, 6, 10, 20, 27, 30])
 NPS_SCORES = (list(range(11)), [3, 2, 2, 3, 3, 5, 7, 12, 18, 22, 23])
-#: Task-queue messages handled at once by the generator's pump.
-WORKERS = 4
+#: Issues acted on at once, and task-queue messages handled at once, by the generator.
+WORKERS = 8
 #: One-line answers of the seeds' short text fields, by field id.
 SHORT_TEXTS = {
     "product": ["Oak dining table", "Wireless headphones", "Ceramic vase", "Kettle", "Winter coat", "Desk lamp"],
@@ -96,11 +101,24 @@ PROGRESS_WIDTH = 30
 
 
 class SimulatedClock:
+    """The month's now, which the generator moves on; a thread acting at its own moment sees that one."""
+
     def __init__(self, now: datetime):
         self.now = now
+        self._local = threading.local()
 
     def __call__(self) -> datetime:
-        return self.now
+        moment = getattr(self._local, "now", None)
+        return moment if moment is not None else self.now
+
+    @contextlib.contextmanager
+    def at(self, moment: datetime) -> Iterator[None]:
+        """This thread's now is `moment` until the block ends."""
+        self._local.now = moment
+        try:
+            yield
+        finally:
+            self._local.now = None
 
 
 @dataclass
@@ -144,6 +162,7 @@ class DemoMonth:
         self.services = services
         self.clock = clock
         self.queue_url = queue_url
+        self.seed = seed
         self.rng = random.Random(seed)
         #: The share of resolved issues whose customer answers the survey.
         self.survey_share = survey_share
@@ -156,6 +175,7 @@ class DemoMonth:
         self._queue: list[tuple[datetime, int, str, dict[str, Any]]] = []
         self._seq = 0
         self._scheduled: set[str] = set()
+        self._scheduled_lock = threading.Lock()
         self._end = clock.now
         self._busy = False
         #: Wall seconds of each hourly schedule run and of its roll-up part.
@@ -168,24 +188,20 @@ class DemoMonth:
     def run(self, start: datetime, days: int, issues: int, progress: bool = False) -> Truth:
         self._end = start + timedelta(days=days)
         types = [t for t in self.services.issue_types.list_current() if t.public]
-        for _ in range(issues):
-            self._at(self._arrival(start, days), "open", {"type_id": self.rng.choice(types).id})
+        for number in range(1, issues + 1):
+            self._at(self._arrival(start, days), "open", {"type_id": self.rng.choice(types).id, "number": number})
         hour = start
         began = time.monotonic()
         while hour < self._end:
             following = hour + timedelta(hours=1)
-            touched: set[str] = set()
+            due = []
             while self._queue and self._queue[0][0] < following:
-                at, _, kind, payload = heapq.heappop(self._queue)
-                self.clock.now = at
-                issue_id = getattr(self, f"_{kind}")(**payload)
-                if issue_id:
-                    touched.add(issue_id)
+                due.append(heapq.heappop(self._queue))
+            touched = self._act(due)
             self.clock.now = following
             if touched or self._busy:
                 self._busy = self.pump() > 0
-            for issue_id in touched:
-                self._plan_tasks(issue_id)
+            self._plan(touched)
             began_run = time.perf_counter()
             # Nothing is recorded late on the simulated clock, so the hour just ended is rolled up
             # with the one just begun (what the pump recorded at the stroke of the hour), not the
@@ -221,22 +237,41 @@ class DemoMonth:
                 handled += 1
         return handled
 
+    def _act(self, due: list[tuple[datetime, int, str, dict[str, Any]]]) -> set[str]:
+        """Carry out an hour's actions, in time order within each issue, different issues at once;
+        returns the issues they touched. Each action draws from a generator of its own, seeded by the
+        month's seed and the action's number, so that the threads' order does not change its draws."""
+        by_issue: dict[str, list[tuple[datetime, int, str, dict[str, Any]]]] = {}
+        for action in due:
+            _, seq, _, payload = action
+            by_issue.setdefault(payload.get("issue_id") or f"new/{seq}", []).append(action)
+
+        def act(actions: list[tuple[datetime, int, str, dict[str, Any]]]) -> list[str]:
+            touched = []
+            for at, seq, kind, payload in actions:
+                with self.clock.at(at):
+                    issue_id = getattr(self, f"_{kind}")(random.Random(f"{self.seed}/{seq}"), **payload)
+                if issue_id:
+                    touched.append(issue_id)
+            return touched
+
+        return {issue_id for touched in self._workers.map(act, by_issue.values()) for issue_id in touched}
+
     # Actions
 
-    def _open(self, type_id: str) -> str:
-        channel = "web" if self.rng.random() < CHANNEL_SHARE["web"] else "email"
+    def _open(self, rng: random.Random, type_id: str, number: int) -> str:
+        channel = "web" if rng.random() < CHANNEL_SHARE["web"] else "email"
         issue_type = self.services.issue_types.current(type_id).issue_type
-        number = len(self.truth.issues) + 1
         request = {
             "type": type_id,
             "customer": {"email": f"demo{number}@example.com", "name": f"Demo Customer {number}"},
-            "fields": self._values(issue_type.fields, self._customer_texts.get(type_id)),
+            "fields": self._values(rng, issue_type.fields, self._customer_texts.get(type_id)),
         }
         issue = self.services.intake.open_issue(request, channel=channel).issue
-        self.truth.issues[issue.id] = IssueTruth(issue.id, type_id, channel, self.clock.now)
+        self.truth.issues[issue.id] = IssueTruth(issue.id, type_id, channel, self.clock())
         return issue.id
 
-    def _complete(self, issue_id: str, step: str) -> str:
+    def _complete(self, rng: random.Random, issue_id: str, step: str) -> str:
         from chalicelib.domain.agents import Agent
         from chalicelib.domain.assignees import EMAIL, USER
         from chalicelib.domain.tasks import OPEN
@@ -246,7 +281,7 @@ class DemoMonth:
         if task is None or task.status != OPEN or issue is None:
             return ""
         step_spec = self.services.issue_types.version(issue.type_id, issue.type_version).issue_type.step(step)
-        fields = self._values(step_spec.fields, RESOLUTION_NOTES.get(issue.type_id, GENERIC_NOTES))
+        fields = self._values(rng, step_spec.fields, RESOLUTION_NOTES.get(issue.type_id, GENERIC_NOTES))
         holder = task.assigned_to
         if holder.kind == EMAIL:
             token = self.services.task_links.link_for(task).rsplit("/t/", 1)[1]
@@ -261,48 +296,49 @@ class DemoMonth:
                 "type_id": issue.type_id,
                 "step": step,
                 "due_at": task.due_at if step_spec.deadline else None,
-                "completed_at": self.clock.now,
+                "completed_at": self.clock(),
                 "escalation_level": task.level,
             }
         )
         return issue_id
 
-    def _reply(self, issue_id: str, step: str) -> str:
+    def _reply(self, rng: random.Random, issue_id: str, step: str) -> str:
         task = self.tasks.get(issue_id, step)
         if task is None or task.status != "open":
             return ""
         self.services.completions.customer_replied(issue_id, "Thanks, that works for me.", "email", "customer")
-        self.truth.issues[issue_id].replies.append(self.clock.now)
+        self.truth.issues[issue_id].replies.append(self.clock())
         return issue_id
 
-    def _survey(self, issue_id: str) -> str:
+    def _survey(self, rng: random.Random, issue_id: str) -> str:
         from chalicelib.domain.errors import Conflict
         from chalicelib.services.surveys import RECOVERY_TYPE
 
         for question, (scores, weights) in (("csat", CSAT_SCORES), ("ces", CES_SCORES), ("nps", NPS_SCORES)):
-            score = self.rng.choices(scores, weights)[0]
+            score = rng.choices(scores, weights)[0]
             token = self.services.surveys.link(issue_id, question, score).rsplit("/survey/", 1)[1]
             try:
                 self.services.surveys.answer(token)
             except Conflict:
                 continue  # a changed answer after the change window: the customer is shown their first one
-            self.truth.answers.append((issue_id, question, score, self.clock.now))
+            self.truth.answers.append((issue_id, question, score, self.clock()))
         recovery = self._recoveries.recovery_issue(issue_id)
         if recovery and recovery not in self.truth.issues:
-            self.truth.issues[recovery] = IssueTruth(recovery, RECOVERY_TYPE, "survey", self.clock.now)
+            self.truth.issues[recovery] = IssueTruth(recovery, RECOVERY_TYPE, "survey", self.clock())
             return recovery
         return ""
 
-    def _reopen(self, issue_id: str) -> str:
+    def _reopen(self, rng: random.Random, issue_id: str) -> str:
         issue = self.issues.get(issue_id)
         if issue is None or issue.status != "resolved":
             return ""
         self.services.reopenings.reopen(issue, "the customer wrote: the problem is back", "customer")
-        self.truth.issues[issue_id].reopened_at.append(self.clock.now)
-        self._scheduled = {key for key in self._scheduled if not key.startswith(f"{issue_id}/")}
+        self.truth.issues[issue_id].reopened_at.append(self.clock())
+        with self._scheduled_lock:
+            self._scheduled = {key for key in self._scheduled if not key.startswith(f"{issue_id}/")}
         return issue_id
 
-    def _values(self, specs: Any, texts: list[str] | None = None) -> dict[str, Any]:
+    def _values(self, rng: random.Random, specs: Any, texts: list[str] | None = None) -> dict[str, Any]:
         """Valid values for the fields shown: random choices (so that workflows branch), dates
         before the simulated now, free text drawn from `texts` (what customers of the type write, or
         what agents note), and bench.transitions' samples for the rest."""
@@ -311,19 +347,19 @@ class DemoMonth:
         chosen: dict[str, Any] = {}
         for spec in specs:
             if spec.type == "text" and spec.id in SHORT_TEXTS:
-                chosen[spec.id] = self.rng.choice(SHORT_TEXTS[spec.id])
+                chosen[spec.id] = rng.choice(SHORT_TEXTS[spec.id])
             elif spec.type == "long_text" and texts:
-                text = self.rng.choice(texts)
+                text = rng.choice(texts)
                 if (spec.min is None or len(text) >= spec.min) and (spec.max is None or len(text) <= spec.max):
                     chosen[spec.id] = text
             elif spec.type == "choice":
-                chosen[spec.id] = self.rng.choice(spec.options).value
+                chosen[spec.id] = rng.choice(spec.options).value
             elif spec.type == "yes_no":
-                chosen[spec.id] = self.rng.random() < 0.5
+                chosen[spec.id] = rng.random() < 0.5
             elif spec.type == "date":
-                chosen[spec.id] = (self.clock.now - timedelta(days=self.rng.randrange(1, 5))).date().isoformat()
+                chosen[spec.id] = (self.clock() - timedelta(days=rng.randrange(1, 5))).date().isoformat()
             elif spec.type == "datetime":
-                moment = self.clock.now - timedelta(hours=self.rng.uniform(1, 48))
+                moment = self.clock() - timedelta(hours=rng.uniform(1, 48))
                 chosen[spec.id] = moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
         return sample_values(specs, chosen)
 
@@ -342,14 +378,25 @@ class DemoMonth:
         hour = self.rng.choices(range(24), HOURLY)[0]
         return day.replace(hour=hour) + timedelta(seconds=self.rng.randrange(3600))
 
-    def _plan_tasks(self, issue_id: str) -> None:
+    def _plan(self, touched: set[str]) -> None:
+        """Plan what happens next to the issues touched this hour: their records are read at once,
+        the plans drawn one issue after another, in the order of their ids."""
+
+        def state(issue_id: str) -> tuple[Any, list[Any]]:
+            issue = self.issues.get(issue_id)
+            open_tasks = self.tasks.for_issue(issue_id) if issue is not None and issue.status != "resolved" else []
+            return issue, open_tasks
+
+        for issue, tasks in self._workers.map(state, sorted(touched)):
+            if issue is not None:
+                self._plan_tasks(issue, tasks)
+
+    def _plan_tasks(self, issue: Any, tasks: list[Any]) -> None:
         """Plan what happens to the issue's newly opened tasks, or after its resolution."""
         from chalicelib.domain.assignees import CUSTOMER
         from chalicelib.services.surveys import RECOVERY_TYPE
 
-        issue = self.issues.get(issue_id)
-        if issue is None:
-            return
+        issue_id = issue.id
         if issue.status == "resolved":
             key = f"{issue_id}/resolved/{issue.run}"
             if key not in self._scheduled:
@@ -363,7 +410,7 @@ class DemoMonth:
                     later = timedelta(days=self.rng.uniform(0.2, 10))
                     self._at(self.clock.now + later, "reopen", {"issue_id": issue_id})
             return
-        for task in self.tasks.for_issue(issue_id):
+        for task in tasks:
             key = f"{issue_id}/{task.step}"
             if task.status != "open" or key in self._scheduled:
                 continue
@@ -534,7 +581,9 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=5000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--workers", type=int, default=WORKERS, help="task-queue messages handled at once")
+    parser.add_argument(
+        "--workers", type=int, default=WORKERS, help="issues acted on at once, and task-queue messages handled at once"
+    )
     args = parser.parse_args()
 
     from chalicelib import settings

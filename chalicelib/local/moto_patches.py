@@ -28,10 +28,18 @@ None of them changes what an AWS call answers; they remove a race and costs that
   shape, its parent and the key, so it is worked out once and kept.
 - Every request lists the handler class's methods with `inspect.getmembers` to find its action
   (a quarter of an empty Query's cost in-process). A class's methods do not change: kept per class.
+- Every execution's start parses its state machine's definition with ANTLR again (a fifth of the
+  moto server's busy time over a demo month). The parse tree of a definition is kept; each
+  execution still gets evaluation components of its own, built from it.
+- Every service task of an execution (our workflows' SQS messages) creates a new boto3 client, and
+  every JSONPath a state reads builds a new JSONPath parser (its yacc tables) to parse it: together
+  another seventh of the moto server's busy time. Clients are kept per region and service, parsed
+  paths per text.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from typing import Any
@@ -52,6 +60,8 @@ def apply() -> None:
     _backend_per_host_kept()
     _serializer_picks_kept()
     _handler_methods_kept()
+    _state_machines_parsed_once()
+    _step_functions_clients_and_paths_kept()
 
 
 def _skip_executions_still_starting() -> None:
@@ -365,3 +375,74 @@ def _handler_methods_kept() -> None:
     from moto.core import responses
 
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)
+
+
+#: State machine definitions whose parse tree `_state_machines_parsed_once` keeps (each published
+#: version of each issue type is one).
+_TREES_KEPT = 256
+
+
+def _state_machines_parsed_once() -> None:
+    """moto parses a definition with ANTLR when a state machine is created and again at the start of
+    every execution: a fifth of the moto server's busy time over a demo month. The parse tree depends
+    on the text alone and moto's preprocessor only reads it, so the tree is kept per definition. The
+    preprocessor still builds each execution's own evaluation components from it, as they hold the
+    execution's state."""
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+
+    parse = asl_parser.AmazonStateLanguageParser.parse
+
+    @functools.lru_cache(maxsize=_TREES_KEPT)
+    def tree_of(definition: str) -> Any:
+        return parse(definition)[1]
+
+    def parse_once(definition: str) -> tuple[Any, Any]:
+        tree = tree_of(definition)
+        return asl_parser.Preprocessor().visit(tree), tree
+
+    asl_parser.AmazonStateLanguageParser.parse = staticmethod(parse_once)
+
+
+#: moto's modules that create a boto3 client for a Step Functions service task.
+_SERVICE_TASK_MODULES = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_events",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sns",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sqs",
+)
+#: JSONPath texts whose parse `_step_functions_clients_and_paths_kept` keeps.
+_PATHS_KEPT = 4096
+
+
+def _step_functions_clients_and_paths_kept() -> None:
+    import importlib
+
+    from jsonpath_ng import parse as parse_path
+    from jsonpath_ng.ext import parse as parse_extended_path
+    from moto.core.models import botocore_stubber
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+
+    create = boto_client.boto_client_for
+    clients: dict[tuple[str, str, bool], Any] = {}
+    lock = threading.Lock()
+
+    def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        """One client per region and service (and whether moto intercepts in-process): the
+        credentials moto passes are its own constants, whatever `state_credentials` holds."""
+        key = (region, service, bool(botocore_stubber.enabled))
+        with lock:
+            if key not in clients:
+                clients[key] = create(region, service, state_credentials)
+            return clients[key]
+
+    boto_client.boto_client_for = client_for
+    for name in _SERVICE_TASK_MODULES:
+        module = importlib.import_module(name)
+        if getattr(module, "boto_client_for", None) is create:
+            module.boto_client_for = client_for
+    json_path.parse = functools.lru_cache(maxsize=_PATHS_KEPT)(parse_extended_path)
+    result_path.parse = functools.lru_cache(maxsize=_PATHS_KEPT)(parse_path)

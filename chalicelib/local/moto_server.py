@@ -3,6 +3,9 @@ CASEFLOW_STATE_DIR (`state_keeper`): `python -m chalicelib.local.moto_server -H 
 
 moto's own `main` is replaced by the few lines it runs, so that its application can be wrapped
 (the state keeper's gate) and a stop (SIGTERM, SIGINT) saves the state before the process ends.
+The application is served by waitress, not moto's werkzeug development server: werkzeug closes the
+connection after every response, so each AWS call paid a new TCP connection and a new server
+thread (decision 0048).
 """
 
 from __future__ import annotations
@@ -22,11 +25,19 @@ from chalicelib.local.state_keeper import StateKeeper
 
 log = logging.getLogger("caseflow.local.moto")
 
+#: Requests served at once. SQS long polls hold one each (the stack's pumps, `make demo-data`), as do the
+#: stack's API requests and queue invocations waiting on their AWS calls: more than those together.
+THREADS = 64
+#: Open connections at most: every botocore client of the stack keeps a pool of its own (up to 32).
+CONNECTION_LIMIT = 1000
+#: Seconds an idle kept-alive connection stays open; botocore opens a new one when it finds one closed.
+CHANNEL_TIMEOUT = 300
+
 
 def serve(host: str, port: int, state_dir: str | None) -> None:
     """Restore the state (if kept), then serve until a signal stops the server."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import run_simple
+    import waitress
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     os.environ.setdefault("MOTO_PORT", str(port))
     application: Any = DomainDispatcherApplication(create_backend_app)
@@ -56,7 +67,15 @@ def serve(host: str, port: int, state_dir: str | None) -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    run_simple(host, port, application, threaded=True, request_handler=MotoRequestHandler)
+    waitress.serve(
+        application,
+        host=host,
+        port=port,
+        threads=THREADS,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=CHANNEL_TIMEOUT,
+        ident="moto",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,8 +85,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     moto_patches.apply()
-    # One log line per request costs the server a tenth of its time; its errors still show.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     serve(args.host, args.port, settings.from_environ(os.environ).state_dir)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -98,7 +99,7 @@ def test_a_changed_answer_the_product_refuses_is_not_in_the_ground_truth():
     demo = DemoMonth(SimpleNamespace(surveys=Surveys()), SimulatedClock(START), "unused-queue", seed=1)
     demo._recoveries = SimpleNamespace(recovery_issue=lambda issue_id: None)
 
-    demo._survey("issue-1")
+    demo._survey(random.Random(1), "issue-1")
 
     assert [question for _, question, _, _ in demo.truth.answers] == ["csat", "ces"]
 

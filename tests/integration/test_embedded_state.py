@@ -235,3 +235,21 @@ def test_an_unreadable_snapshot_alone_means_starting_empty(tmp_path):
         restored = server.status()["restored"]
         assert restored["path"] is None and len(restored["set_aside"]) == 1
         assert server.client("sqs").list_queues().get("QueueUrls", []) == []
+
+
+def test_the_server_keeps_a_connection_open_between_calls(tmp_path):
+    """Each AWS call of the stack reuses its connection (decision 0048): werkzeug's development
+    server closed it after every response, so every call paid a new connection and a new thread."""
+    import http.client
+
+    with moto_server(tmp_path / "state") as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        try:
+            for _ in range(3):
+                connection.request("GET", STATUS_PATH)
+                response = connection.getresponse()
+                assert response.status == 200
+                response.read()
+                assert not response.will_close, response.getheader("Connection")
+        finally:
+            connection.close()

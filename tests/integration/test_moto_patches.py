@@ -239,3 +239,111 @@ def test_moto_answers_as_it_did_before_its_serializer_kept_what_it_worked_out(dy
         ResponseSerializer, "_serialize_type_structure", ResponseSerializer._serialize_type_structure.__wrapped__
     )
     assert answers() == patched
+
+
+def test_executions_of_one_definition_parse_it_once_and_keep_their_own_state(monkeypatch):
+    """The parse tree is kept per definition (moto parsed it at every execution's start); each
+    execution still evaluates its own input to its own output."""
+    import json
+    import time
+
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
+
+    parses = []
+    parse = ASLParser.state_machine
+    monkeypatch.setattr(ASLParser, "state_machine", lambda self: parses.append(1) or parse(self))
+    definition = {
+        "Comment": f"parsed once {uuid.uuid4().hex}",
+        "StartAt": "Pick",
+        "States": {
+            "Pick": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericGreaterThan": 10, "Next": "Big"}],
+                "Default": "Small",
+            },
+            "Big": {"Type": "Pass", "Parameters": {"size": "big", "n.$": "$.n"}, "End": True},
+            "Small": {"Type": "Pass", "Parameters": {"size": "small", "n.$": "$.n"}, "End": True},
+        },
+    }
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        machine = sfn.create_state_machine(
+            name=f"parsed-once-{uuid.uuid4().hex[:8]}",
+            definition=json.dumps(definition),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
+        runs = {
+            n: sfn.start_execution(stateMachineArn=machine, name=f"n{n}", input=json.dumps({"n": n}))["executionArn"]
+            for n in (3, 30, 7)
+        }
+        outputs = {}
+        deadline = time.monotonic() + 20
+        while len(outputs) < len(runs) and time.monotonic() < deadline:
+            for n, arn in runs.items():
+                described = sfn.describe_execution(executionArn=arn)
+                if described["status"] != "RUNNING":
+                    outputs[n] = (described["status"], json.loads(described.get("output", "null")))
+            time.sleep(0.05)
+    assert outputs == {
+        3: ("SUCCEEDED", {"size": "small", "n": 3}),
+        30: ("SUCCEEDED", {"size": "big", "n": 30}),
+        7: ("SUCCEEDED", {"size": "small", "n": 7}),
+    }
+    assert len(parses) == 1
+
+
+def test_executions_share_their_service_clients_and_parsed_paths(monkeypatch):
+    """Each SQS task of an execution created a boto3 client, and each JSONPath built a parser:
+    they are kept, and every execution still sends its own message."""
+    import json
+    import time
+
+    from jsonpath_ng.ext.parser import ExtendedJsonPathParser
+
+    created, parsers = [], []
+    make_client = boto3.client
+    monkeypatch.setattr(boto3, "client", lambda *a, **k: created.append(k.get("service_name")) or make_client(*a, **k))
+    build = ExtendedJsonPathParser.__init__
+    monkeypatch.setattr(
+        ExtendedJsonPathParser, "__init__", lambda self, *a, **k: parsers.append(1) or build(self, *a, **k)
+    )
+    field = f"v{uuid.uuid4().hex[:8]}"
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sqs = make_client("sqs", region_name="us-east-1")
+        queue = sqs.create_queue(QueueName=f"kept-{field}")["QueueUrl"]
+        definition = {
+            "StartAt": "Send",
+            "States": {
+                "Send": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage",
+                    "Parameters": {"QueueUrl": queue, "MessageBody": {"n.$": f"$.{field}"}},
+                    "ResultPath": "$.sent",
+                    "End": True,
+                }
+            },
+        }
+        sfn = make_client("stepfunctions", region_name="us-east-1")
+        machine = sfn.create_state_machine(
+            name=f"kept-{field}", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
+        )["stateMachineArn"]
+        runs = [
+            sfn.start_execution(stateMachineArn=machine, name=f"n{n}", input=json.dumps({field: n}))["executionArn"]
+            for n in (1, 2, 3)
+        ]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            statuses = {sfn.describe_execution(executionArn=arn)["status"] for arn in runs}
+            if statuses == {"SUCCEEDED"}:
+                break
+            time.sleep(0.05)
+        assert statuses == {"SUCCEEDED"}
+        bodies = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                break
+            bodies += [json.loads(m["Body"])["n"] for m in messages]
+    assert sorted(bodies) == [1, 2, 3]
+    assert created.count("sqs") <= 1  # none if an earlier test's execution created it
+    assert len(parsers) == 1
