@@ -120,3 +120,29 @@ def test_customers_write_what_customers_of_the_type_write(month):
             assert (issue_truth.type_id, story) in sample
             stories[issue_id] = story
     assert len(stories) >= 5 and len(set(stories.values())) > len(stories) // 2
+
+
+def test_issues_acted_on_at_once_each_see_their_own_moment():
+    """The generator acts for several issues at once: each action's records carry its own time,
+    while the month's clock stays where the generator left it."""
+    import threading
+
+    clock = SimulatedClock(START)
+    moments = [START + timedelta(minutes=minutes) for minutes in (7, 23, 41)]
+    both_inside = threading.Barrier(len(moments))
+    seen = {}
+
+    def act(moment):
+        with clock.at(moment):
+            both_inside.wait(timeout=5)
+            seen[moment] = clock()
+        seen[(moment, "after")] = clock()
+
+    threads = [threading.Thread(target=act, args=(moment,)) for moment in moments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(seen[moment] == moment for moment in moments)
+    assert all(seen[(moment, "after")] == START for moment in moments)
+    assert clock() == START
