@@ -74,8 +74,10 @@ class Checkpoints:
         and the message's delivery would come on top. So `deadlines.timers` rounds down, and the
         message waits out the rest here. A checkpoint then acts a fraction of a second after its
         moment, never before it."""
+        if checkpoint < 1:
+            return 0.0  # not a timer's message: nothing to read
         task = self._tasks.get(issue_id, step_id)
-        if task is None or not 1 <= checkpoint <= len(task.schedule):
+        if task is None or checkpoint > len(task.schedule):
             return 0.0
         early = task.schedule[checkpoint - 1] - self._clock()
         if not timedelta(0) < early <= MAX_HOLD:

@@ -87,8 +87,7 @@ class Stepping:
             case OpenStep():
                 self._engine.send_success(message.token, self._open(issue, message))
             case Wait():
-                if message.checkpoint:
-                    self._checkpoints.hold_until_due(issue.id, message.step, message.checkpoint)
+                self._checkpoints.hold_until_due(issue.id, message.step, message.checkpoint)
                 task = self._checkpoints.wait(issue, message)
                 if task.needs_delivery:
                     self._completions.deliver(issue, task)
