@@ -24,6 +24,8 @@ STATE_MACHINE_PREFIX = "CASEFLOW_STATE_MACHINE_PREFIX"
 OUTBOX_DIR = "CASEFLOW_OUTBOX_DIR"
 #: Where the embedded stack keeps its AWS state between runs (`make run` defaults it to var/state).
 STATE_DIR = "CASEFLOW_STATE_DIR"
+#: DynamoDB writes the embedded stack journals before it snapshots its tables again (decision 0049).
+TABLE_WRITES_PER_SNAPSHOT = "CASEFLOW_TABLE_WRITES_PER_SNAPSHOT"
 API_PORT = "CASEFLOW_API_PORT"
 AWS_PORT = "CASEFLOW_AWS_PORT"
 #: The link secret's name or ARN in Secrets Manager. Its value is never in the environment: the
@@ -106,6 +108,9 @@ class Settings:
     #: The encoder's weights as an S3 zip (bucket, key), for functions without the weights layer.
     encoder_weights_bucket: str = ""
     encoder_weights_key: str = ""
+    #: A restart replays at most about these journaled writes, in a few seconds; a snapshot of a demo
+    #: month's tables costs seconds of CPU, so a smaller number costs the server more under traffic.
+    table_writes_per_snapshot: int = 5000
 
     @property
     def is_dev(self) -> bool:
@@ -217,6 +222,7 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
         workspace_url=(environ.get(WORKSPACE_URL) or public_url).rstrip("/"),
         encoder_weights_bucket=environ.get(ENCODER_WEIGHTS_BUCKET, ""),
         encoder_weights_key=environ.get(ENCODER_WEIGHTS_KEY, ""),
+        table_writes_per_snapshot=_positive(environ, TABLE_WRITES_PER_SNAPSHOT, 5000),
     )
 
 

@@ -34,7 +34,7 @@ CONNECTION_LIMIT = 1000
 CHANNEL_TIMEOUT = 300
 
 
-def serve(host: str, port: int, state_dir: str | None) -> None:
+def serve(host: str, port: int, state_dir: str | None, table_writes_per_snapshot: int) -> None:
     """Restore the state (if kept), then serve until a signal stops the server."""
     import waitress
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -42,7 +42,7 @@ def serve(host: str, port: int, state_dir: str | None) -> None:
     os.environ.setdefault("MOTO_PORT", str(port))
     application: Any = DomainDispatcherApplication(create_backend_app)
     application.debug = True
-    keeper = StateKeeper(Path(state_dir)) if state_dir else None
+    keeper = StateKeeper(Path(state_dir), table_writes_per_snapshot=table_writes_per_snapshot) if state_dir else None
     if keeper is not None:
         keeper.restore(application)
         # What was restored lives as long as the server: the collector need not walk it again.
@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     moto_patches.apply()
-    serve(args.host, args.port, settings.from_environ(os.environ).state_dir)
+    config = settings.from_environ(os.environ)
+    serve(args.host, args.port, config.state_dir, config.table_writes_per_snapshot)
 
 
 if __name__ == "__main__":

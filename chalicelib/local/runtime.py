@@ -128,12 +128,14 @@ def _describe_state(config: settings.Settings) -> bool:
     restored = state_status(config.aws_port)["restored"]
     for aside in restored["set_aside"]:
         log.warning("the kept AWS state %s could not be read: set aside, not restored", aside)
-    if restored["path"]:
+    paths = [path for path in (restored["bulk_path"], restored["path"]) if path]
+    if paths:
         log.info(
-            "AWS state restored from %s (%.1f MB in %.1f s)",
-            restored["path"],
+            "AWS state restored from %s (%.1f MB in %.1f s), then %d journaled DynamoDB write(s)",
+            " and ".join(paths),
             restored["bytes"] / 1e6,
             restored["seconds"],
+            restored["replayed"],
         )
         return True
     log.info("AWS state starts empty in %s", config.state_dir)

@@ -1,12 +1,12 @@
-"""The DynamoDB writes the embedded moto server answered since its last snapshot, replayed after it.
+"""The DynamoDB writes the embedded moto server answered since the tables' last snapshot, replayed after it.
 
-A snapshot (`state_keeper`) is taken every few seconds, so on its own a `kill -9` would lose the
-last seconds' writes, an issue whose intake was already answered 201 among them. Every DynamoDB
-write the server answers with 200 is first appended to the journal (one JSON line per request,
-written to the kernel before the answer leaves, so a killed process loses none of them), in the
-order moto applied them. A snapshot starts a new segment of the journal and records its number;
-a restart restores the snapshot and replays the segments from that number on. Segments older
-than the previous snapshot's are deleted (decision 0038).
+The tables' snapshot (`state_keeper`) is taken seldom, so on its own a `kill -9` would lose every
+write since, an issue whose intake was already answered 201 among them. Every DynamoDB write the
+server answers with 200 is first appended to the journal (one JSON line per request, written to
+the kernel before the answer leaves, so a killed process loses none of them), in the order moto
+applied them. A tables' snapshot starts a new segment of the journal and records its number; a
+restart restores that snapshot and replays the segments from that number on. Segments older than
+the previous tables' snapshot's are deleted (decisions 0038 and 0049).
 
 Only DynamoDB is journaled: it holds the issues, tasks, timelines and receipts. A raw email in S3
 or a queued message sent in the last seconds can still be lost; both are sent again by their
@@ -48,9 +48,12 @@ _HEADERS = ("HTTP_X_AMZ_TARGET", "HTTP_AUTHORIZATION", "CONTENT_TYPE", "HTTP_HOS
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+def is_dynamodb(environ: dict[str, Any]) -> bool:
+    return str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(_PREFIX)
+
+
 def is_write(environ: dict[str, Any]) -> bool:
-    target = environ.get("HTTP_X_AMZ_TARGET", "")
-    return target.startswith(_PREFIX) and target[len(_PREFIX) :] in WRITE_ACTIONS
+    return is_dynamodb(environ) and environ["HTTP_X_AMZ_TARGET"][len(_PREFIX) :] in WRITE_ACTIONS
 
 
 def segment_path(directory: Path, number: int) -> Path:

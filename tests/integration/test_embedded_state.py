@@ -58,10 +58,14 @@ class Server:
 
 
 @contextmanager
-def moto_server(state_dir: Path, stop: signal.Signals = signal.SIGTERM) -> Iterator[Server]:
+def moto_server(
+    state_dir: Path, stop: signal.Signals = signal.SIGTERM, table_writes_per_snapshot: int | None = None
+) -> Iterator[Server]:
     """The embedded moto server on `state_dir`, stopped with `stop` (SIGKILL: as if it crashed)."""
     port = free_port()
     environment = {**os.environ, settings.STATE_DIR: str(state_dir), "MOTO_PORT": str(port)}
+    if table_writes_per_snapshot:
+        environment[settings.TABLE_WRITES_PER_SNAPSHOT] = str(table_writes_per_snapshot)
     process = subprocess.Popen(
         [sys.executable, "-m", "chalicelib.local.moto_server", "-p", str(port)],
         env=environment,
@@ -159,23 +163,105 @@ def test_a_restarted_server_has_everything_it_had(tmp_path, aws_of):
         assert config.sender_address in identities
 
 
+def _saved(server: Server) -> None:
+    deadline = time.monotonic() + 10
+    while server.status()["unsaved_changes"]:
+        assert time.monotonic() < deadline, "no snapshot within 10 s"
+        time.sleep(0.2)
+
+
 def test_a_killed_server_loses_at_most_what_its_last_snapshot_missed(tmp_path, aws_of):
     state = tmp_path / "state"
     with moto_server(state, stop=signal.SIGKILL) as first:
         config = aws_of(first)
-        provision(config, {})
+        made = provision(config, {})
         first.client("dynamodb").put_item(
             TableName=config.table_name, Item={"pk": {"S": "ISSUE#early"}, "sk": {"S": "META"}}
         )
-        deadline = time.monotonic() + 10
-        while first.status()["unsaved_changes"]:
-            assert time.monotonic() < deadline, "no snapshot within 10 s"
-            time.sleep(0.2)
+        first.client("sqs").send_message(QueueUrl=made.task_queue_url, MessageBody="queued task")
+        _saved(first)
+        # The frequent snapshot leaves the tables to the journal and the bulk snapshot.
+        assert not (state / aws_state.BULK_SNAPSHOT_NAME).exists()
 
     with moto_server(state) as second:
         config = aws_of(second)
         key = {"pk": {"S": "ISSUE#early"}, "sk": {"S": "META"}}
         assert "Item" in second.client("dynamodb").get_item(TableName=config.table_name, Key=key)
+        assert (
+            second.client("sqs").receive_message(QueueUrl=made.task_queue_url)["Messages"][0]["Body"] == "queued task"
+        )
+
+
+def test_the_bulk_is_snapshotted_after_so_many_table_writes_and_a_restart_replays_only_the_rest(tmp_path, aws_of):
+    state = tmp_path / "state"
+    with moto_server(state, stop=signal.SIGKILL, table_writes_per_snapshot=20) as first:
+        config = aws_of(first)
+        provision(config, {})
+        dynamodb = first.client("dynamodb")
+        for n in range(50):
+            dynamodb.put_item(TableName=config.table_name, Item={"pk": {"S": f"ISSUE#{n}"}, "sk": {"S": "META"}})
+            if n == 25:
+                deadline = time.monotonic() + 10
+                while first.status()["journaled_writes"] >= 20:
+                    assert time.monotonic() < deadline, "no bulk snapshot within 10 s"
+                    time.sleep(0.1)
+        journaled = first.status()["journaled_writes"]
+        assert 0 < journaled < 50
+        assert (state / aws_state.BULK_SNAPSHOT_NAME).exists()
+
+    with moto_server(state) as second:
+        config = aws_of(second)
+        restored = second.status()["restored"]
+        assert restored["bulk_path"] == str(state / aws_state.BULK_SNAPSHOT_NAME)
+        assert restored["replayed"] == journaled
+        pages = second.client("dynamodb").get_paginator("scan").paginate(TableName=config.table_name)
+        assert {f"ISSUE#{n}" for n in range(50)} <= {item["pk"]["S"] for page in pages for item in page["Items"]}
+        # Stopped, it takes a bulk snapshot with the rest: the next start replays nothing.
+    with moto_server(state) as third:
+        assert third.status()["restored"]["replayed"] == 0
+
+
+def _as_first_format(state: Path) -> None:
+    """Turn the state's two snapshots into one of the first format (every service in aws.pickle)."""
+    import io
+    import pickle
+
+    bulk = pickle.loads((state / aws_state.BULK_SNAPSHOT_NAME).read_bytes())
+    others = pickle.loads((state / aws_state.SNAPSHOT_NAME).read_bytes())
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = aws_state._dispatch_table()
+    backends = {**others["backends"], **bulk["backends"]}
+    pickler.dump({"format": 1, "moto": others["moto"], "backends": backends, "journal_from": bulk["journal_from"]})
+    for path in state.glob("*.pickle*"):
+        path.unlink()
+    (state / aws_state.SNAPSHOT_NAME).write_bytes(buffer.getvalue())
+
+
+def test_a_state_kept_in_one_file_by_the_first_format_is_restored_and_its_bulk_snapshotted_at_once(tmp_path, aws_of):
+    state = tmp_path / "state"
+    with moto_server(state) as first:
+        config = aws_of(first)
+        provision(config, {})
+        first.client("dynamodb").put_item(
+            TableName=config.table_name, Item={"pk": {"S": "ISSUE#old"}, "sk": {"S": "META"}}
+        )
+    _as_first_format(state)
+
+    with moto_server(state, stop=signal.SIGKILL) as second:
+        config = aws_of(second)
+        restored = second.status()["restored"]
+        assert (restored["path"], restored["bulk_path"]) == (str(state / aws_state.SNAPSHOT_NAME), None)
+        deadline = time.monotonic() + 10
+        while not second.status()["last_bulk_snapshot"]:
+            assert time.monotonic() < deadline, "the restored bulk was not snapshotted within 10 s"
+            time.sleep(0.1)
+
+    with moto_server(state) as third:
+        config = aws_of(third)
+        assert third.status()["restored"]["bulk_path"] == str(state / aws_state.BULK_SNAPSHOT_NAME)
+        key = {"pk": {"S": "ISSUE#old"}, "sk": {"S": "META"}}
+        assert "Item" in third.client("dynamodb").get_item(TableName=config.table_name, Key=key)
 
 
 def test_a_killed_server_keeps_every_table_write_it_answered(tmp_path, aws_of):
@@ -196,7 +282,7 @@ def test_a_killed_server_keeps_every_table_write_it_answered(tmp_path, aws_of):
             ExpressionAttributeValues={":s": {"S": "resolved"}},
         )
         dynamodb.delete_item(TableName=config.table_name, Key={"pk": {"S": "ISSUE#8"}, "sk": {"S": "META"}})
-        assert first.status()["unsaved_changes"], "killed before the next snapshot"
+        assert first.status()["journaled_writes"] >= 42, "killed before the next bulk snapshot"
 
     with moto_server(state) as second:
         config = aws_of(second)

@@ -347,3 +347,30 @@ def test_executions_share_their_service_clients_and_parsed_paths(monkeypatch):
     assert sorted(bodies) == [1, 2, 3]
     assert created.count("sqs") <= 1  # none if an earlier test's execution created it
     assert len(parsers) == 1
+
+
+def test_a_receive_reads_the_retention_period_without_counting_the_queue_and_still_drops_expired_messages(
+    monkeypatch,
+):
+    from moto.sqs.models import Queue
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName=f"retained-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        for n in range(30):
+            sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")
+        counted = []
+        attributes = Queue.attributes
+        monkeypatch.setattr(Queue, "attributes", property(lambda queue: counted.append(1) or attributes.fget(queue)))
+
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert len(received) == 10 and not counted
+
+        monkeypatch.undo()
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"MessageRetentionPeriod": "60"})
+        from moto.sqs.models import sqs_backends
+
+        for queue in sqs_backends["123456789012"]["us-east-1"].queues.values():
+            for message in queue._messages:
+                message.sent_timestamp -= 120_000
+        assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", []) == []
