@@ -40,6 +40,13 @@ None of them changes what an AWS call answers; they remove a race and costs that
   message counts among them walk all its messages, twice per message received. With a few hundred
   messages queued (the workflows a restart resumes), one receive took a quarter of a second of the
   server's CPU. The retention period is now read from the queue itself.
+- A Choice rule that tests a path the input lacks (`IsPresent`, or a step's answer that a step
+  moved on by an escalation never gave) is answered as absent, as AWS does, but moto first logs the
+  lookup's exception as an ERROR. The lookup now runs without that log; the answer is the same.
+- Projecting an item (an index's INCLUDE projection, a ProjectionExpression) turns the whole item
+  into plain JSON once per attribute projected: fifteen times per item for the open-issues index,
+  which made the hourly backlog snapshot's Queries the costliest of a demo month's hours. When every
+  attribute projected is a top-level name, the item is turned into JSON once.
 """
 
 from __future__ import annotations
@@ -68,6 +75,42 @@ def apply() -> None:
     _state_machines_parsed_once()
     _step_functions_clients_and_paths_kept()
     _retention_read_from_the_queue()
+    _absent_paths_a_choice_tests_not_logged()
+    _items_projected_from_one_reading()
+
+
+def _items_projected_from_one_reading() -> None:
+    from moto.dynamodb.models import dynamo_type
+
+    project = dynamo_type.Item.project
+
+    def project_once(self: Any, projection_expressions: list[list[str]]) -> Any:
+        if not all(len(path) == 1 and "[" not in path[0] for path in projection_expressions):
+            return project(self, projection_expressions)
+        plain = self.to_regular_json()
+        kept = {path[0]: plain[path[0]] for path in projection_expressions if path[0] in plain}
+        return dynamo_type.Item(
+            hash_key=self.hash_key,
+            range_key=self.range_key,
+            attrs=dynamo_type.serializer.serialize(kept)["M"],
+        )
+
+    project_once.__wrapped__ = project  # type: ignore[attr-defined]
+    dynamo_type.Item.project = project_once
+
+
+def _absent_paths_a_choice_tests_not_logged() -> None:
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison import variable
+
+    def _eval_body(self: Any, env: Any) -> None:
+        try:
+            self.string_sampler._eval_body(env)  # not `eval`, which logs what it raises as an ERROR
+            value = env.stack.pop()
+        except Exception as exc:  # noqa: BLE001 - as moto: any failed lookup is an absent variable
+            value = variable.NoSuchVariable(f"{self.string_sampler.literal_value}, {exc}")
+        env.stack.append(value)
+
+    variable.Variable._eval_body = _eval_body
 
 
 def _retention_read_from_the_queue() -> None:

@@ -241,11 +241,36 @@ def test_moto_answers_as_it_did_before_its_serializer_kept_what_it_worked_out(dy
     assert answers() == patched
 
 
+def run_to_the_end(definition: dict, inputs: dict) -> dict:
+    """Start one execution per input of a new state machine (moto interpreting it) and wait for
+    each to end: {key: (status, output)}."""
+    import json
+    import time
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    machine = sfn.create_state_machine(
+        name=f"machine-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    runs = {
+        key: sfn.start_execution(stateMachineArn=machine, name=f"run-{i}", input=json.dumps(given))["executionArn"]
+        for i, (key, given) in enumerate(inputs.items())
+    }
+    outputs: dict = {}
+    deadline = time.monotonic() + 20
+    while len(outputs) < len(runs) and time.monotonic() < deadline:
+        for key, arn in runs.items():
+            described = sfn.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING":
+                outputs[key] = (described["status"], json.loads(described.get("output") or "null"))
+        time.sleep(0.05)
+    return outputs
+
+
 def test_executions_of_one_definition_parse_it_once_and_keep_their_own_state(monkeypatch):
     """The parse tree is kept per definition (moto parsed it at every execution's start); each
     execution still evaluates its own input to its own output."""
-    import json
-    import time
 
     from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
 
@@ -266,24 +291,7 @@ def test_executions_of_one_definition_parse_it_once_and_keep_their_own_state(mon
         },
     }
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        machine = sfn.create_state_machine(
-            name=f"parsed-once-{uuid.uuid4().hex[:8]}",
-            definition=json.dumps(definition),
-            roleArn="arn:aws:iam::123456789012:role/sfn",
-        )["stateMachineArn"]
-        runs = {
-            n: sfn.start_execution(stateMachineArn=machine, name=f"n{n}", input=json.dumps({"n": n}))["executionArn"]
-            for n in (3, 30, 7)
-        }
-        outputs = {}
-        deadline = time.monotonic() + 20
-        while len(outputs) < len(runs) and time.monotonic() < deadline:
-            for n, arn in runs.items():
-                described = sfn.describe_execution(executionArn=arn)
-                if described["status"] != "RUNNING":
-                    outputs[n] = (described["status"], json.loads(described.get("output", "null")))
-            time.sleep(0.05)
+        outputs = run_to_the_end(definition, {n: {"n": n} for n in (3, 30, 7)})
     assert outputs == {
         3: ("SUCCEEDED", {"size": "small", "n": 3}),
         30: ("SUCCEEDED", {"size": "big", "n": 30}),
@@ -374,3 +382,64 @@ def test_a_receive_reads_the_retention_period_without_counting_the_queue_and_sti
             for message in queue._messages:
                 message.sent_timestamp -= 120_000
         assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", []) == []
+
+
+def test_a_choice_on_an_absent_answer_takes_its_branch_without_logging_an_error(caplog):
+    """A step moved on by an escalation gives no answer: the Choice after it tests an absent path."""
+    import logging
+
+    rule = {"Variable": "$.results.triage.fields.severity", "StringEquals": "sev3"}
+    definition = {
+        "StartAt": "Fix?",
+        "States": {
+            "Fix?": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Not": {"And": [{"Variable": rule["Variable"], "IsPresent": True}, rule]},
+                        "Next": "Fix",
+                    }
+                ],
+                "Default": "NoFix",
+            },
+            "Fix": {"Type": "Pass", "Result": {"branch": "fix"}, "End": True},
+            "NoFix": {"Type": "Pass", "Result": {"branch": "no fix"}, "End": True},
+        },
+    }
+    caplog.set_level(logging.INFO, logger="moto")
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        outputs = run_to_the_end(
+            definition,
+            {"moved on": {"results": {}}, "sev3": {"results": {"triage": {"fields": {"severity": "sev3"}}}}},
+        )
+    assert outputs == {"moved on": ("SUCCEEDED", {"branch": "fix"}), "sev3": ("SUCCEEDED", {"branch": "no fix"})}
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_an_item_projected_has_what_moto_projected_before_and_is_read_once(monkeypatch):
+    from moto.dynamodb.models.dynamo_type import Item
+
+    attributes = {
+        "pk": {"S": "ISSUE#1"},
+        "sk": {"S": "META"},
+        "status": {"S": "open"},
+        "n": {"N": "3"},
+        "tags": {"L": [{"S": "a"}, {"M": {"x": {"N": "1"}}}]},
+        "fields": {"M": {"store": {"S": "leeds"}, "when": {"M": {"day": {"S": "mon"}}}}},
+        "blob": {"B": b"bytes"},
+        "set": {"SS": ["x", "y"]},
+        "none": {"NULL": True},
+    }
+    item = Item(hash_key=None, range_key=None, attrs=attributes)
+    readings = []
+    to_json = Item.to_regular_json
+    monkeypatch.setattr(Item, "to_regular_json", lambda self: readings.append(1) or to_json(self))
+    for projection, reads in (
+        ([["status"], ["n"], ["tags"], ["fields"], ["blob"], ["set"], ["none"], ["missing"]], 1),
+        ([["fields", "when", "day"], ["tags[1]", "x"], ["status"]], 3),
+    ):
+        readings.clear()
+        projected = item.project(projection).attrs
+        assert len(readings) == reads
+        expected = Item.project.__wrapped__(item, projection).attrs
+        assert {k: v.to_json() for k, v in projected.items()} == {k: v.to_json() for k, v in expected.items()}
