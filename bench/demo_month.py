@@ -607,7 +607,7 @@ def main() -> None:
     queue_url = stack.task_queue_url
     start = (datetime.now(UTC) - timedelta(days=args.days)).replace(minute=0, second=0, microsecond=0)
     clock = SimulatedClock(start)
-    pause = PumpPause()
+    pause = PumpPause.of_stack(config.aws_port)
     began = time.monotonic()
     # The EMF lines the month's events produce (Lambda's log on AWS) go to a file, not the terminal.
     metrics_log = pause.path.parent / "demo-month-metrics.log"

@@ -1,11 +1,14 @@
 """A pause of `make run`'s task-queue pump that belongs to a live process.
 
 `make demo-data` (bench.demo_month) handles the running stack's task queue itself, on its simulated
-clock, so it pauses the stack's own pump for as long as it runs. The pause is a file naming its
-owner: process id, the process's start time (so that a later process given the same id is not
-taken for the owner) and command line. A pause whose owner has ended (Ctrl-C, a crash, kill -9, a
-timeout) is no pause: whoever finds it removes it and says so in the log, so that an interrupted
-run cannot stop every workflow for good.
+clock, so it pauses the stack's own pump for as long as it runs. Each stack has its own pause, named
+for the port of its AWS endpoint: a demo on one stack leaves another stack's pump alone (two stacks
+from one checkout, on other ports, run side by side).
+
+The pause is a file naming its owner: process id, the process's start time (so that a later process
+given the same id is not taken for the owner) and command line. A pause whose owner has ended
+(Ctrl-C, a crash, kill -9, a timeout) is no pause: whoever finds it removes it and says so in the
+log, so that an interrupted run cannot stop every workflow for good.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from pathlib import Path
 from types import TracebackType
 
 log = logging.getLogger("caseflow.pump")
-PAUSE_FILE = Path(__file__).resolve().parents[2] / "var" / "pump.paused"
+#: Where the pauses live: the checkout's var/, beside the demo's metrics log.
+PAUSE_DIR = Path(__file__).resolve().parents[2] / "var"
 _PROC = Path("/proc")
 
 
@@ -95,8 +99,13 @@ class PumpPause:
     """The pause file: taken by a process (as a context manager, for as long as the block runs),
     honoured by the pump while its owner lives."""
 
-    def __init__(self, path: Path = PAUSE_FILE):
+    def __init__(self, path: Path):
         self.path = path
+
+    @classmethod
+    def of_stack(cls, aws_port: int, under: Path = PAUSE_DIR) -> PumpPause:
+        """The pause of the stack whose AWS endpoint (moto server) listens on `aws_port`."""
+        return cls(under / f"pump-{aws_port}.paused")
 
     def acquire(self) -> None:
         """Pause the pump until `release` or the end of this process; PauseHeld if a live process has paused it."""

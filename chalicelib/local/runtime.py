@@ -206,7 +206,11 @@ def main() -> int:
 
         # Started first: a pause left by an interrupted `make demo-data` is cleared (and said so) at once.
         pump = QueuePump(
-            resources.task_queue_url, on_task_message, config.region, pause=PumpPause(), function_name="on_task_message"
+            resources.task_queue_url,
+            on_task_message,
+            config.region,
+            pause=PumpPause.of_stack(config.aws_port),
+            function_name="on_task_message",
         )
         pump.start()
         # Isolated: the training job runs in a child process of low priority, not on this one's GIL.

@@ -156,3 +156,14 @@ def test_the_pause_is_lifted_when_its_block_ends_even_by_an_exception(tmp_path):
         assert PumpPause(path).owner().pid == os.getpid()
         raise KeyboardInterrupt
     assert not path.exists()
+
+
+def test_a_demo_pauses_the_pump_of_its_own_stack_and_not_another_stacks(tmp_path):
+    """Two stacks from one checkout, on other ports: a demo on one leaves the other's pump delivering."""
+    holder = Holder(PumpPause.of_stack(5400, under=tmp_path).path)
+    try:
+        assert PumpPause.of_stack(5400, under=tmp_path).owner().pid == holder.pid
+        assert PumpPause.of_stack(5401, under=tmp_path).owner() is None
+    finally:
+        holder.finish()
+    assert PumpPause.of_stack(5400, under=tmp_path).owner() is None
