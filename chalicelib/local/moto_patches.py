@@ -44,7 +44,7 @@ None of them changes what an AWS call answers; they remove a race and costs that
   moved on by an escalation never gave) is answered as absent, as AWS does, but moto first logs the
   lookup's exception as an ERROR. The lookup now runs without that log; the answer is the same.
 - Projecting an item (an index's INCLUDE projection, a ProjectionExpression) turns the whole item
-  into plain JSON once per attribute projected: fifteen times per item for the open-issues index,
+  into plain JSON once per attribute projected: seven times per item for the open-issues index,
   which made the hourly backlog snapshot's Queries the costliest of a demo month's hours. When every
   attribute projected is a top-level name, the item is turned into JSON once.
 """
