@@ -63,7 +63,9 @@ class CustomerEmails:
         t = locales.customer_texts(customer, _zone_of(stored_type))
         issue_type = in_language(stored_type, t.language)
         if issue_type.acknowledgement is not None:  # in the type's own words, e.g. to a customer who reported nothing
-            self.email_from_template(issue, issue_type, issue_type.acknowledgement, ACKNOWLEDGEMENT, once)
+            self.email_from_template(
+                issue, issue_type, issue_type.acknowledgement, ACKNOWLEDGEMENT, once, customer=customer
+            )
             return
         # An internal type's name and field labels are written for our team: the customer reads neither.
         shown = issue_type.fields if issue_type.public else ()
@@ -86,14 +88,22 @@ class CustomerEmails:
         customer = customer_of(self._issues, issue)
         issue_type = in_language(issue_type_of(self._types, issue), locales.for_customer(customer))
         step = issue_type.step(step_id)
-        self.email_from_template(issue, issue_type, step, step.id, once)
+        self.email_from_template(issue, issue_type, step, step.id, once, customer=customer)
 
     def email_from_template(
-        self, issue: Issue, issue_type: IssueType, step: Step, kind: str, once: str | None = None
+        self,
+        issue: Issue,
+        issue_type: IssueType,
+        step: Step,
+        kind: str,
+        once: str | None = None,
+        *,
+        customer: Customer | None = None,
     ) -> None:
         """The step's email to the customer (`kind` names it on the timeline: its step, a reminder...), in
-        the customer's language (`issue_type` and `step` are turned into it here when they are not yet)."""
-        customer = customer_of(self._issues, issue)
+        the customer's language (`issue_type` and `step` are turned into it here when they are not yet).
+        A caller that has read the issue's `customer` already passes it, saving a read."""
+        customer = customer or customer_of(self._issues, issue)
         language = locales.for_customer(customer)
         if language != locales.DEFAULT:
             issue_type = in_language(issue_type, language)
