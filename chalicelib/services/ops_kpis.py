@@ -162,7 +162,7 @@ class OpsKpiService:
             found, _ = self._kpis.day(end - timedelta(days=offset))
             for (_, bucket_type, _), aggregate in found.items():
                 if bucket_type == type_id:
-                    total = total + aggregate
+                    total += aggregate
         return {step: figures.as_dict() for step, figures in kpi_rollups.step_figures(total).items()}
 
 

@@ -122,8 +122,8 @@ class KpiRepository:
             if item.sk.startswith(HOUR):
                 type_id, _, channel = item.sk.removeprefix(HOUR).split("#", 1)[1].partition("#")
                 aggregate = Aggregate.from_dict(item.aggregate or {})
-                bucket = (day, type_id, channel)
-                buckets[bucket] = buckets.get(bucket, Aggregate()) + aggregate
+                summed = buckets.setdefault((day, type_id, channel), Aggregate())
+                summed += aggregate
             elif item.sk.startswith(BACKLOG):
                 ages = {tuple(k.split("|", 1)): [int(a) for a in v] for k, v in json.loads(item.ages or "{}").items()}
                 at = datetime.fromisoformat(item.sk.removeprefix(BACKLOG) + "+00:00")
