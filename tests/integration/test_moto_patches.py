@@ -304,7 +304,6 @@ def test_executions_share_their_service_clients_and_parsed_paths(monkeypatch):
     """Each SQS task of an execution created a boto3 client, and each JSONPath built a parser:
     they are kept, and every execution still sends its own message."""
     import json
-    import time
 
     from jsonpath_ng.ext.parser import ExtendedJsonPathParser
 
@@ -331,21 +330,8 @@ def test_executions_share_their_service_clients_and_parsed_paths(monkeypatch):
                 }
             },
         }
-        sfn = make_client("stepfunctions", region_name="us-east-1")
-        machine = sfn.create_state_machine(
-            name=f"kept-{field}", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
-        )["stateMachineArn"]
-        runs = [
-            sfn.start_execution(stateMachineArn=machine, name=f"n{n}", input=json.dumps({field: n}))["executionArn"]
-            for n in (1, 2, 3)
-        ]
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            statuses = {sfn.describe_execution(executionArn=arn)["status"] for arn in runs}
-            if statuses == {"SUCCEEDED"}:
-                break
-            time.sleep(0.05)
-        assert statuses == {"SUCCEEDED"}
+        outputs = run_to_the_end(definition, {n: {field: n} for n in (1, 2, 3)})
+        assert [status for status, _ in outputs.values()] == ["SUCCEEDED"] * 3
         bodies = []
         while True:
             messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
